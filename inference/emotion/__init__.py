@@ -1,0 +1,1 @@
+"""Emotion classification: the network, its weights-file format and the classifier."""

@@ -1,0 +1,1 @@
+"""Training, evaluation and export of the emotion model that ``inference`` loads."""

@@ -1,0 +1,144 @@
+"""Evaluate an emotion weights file: ``python -m training.evaluate --help``.
+
+Reports accuracy, per-class precision/recall/F1, macro F1, the confusion
+matrix (also as PNG) and calibration (ECE before and after the temperature
+fitted on the validation split) on: the whole Kaggle test folder
+(PublicTest + PrivateTest, original labels), PrivateTest alone, the test
+folder without images that also appear in train, and the FER+ test labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference.classes import EMOTIONS
+from inference.emotion import weights as wfile
+from training import data as fer
+from training.augment import tta_views
+from training.metrics import fit_temperature, report
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, images, norm: dict, device=None, batch: int = 512, tta: bool = False) -> np.ndarray:
+    """Logits (N, 7) for uint8 images (N, 48, 48) or (N, 1, 48, 48), as float64."""
+    device = torch.device(device or "cpu")
+    x_all = torch.as_tensor(images)
+    if x_all.dim() == 3:
+        x_all = x_all.unsqueeze(1)
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(x_all), batch):
+        x = x_all[i : i + batch].to(device).float() / 255.0
+        views = tta_views(x) if tta else [x]
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = torch.stack([model((v - norm["mean"]) / norm["std"]).float() for v in views]).mean(0)
+        out.append(logits.cpu().double().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)))
+
+
+def evaluation_sets(train: fer.Split, test: fer.Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Named (images, labels) sets of the test folder."""
+    private = np.array(["PrivateTest_" in n for n in test.names])
+    dup = fer.duplicates_of(train, test)
+    sets = {
+        "test (PublicTest+PrivateTest)": (test.images, test.labels),
+        "PrivateTest": (test.images[private], test.labels[private]),
+        "test without train duplicates": (test.images[~dup], test.labels[~dup]),
+    }
+    try:
+        soft, keep = fer.load_ferplus(test.names)
+        sets["FER+ test labels (majority)"] = (test.images[keep], soft[keep].argmax(axis=1))
+    except FileNotFoundError:
+        pass
+    return sets
+
+
+def evaluate_model(model, norm, temperature, root=None, device="cpu", tta=False, seed=1, val_fraction=0.1) -> dict:
+    train = fer.load_split("train", root)
+    test = fer.load_split("test", root)
+    results = {"duplicates_removed": int(fer.duplicates_of(train, test).sum())}
+    for name, (images, labels) in evaluation_sets(train, test).items():
+        if len(labels):
+            results[name] = report(predict_logits(model, images, norm, device, tta=tta), labels, temperature)
+    return results
+
+
+def plot_confusion(cm: np.ndarray, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
+    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=8, color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def format_report(name: str, r: dict) -> str:
+    lines = [f"== {name}: n={r['n']}  accuracy {r['accuracy'] * 100:.2f}%  macro F1 {r['macro_f1'] * 100:.2f}%  "
+             f"ECE {r['ece']:.4f} -> {r['ece_calibrated']:.4f} (T={r['temperature']:.3f})",
+             f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for c in r["per_class"]:
+        lines.append(f"{c['class']:<10}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}{c['support']:>9}")
+    lines.append("confusion (rows true, columns predicted: " + ", ".join(EMOTIONS) + ")")
+    lines += ["  " + " ".join(f"{v:>5}" for v in row) for row in r["confusion"]]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    from inference.emotion.weights import load
+    from training.paths import PROJECT_ROOT
+
+    p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path, default=PROJECT_ROOT / "inference" / "weights" / "emotion.pt")
+    p.add_argument("--root", type=Path, default=None, help="an extracted folder with train/ and test/")
+    p.add_argument("--tta", action="store_true", help="average over mirrored and shifted views")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", type=Path, default=None, help="write all numbers here")
+    p.add_argument("--png", type=Path, default=None, help="confusion matrix of the whole test folder")
+    args = p.parse_args(argv)
+
+    w = load(args.weights)
+    model = w.build_model().to(args.device)
+    norm = w.metadata["normalization"]
+    recipe = w.metadata.get("recipe", {})
+    train = fer.load_split("train", args.root)
+    _, val_idx = fer.stratified_split(train.labels, float(recipe.get("val_fraction", 0.1)), int(recipe.get("seed", 1)))
+    val_logits = predict_logits(model, train.images[val_idx], norm, args.device, tta=args.tta)
+    temperature = fit_temperature(val_logits, train.labels[val_idx])
+    print(f"weights {args.weights.name}: {w.architecture}, version {w.version}, label source "
+          f"{w.metadata.get('label_source')}; temperature fitted on validation {temperature:.3f} "
+          f"(stored {w.temperature:.3f}){'; TTA on' if args.tta else ''}")
+    results = evaluate_model(model, norm, temperature, args.root, args.device, args.tta)
+    print(f"{results['duplicates_removed']} test images have a byte-identical copy in train")
+    for name, r in results.items():
+        if isinstance(r, dict):
+            print(format_report(name, r))
+    first = next(k for k, v in results.items() if isinstance(v, dict))
+    if args.png:
+        plot_confusion(np.array(results[first]["confusion"]), f"{w.version}: {first}", args.png)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
