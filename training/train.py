@@ -206,8 +206,10 @@ def train(args) -> Path:
         if improved:
             best_acc = val_acc
             torch.save(model.state_dict(), best_path)
-        if args.max_minutes and epoch == start_epoch and not args.resume:
-            fit = int(args.max_minutes * 60 / max(elapsed, 1e-3))
+        if args.max_minutes and epoch == start_epoch + 1 and not args.resume:
+            # Judge by the second epoch: the first pays for CUDA start-up and autotuning.
+            remaining = args.max_minutes * 60 - (time.time() - started)
+            fit = epoch + 1 + int(remaining / max(elapsed, 1e-3))
             if fit < total_epochs:
                 total_epochs = max(epoch + 1, fit)
                 print(f"time budget {args.max_minutes} min: schedule shortened to {total_epochs} epochs")

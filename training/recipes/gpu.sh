@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED=1
 # extract and cache the data once, before the parallel runs read it
 $py -c "from training import data as d; d.load_split('train'); d.load_split('test')"
 run() {  # name arch class-weights
-  $py -m training.train --arch "$2" --class-weights "$3" --epochs 200 --batch-size 128 --lr 0.05 \
+  $py -m training.train --arch "$2" --class-weights "$3" --epochs 300 --batch-size 128 --lr 0.05 \
     --optimizer sgd --weight-decay 5e-4 --warmup-epochs 3 --seed 1 --threads 3 --no-progress \
     --max-minutes "$minutes" --version "2026.11-$1" --out "$out/$1" > "$out/$1.log" 2>&1
 }
