@@ -156,7 +156,9 @@ def train(args) -> Path:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         start_epoch, best_acc, history = ck["epoch"] + 1, ck["best_acc"], ck["history"]
-        total_epochs = ck["total_epochs"]
+        # Keep a schedule shortened by --max-minutes unless the caller asks for another length.
+        asked_before = int(ck["args"].get("epochs", args.epochs))
+        total_epochs = ck["total_epochs"] if args.epochs == asked_before else args.epochs
         torch.set_rng_state(ck["rng_cpu"])
         if cuda and ck.get("rng_cuda") is not None:
             torch.cuda.set_rng_state(ck["rng_cuda"])
@@ -250,8 +252,8 @@ def train(args) -> Path:
     return out
 
 
-def main(argv=None) -> None:
-    train(parse_args(argv))
+def main(argv=None) -> Path:
+    return train(parse_args(argv))
 
 
 if __name__ == "__main__":
