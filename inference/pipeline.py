@@ -1,0 +1,283 @@
+"""The frame pipeline: detect -> track -> landmarks -> embed -> emotion -> attention.
+
+:class:`Analyzer` consumes frames one by one and returns a :class:`FrameResult` for
+each; detection runs every ``detect_every`` frames (and on every scene cut), and
+faces are carried between detections by their landmarks (the 68-point predictor
+is run on the previous box; the box is then re-derived from the new landmarks).
+Each track that detection misses is first looked for again in a small region
+around it. Embeddings are taken per track (at start, then every ``embed_every``
+frames), never per frame. Per-stage wall times are accumulated in
+``Analyzer.timings`` (seconds) and ``Analyzer.frames``.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inference import attention as attention_mod
+from inference import faces as faces_mod
+from inference import media
+from inference.classes import EMOTIONS
+from inference.results import FaceResult, FrameResult, PersonSummary
+from inference.tracking import MATCH_THRESHOLD, Tracker, match_known, merge_tracks
+
+STAGES = ("decode", "detect", "landmarks", "embed", "emotion", "attention")
+
+_CLASSIFIERS: dict = {}
+
+
+def get_classifier(device: str = "auto", weights_path=None, allow_untrained: bool = False):
+    """Module-level cache: one classifier per (device, weights) per process."""
+    from inference.emotion.classifier import EmotionClassifier, resolve_device
+
+    key = (str(resolve_device(device)), str(weights_path), allow_untrained)
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS[key] = EmotionClassifier(weights_path=weights_path, device=device, allow_untrained=allow_untrained)
+    return _CLASSIFIERS[key]
+
+
+class Analyzer:
+    def __init__(
+        self,
+        device: str = "auto",
+        detector: str = "hog",
+        detect_every: int = 5,
+        embed_every: int = 30,
+        target: int = 640,
+        weights_path=None,
+        allow_untrained: bool = False,
+        classifier=None,
+        tracker: Tracker | None = None,
+        known: dict | None = None,
+        match_threshold: float = MATCH_THRESHOLD,
+    ):
+        faces_mod.load_models()
+        self.classifier = classifier or get_classifier(device, weights_path, allow_untrained)
+        self.detector = detector
+        self.detect_every = max(1, int(detect_every))
+        self.target = target
+        self.tracker = tracker or Tracker(embed_every=embed_every, max_missed=max(15, 3 * self.detect_every))
+        self.known = known or {}
+        self.match_threshold = match_threshold
+        self.timings: dict[str, float] = {s: 0.0 for s in STAGES}
+        self.frames = 0
+        self.faces = 0
+        self._count = 0
+        self._thumb: np.ndarray | None = None
+        self._names: dict[int, object] = {}
+        # per-track aggregates for summaries
+        self._agg: dict[int, dict] = defaultdict(lambda: {"n": 0, "p": np.zeros(len(EMOTIONS)), "att": 0.0, "frames": set()})
+        self._interval = 0.0
+        self._last_time: float | None = None
+
+    # ------------------------------------------------------------- helpers
+    def _scene_cut(self, image: np.ndarray) -> bool:
+        thumb = cv2.resize(image, (32, 18), interpolation=cv2.INTER_AREA).astype(np.int16)
+        cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > 30.0
+        self._thumb = thumb
+        return cut
+
+    def _embed(self, image, boxes):
+        t0 = _time.perf_counter()
+        out = faces_mod.embeddings(image, boxes)
+        self.timings["embed"] += _time.perf_counter() - t0
+        return out
+
+    def _redetect(self, image):
+        def fn(box):
+            found = faces_mod.detect_in_roi(image, box, model="hog")
+            if not found:
+                return None
+            return max(found, key=lambda b: faces_mod.iou(b, box))
+        return fn
+
+    # ------------------------------------------------------------- main step
+    def process(self, image: np.ndarray, index: int = 0, time: float = 0.0) -> FrameResult:
+        """Analyse one RGB frame (HxWx3 uint8) and return its result."""
+        image = media.to_rgb(image)
+        h, w = image.shape[:2]
+        tr = self.tracker
+        timings = self.timings
+        cut = self._scene_cut(image)
+        detect_now = cut or self._count % self.detect_every == 0 or not tr.tracks and self.detect_every == 1
+        t0 = _time.perf_counter()
+        if cut:
+            for t in tr.tracks:
+                t.visible = False
+        if detect_now:
+            boxes = faces_mod.detect(image, model=self.detector, target=self.target)
+            timings["detect"] += _time.perf_counter() - t0
+            t1 = _time.perf_counter()
+            tr.update(boxes, index, time, embed=lambda bs: self._embed(image, bs), redetect=self._redetect(image))
+            timings["detect"] += _time.perf_counter() - t1 - 0  # ROI re-detection counts as detection
+        visible = tr.visible
+        # landmarks on every visible face (on the detection box, or the carried box)
+        t0 = _time.perf_counter()
+        points = faces_mod.landmarks(image, [t.box for t in visible])
+        new_boxes = {}
+        for t, pts in zip(visible, points):
+            if detect_now and t.last_frame == index:
+                t.ratios = faces_mod.landmark_ratios(t.box, pts)
+            box = faces_mod.box_from_landmarks(pts, w, h, t.ratios)
+            ok = (box[1] - box[3]) >= 8 and (box[2] - box[0]) >= 8
+            if not detect_now:
+                new_boxes[t.id] = box if ok else None
+            t.landmarks = pts.tolist()
+        timings["landmarks"] += _time.perf_counter() - t0
+        if not detect_now:
+            tr.propagate(index, time, new_boxes)
+        visible = tr.visible
+        # embeddings: per track, at start and every embed_every frames
+        need = [t for t in visible if tr.needs_embedding(t)]
+        if need:
+            for t, e in zip(need, self._embed(image, [t.box for t in need])):
+                t.add_embedding(e)
+            if self.known:
+                self._names.update(match_known(need, self.known, self.match_threshold))
+        # emotion, batched over the faces of the frame
+        t0 = _time.perf_counter()
+        lms = [np.asarray(t.landmarks, dtype=np.float32) for t in visible]
+        crops = [self.classifier.face_crop(image, t.box, lm) for t, lm in zip(visible, lms)]
+        probs = self.classifier.predict(crops)
+        timings["emotion"] += _time.perf_counter() - t0
+        t0 = _time.perf_counter()
+        results = []
+        for slot, (t, lm, p) in enumerate(zip(visible, lms, probs)):
+            att = attention_mod.analyse(lm, w, h)
+            k = int(np.argmax(p))
+            results.append(FaceResult(
+                track_id=t.id, slot=slot, box=tuple(int(v) for v in t.box),
+                probabilities={e: round(float(v), 6) for e, v in zip(EMOTIONS, p)},
+                emotion=EMOTIONS[k], confidence=round(float(p[k]), 6), attention=att.score,
+                yaw=att.yaw, pitch=att.pitch, roll=att.roll, eye_openness=att.eye_openness,
+                person=None if self._names.get(t.id) is None else str(self._names[t.id]),
+            ))
+            agg = self._agg[t.id]
+            agg["n"] += 1
+            agg["p"] += p
+            agg["att"] += att.score
+            agg["frames"].add(index)
+        timings["attention"] += _time.perf_counter() - t0
+        tr.end_frame(index)
+        if self._last_time is not None and time > self._last_time:
+            dt = time - self._last_time
+            self._interval = dt if self._interval == 0 else min(self._interval, dt)
+        self._last_time = time
+        self._count += 1
+        self.frames += 1
+        self.faces += len(results)
+        return FrameResult(index=index, time=time, faces=results)
+
+    # ------------------------------------------------------------- summaries
+    def identities(self) -> dict[int, int]:
+        """Track id -> merged track id (same person within this video)."""
+        frames = {tid: a["frames"] for tid, a in self._agg.items()}
+        return merge_tracks(self.tracker.all_tracks(), frames=frames)
+
+    def summary(self, interval: float | None = None) -> list[PersonSummary]:
+        """One entry per person (merged tracks), by time on screen, longest first."""
+        interval = interval if interval is not None else (self._interval or 0.0)
+        merged = self.identities()
+        groups: dict[int, list[int]] = defaultdict(list)
+        for tid in self._agg:
+            groups[merged.get(tid, tid)].append(tid)
+        tracks = {t.id: t for t in self.tracker.all_tracks()}
+        out = []
+        for root, tids in groups.items():
+            n = sum(self._agg[t]["n"] for t in tids)
+            if n == 0:
+                continue
+            p = sum(self._agg[t]["p"] for t in tids) / n
+            att = sum(self._agg[t]["att"] for t in tids) / n
+            frames = set().union(*(self._agg[t]["frames"] for t in tids))
+            name = next((self._names[t] for t in tids if self._names.get(t) is not None), None)
+            out.append(PersonSummary(
+                track_id=root, person=None if name is None else str(name), frames=len(frames),
+                time_on_screen=len(frames) * interval,
+                first_time=min(tracks[t].first_time for t in tids if t in tracks) if tids else 0.0,
+                last_time=max(tracks[t].last_time for t in tids if t in tracks) if tids else 0.0,
+                mean_probabilities=dict(zip(EMOTIONS, (float(v) for v in p))),
+                dominant_emotion=EMOTIONS[int(np.argmax(p))], mean_attention=float(att), track_ids=sorted(tids),
+            ))
+        return sorted(out, key=lambda s: (-s.frames, s.track_id))
+
+    def relabel(self, frames: list[FrameResult]) -> list[FrameResult]:
+        """Rewrite track ids in ``frames`` to merged ids (in place) and return them."""
+        merged = self.identities()
+        for fr in frames:
+            for f in fr.faces:
+                f.track_id = merged.get(f.track_id, f.track_id)
+        return frames
+
+
+# ----------------------------------------------------------------- conveniences
+class VideoAnalysis:
+    """Result of :func:`analyze_video` / :func:`analyze_image`."""
+
+    def __init__(self, path, info, frames, summary, timings, n_frames, elapsed):
+        self.path = str(path)
+        self.info = info
+        self.frames: list[FrameResult] = frames
+        self.summary: list[PersonSummary] = summary
+        self.timings = timings
+        self.n_frames = n_frames
+        self.elapsed = elapsed
+
+    def to_dict(self) -> dict:
+        return {
+            "input": self.path,
+            "media": self.info.to_dict(),
+            "frames": [f.to_dict() for f in self.frames],
+            "people": [s.to_dict() for s in self.summary],
+            "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
+            "analysed_frames": self.n_frames,
+            "elapsed_s": round(self.elapsed, 3),
+        }
+
+
+def analyze_video(
+    path,
+    fps: float | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+    analyzer: Analyzer | None = None,
+    on_frame=None,
+    merge: bool = True,
+    **kwargs,
+) -> VideoAnalysis:
+    """Analyse a video (or an image) file; ``on_frame(frame, result)`` is called per frame."""
+    info = media.probe(path)
+    an = analyzer or Analyzer(**kwargs)
+    frames = []
+    t_start = _time.perf_counter()
+    it = media.iter_frames(path, fps=fps, start=start, end=end)
+    interval = (1.0 / fps) if fps else (1.0 / info.fps if info.fps else 0.0)
+    while True:
+        t0 = _time.perf_counter()
+        frame = next(it, None)
+        an.timings["decode"] += _time.perf_counter() - t0
+        if frame is None:
+            break
+        res = an.process(frame.image, frame.index, frame.time)
+        frames.append(res)
+        if on_frame is not None:
+            on_frame(frame, res)
+    an.tracker.finish()
+    if merge:
+        an.relabel(frames)
+    summary = an.summary(interval=interval if info.kind == "video" else 0.0)
+    return VideoAnalysis(path, info, frames, summary, dict(an.timings), len(frames), _time.perf_counter() - t_start)
+
+
+def analyze_image(path, **kwargs) -> VideoAnalysis:
+    """Analyse one image file (detection on every face, no tracking history)."""
+    info = media.probe(path)
+    if info.kind != "image":
+        raise media.MediaError(f"{Path(path).name}: is a video, not an image", str(path))
+    kwargs.setdefault("detect_every", 1)
+    return analyze_video(path, **kwargs)
