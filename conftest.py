@@ -1,0 +1,172 @@
+"""Project-wide fixtures that reach the real services. Reuse these in later tests:
+
+- ``service_env``: environment for a subprocess (worker, Daphne) that must use the *test* database
+  and the test run's Redis.
+- ``celery_worker_proc``: one real Celery worker (prefork, -c 1) on all four queues for the whole test
+  session; use with ``@pytest.mark.django_db(transaction=True)`` so the worker sees your rows.
+- ``daphne_server``: the real ASGI app served by a Daphne subprocess; yields its base URL.
+- ``browser_page``: a Playwright page in headless system Chromium (skips without /usr/bin/chromium).
+- ``user`` / ``password``, ``auth_client``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DEBUG", "1")
+
+ROOT = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct-horse-battery-9"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def service_env(django_db_setup) -> dict[str, str]:
+    from django.conf import settings
+    from django.db import connection
+
+    from emotionsite.env import with_database_name
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=with_database_name(settings.DATABASE_URL, connection.settings_dict["NAME"]),
+        REDIS_URL=settings.REDIS_URL,
+        DEBUG="1",
+        EMOTION_WORKER_WARMUP="0",  # foundation tests need no vision models
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class WorkerHandle:
+    def __init__(self, proc: subprocess.Popen, name: str, log_path: Path) -> None:
+        self.proc, self.name, self.log_path = proc, name, log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(service_env, tmp_path_factory) -> Iterator[WorkerHandle]:
+    from emotionsite.celery import app
+
+    name = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    cmd = [
+        str(VENV_BIN / "celery"), "-A", "emotionsite", "worker",
+        "-Q", "live,inference,summaries,default", "--pool=prefork", "-c", "1", "-n", name,
+        "--without-gossip", "--without-mingle", "-l", "info",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=service_env, stdout=log_file, stderr=subprocess.STDOUT)
+    handle = WorkerHandle(proc, name, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[name], timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"celery worker did not start:\n{handle.log()[-4000:]}")
+        yield handle
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def daphne_server(service_env, tmp_path_factory) -> Iterator[str]:
+    import httpx
+
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    cmd = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "emotionsite.asgi:application"]
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=service_env, stdout=log_file, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/accounts/login/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"daphne did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def _browser() -> Iterator[object]:
+    """Per test, not per session: sync Playwright keeps an event loop running in this thread, and
+    Django's ORM (the database flush after a transactional test included) refuses to run beside it."""
+    if not CHROMIUM.exists():
+        pytest.skip("system Chromium not found at /usr/bin/chromium (install Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(_browser) -> Iterator[object]:
+    context = _browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db, password):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username=f"user{uuid.uuid4().hex[:6]}", password=password)
+
+
+@pytest.fixture
+def auth_client(client, user):
+    client.force_login(user)
+    return client

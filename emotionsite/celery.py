@@ -1,0 +1,55 @@
+"""The Celery app. Its configuration is the CELERY_* block of settings; this adds the model warm-up hook."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import Celery
+from celery.signals import celeryd_init, worker_process_init
+
+from emotionsite.queues import VISION_QUEUES
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emotionsite.settings")
+
+logger = logging.getLogger(__name__)
+
+app = Celery("emotionsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+app.autodiscover_tasks()
+
+_consumed_queues: set[str] = set()
+
+
+@celeryd_init.connect
+def _remember_queues(sender=None, instance=None, conf=None, options=None, **kwargs) -> None:
+    """Record which queues this worker consumes, before the pool forks its processes."""
+    queues = (options or {}).get("queues") or []
+    if isinstance(queues, str):
+        queues = queues.split(",")
+    _consumed_queues.update(q.strip() for q in queues if q.strip())
+
+
+def needs_vision_models(queues: set[str]) -> bool:
+    # A worker without -Q consumes every queue, the vision ones included.
+    return not queues or bool(queues & VISION_QUEUES)
+
+
+@worker_process_init.connect
+def _warm_up_models(**kwargs) -> None:
+    """Load the heavy vision models once per worker process, only where live/inference work runs."""
+    from django.conf import settings
+
+    if not settings.EMOTION_WORKER_WARMUP or not needs_vision_models(_consumed_queues):
+        return
+    try:
+        import inference
+    except ImportError:
+        logger.warning("inference package not importable; skipping model warm-up")
+        return
+    warmup = getattr(inference, "warmup", None)
+    if callable(warmup):
+        logger.info("warming up vision models (device=%s)", settings.EMOTION_WORKER_DEVICE)
+        warmup()

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+
+from emotionsite.health import health_report
+
+
+def healthz(request):
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("sessions_app.accounts_urls")),
+    path("", include("sessions_app.urls")),
+]

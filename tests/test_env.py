@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from emotionsite.env import env_bool, env_int, env_list, env_str, parse_database_url, with_database_name
+
+
+def test_readers_and_defaults(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "yes")
+    monkeypatch.setenv("X_INT", "42")
+    monkeypatch.setenv("X_LIST", " a, b ,,c ")
+    monkeypatch.delenv("X_MISSING", raising=False)
+    assert env_bool("X_BOOL") is True
+    assert env_int("X_INT", 1) == 42
+    assert env_list("X_LIST") == ["a", "b", "c"]
+    assert env_str("X_MISSING", "dflt") == "dflt"
+    assert env_bool("X_MISSING", True) is True
+
+
+def test_file_variant_wins(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-file\n")
+    monkeypatch.setenv("X_SECRET", "from-env")
+    monkeypatch.setenv("X_SECRET_FILE", str(secret))
+    assert env_str("X_SECRET") == "from-file"
+
+
+def test_bad_values_are_reported(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "maybe")
+    monkeypatch.setenv("X_INT", "ten")
+    with pytest.raises(ValueError, match="X_BOOL"):
+        env_bool("X_BOOL")
+    with pytest.raises(ValueError, match="X_INT"):
+        env_int("X_INT", 1)
+
+
+def test_database_urls():
+    tcp = parse_database_url("postgres://u:p%40ss@db.example:5433/emotion")
+    assert (tcp["HOST"], tcp["PORT"], tcp["NAME"], tcp["USER"], tcp["PASSWORD"]) == (
+        "db.example", "5433", "emotion", "u", "p@ss",
+    )  # fmt: skip
+    sock = parse_database_url("postgres://postgres@/emotion?host=/srv/pg")
+    assert sock["HOST"] == "/srv/pg" and sock["NAME"] == "emotion" and sock["OPTIONS"] == {}
+    assert with_database_name("postgres://postgres@/emotion?host=/srv/pg", "test_emotion") == (
+        "postgres://postgres@/test_emotion?host=/srv/pg"
+    )
+    with pytest.raises(ValueError):
+        parse_database_url("mysql://x/y")
