@@ -19,6 +19,9 @@ import numpy as np
 
 from inference.errors import MediaError
 
+# FFmpeg "decodes" any bytes as text-mode art; such files are not media.
+_PSEUDO_FORMATS = {"bin", "tty", "xbin", "idf", "ansi", "adf"}
+_PSEUDO_CODECS = {"bintext", "xbin", "idf", "ansi", "tty", "text"}
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 
 
@@ -117,6 +120,11 @@ def _open_container(p: Path):
     if not container.streams.video:
         container.close()
         raise MediaError(f"{p.name}: contains no video stream", str(p))
+    fmt = (container.format.name or "").split(",")
+    codec = container.streams.video[0].codec_context.name
+    if set(fmt) & _PSEUDO_FORMATS or codec in _PSEUDO_CODECS:
+        container.close()
+        raise MediaError(f"{p.name}: not a readable video or image (looks like {codec or fmt[0]} data)", str(p))
     return container
 
 
