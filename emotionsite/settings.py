@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,10 +28,12 @@ VAR_DIR = Path(env_str("EMOTION_VAR_DIR", str(BASE_DIR / "var")))
 _embedded = read_env_file(VAR_DIR / "services.env")
 
 DEBUG = env_bool("DEBUG", False)
+# Under pytest the dev-only keys below are allowed even with DEBUG off (pytest-django turns it off).
+TESTING = "pytest" in sys.modules
 
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
 
@@ -38,7 +41,7 @@ if not SECRET_KEY:
 # SECRET_KEY. Comma-separated: the first encrypts, all decrypt, so keys can be rotated.
 FERNET_KEYS = env_list("EMOTION_FERNET_KEYS")
 if not FERNET_KEYS:
-    if not DEBUG:
+    if not (DEBUG or TESTING):
         raise ImproperlyConfigured("EMOTION_FERNET_KEYS must be set when DEBUG is off")
     FERNET_KEYS = ["ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcy0hISE="]  # dev only
 
@@ -174,13 +177,14 @@ _VISIBILITY = max(CELERY_TASK_TIME_LIMIT, EMOTION_LIVE_TIME_LIMIT, EMOTION_SUMMA
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 
-# Security: on whenever DEBUG is off, each one switchable for a plain-HTTP deployment behind a proxy.
-SECURE_SSL_REDIRECT = env_bool("EMOTION_SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = env_bool("EMOTION_SECURE_COOKIES", not DEBUG)
+# Security: on whenever DEBUG is off (outside tests), each one switchable, e.g. behind a TLS proxy.
+_HARDEN = not (DEBUG or TESTING)
+SECURE_SSL_REDIRECT = env_bool("EMOTION_SECURE_SSL_REDIRECT", _HARDEN)
+SESSION_COOKIE_SECURE = env_bool("EMOTION_SECURE_COOKIES", _HARDEN)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("EMOTION_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("EMOTION_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("EMOTION_HSTS_PRELOAD", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("EMOTION_HSTS_SECONDS", 31536000 if _HARDEN else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("EMOTION_HSTS_INCLUDE_SUBDOMAINS", _HARDEN)
+SECURE_HSTS_PRELOAD = env_bool("EMOTION_HSTS_PRELOAD", _HARDEN)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

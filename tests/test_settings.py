@@ -4,6 +4,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+from django.core.management import call_command
+
 from conftest import ROOT
 from emotionsite.celery import needs_vision_models
 from emotionsite.queues import Queue
@@ -53,3 +56,8 @@ def test_warmup_only_on_vision_queues():
     assert needs_vision_models(set())  # no -Q: every queue
     assert not needs_vision_models({"summaries"})
     assert not needs_vision_models({"default"})
+
+
+@pytest.mark.django_db
+def test_no_missing_migrations():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
