@@ -44,29 +44,31 @@ def predict_logits(model: torch.nn.Module, images, norm: dict, device=None, batc
 
 
 def evaluation_sets(train: fer.Split, test: fer.Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Named (images, labels) sets of the test folder."""
+    """Named (row indices into ``test``, labels) sets of the test folder."""
+    everything = np.arange(len(test))
     private = np.array(["PrivateTest_" in n for n in test.names])
     dup = fer.duplicates_of(train, test)
     sets = {
-        "test (PublicTest+PrivateTest)": (test.images, test.labels),
-        "PrivateTest": (test.images[private], test.labels[private]),
-        "test without train duplicates": (test.images[~dup], test.labels[~dup]),
+        "test (PublicTest+PrivateTest)": (everything, test.labels),
+        "PrivateTest": (everything[private], test.labels[private]),
+        "test without train duplicates": (everything[~dup], test.labels[~dup]),
     }
     try:
         soft, keep = fer.load_ferplus(test.names)
-        sets["FER+ test labels (majority)"] = (test.images[keep], soft[keep].argmax(axis=1))
+        sets["FER+ test labels (majority)"] = (everything[keep], soft[keep].argmax(axis=1))
     except FileNotFoundError:
         pass
     return sets
 
 
-def evaluate_model(model, norm, temperature, root=None, device="cpu", tta=False, seed=1, val_fraction=0.1) -> dict:
+def evaluate_model(model, norm, temperature, root=None, device="cpu", tta=False) -> dict:
     train = fer.load_split("train", root)
     test = fer.load_split("test", root)
+    logits = predict_logits(model, test.images, norm, device, tta=tta)  # once; the sets are subsets
     results = {"duplicates_removed": int(fer.duplicates_of(train, test).sum())}
-    for name, (images, labels) in evaluation_sets(train, test).items():
+    for name, (rows, labels) in evaluation_sets(train, test).items():
         if len(labels):
-            results[name] = report(predict_logits(model, images, norm, device, tta=tta), labels, temperature)
+            results[name] = report(logits[rows], labels, temperature)
     return results
 
 

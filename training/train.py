@@ -228,8 +228,7 @@ def train(args) -> Path:
     temperature = fit_temperature(val_logits, hard[val_idx])
     metrics = {"validation_accuracy": best_acc, "epochs": total_epochs}
     try:
-        metrics.update(evaluate_model(model, norm, temperature, root=args.root, device=device, tta=False, seed=args.seed,
-                                      val_fraction=args.val_fraction))
+        metrics.update(evaluate_model(model, norm, temperature, root=args.root, device=device))
     except FileNotFoundError as exc:
         print(f"test evaluation skipped: {exc}")
     recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
