@@ -91,7 +91,9 @@ def run_clip(path: Path, workers: int, detect_every: int) -> dict:
     go = mgr.Barrier(workers + 1)
     t_start = time.perf_counter()
     with ctx.Pool(workers) as pool:
-        async_res = pool.map_async(_worker, [(str(path), cuts[i], cuts[i + 1], detect_every, ready, go) for i in range(workers)])
+        async_res = pool.map_async(
+            _worker, [(str(path), cuts[i], cuts[i + 1], detect_every, ready, go) for i in range(workers)]
+        )
         ready.wait()
         t0 = time.perf_counter()
         go.wait()
@@ -111,9 +113,17 @@ def run_clip(path: Path, workers: int, detect_every: int) -> dict:
         total += len(rb)
         found += sum(1 for b in rb if any(iou(tuple(b), tuple(o)) >= 0.3 for o in ours))
     return {
-        "clip": path.name, "frames": frames, "fps": frames / wall, "wall": wall, "wall_incl": wall_incl,
-        "stages": stages, "slowest": max(stages, key=stages.get), "recall": found / total if total else 1.0,
-        "ref_faces": total, "found": found, "faces": sum(len(v) for v in boxes.values()),
+        "clip": path.name,
+        "frames": frames,
+        "fps": frames / wall,
+        "wall": wall,
+        "wall_incl": wall_incl,
+        "stages": stages,
+        "slowest": max(stages, key=stages.get),
+        "recall": found / total if total else 1.0,
+        "ref_faces": total,
+        "found": found,
+        "faces": sum(len(v) for v in boxes.values()),
     }
 
 
@@ -138,11 +148,20 @@ def main() -> int:
     print("|" + "---|" * len(head))
     for r in rows:
         target = CLIPS.get(r["clip"], 0)
-        cells = [r["clip"], str(r["frames"]), f"{r['fps']:.1f}", f">= {target:.0f}",
-                 *[f"{r['stages'][s]:.1f}" for s in STAGES], r["slowest"],
-                 f"{100 * r['recall']:.1f}% ({r['found']}/{r['ref_faces']})", f"{r['wall_incl']:.1f} s"]
+        cells = [
+            r["clip"],
+            str(r["frames"]),
+            f"{r['fps']:.1f}",
+            f">= {target:.0f}",
+            *[f"{r['stages'][s]:.1f}" for s in STAGES],
+            r["slowest"],
+            f"{100 * r['recall']:.1f}% ({r['found']}/{r['ref_faces']})",
+            f"{r['wall_incl']:.1f} s",
+        ]
         print("| " + " | ".join(cells) + " |")
-    print(f"({args.workers} processes, detection every {args.detect_every} frames, stage ms = CPU ms per analysed frame)")
+    print(
+        f"({args.workers} processes, detection every {args.detect_every} frames, stage ms = CPU ms per analysed frame)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0

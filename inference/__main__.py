@@ -25,7 +25,9 @@ def cli():
 @click.option("--fps", type=float, default=None, help="Frames per second to analyse (default: every frame).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all results as JSON.")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Write one row per face per frame.")
-@click.option("--annotated", type=click.Path(dir_okay=False), help="Write an annotated H.264 MP4 (or PNG/JPEG for an image).")
+@click.option(
+    "--annotated", type=click.Path(dir_okay=False), help="Write an annotated H.264 MP4 (or PNG/JPEG for an image)."
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True)
 @click.option("--detect-every", type=int, default=5, show_default=True, help="Run full detection every N frames.")
@@ -97,23 +99,61 @@ def _run(input_path, info, fps, json_out, csv_out, annotated, device, detector, 
         Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
         with open(csv_out, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["frame", "time", "slot", "track_id", "person", "top", "right", "bottom", "left",
-                        "emotion", "confidence", *EMOTIONS, "attention", "yaw", "pitch", "roll", "eye_openness"])
+            w.writerow(
+                [
+                    "frame",
+                    "time",
+                    "slot",
+                    "track_id",
+                    "person",
+                    "top",
+                    "right",
+                    "bottom",
+                    "left",
+                    "emotion",
+                    "confidence",
+                    *EMOTIONS,
+                    "attention",
+                    "yaw",
+                    "pitch",
+                    "roll",
+                    "eye_openness",
+                ]
+            )
             for fr in res.frames:
                 for f in fr.faces:
-                    w.writerow([fr.index, f"{fr.time:.3f}", f.slot, f.track_id, f.person or "", *f.box, f.emotion,
-                                f"{f.confidence:.4f}", *(f"{f.probabilities[e]:.4f}" for e in EMOTIONS),
-                                f"{f.attention:.4f}", f"{f.yaw:.1f}", f"{f.pitch:.1f}", f"{f.roll:.1f}", f"{f.eye_openness:.3f}"])
+                    w.writerow(
+                        [
+                            fr.index,
+                            f"{fr.time:.3f}",
+                            f.slot,
+                            f.track_id,
+                            f.person or "",
+                            *f.box,
+                            f.emotion,
+                            f"{f.confidence:.4f}",
+                            *(f"{f.probabilities[e]:.4f}" for e in EMOTIONS),
+                            f"{f.attention:.4f}",
+                            f"{f.yaw:.1f}",
+                            f"{f.pitch:.1f}",
+                            f"{f.roll:.1f}",
+                            f"{f.eye_openness:.3f}",
+                        ]
+                    )
     n_faces = sum(len(f.faces) for f in res.frames)
-    click.echo(f"{Path(input_path).name}: {info.kind} {info.width}x{info.height}, {res.n_frames} frame(s) analysed, "
-               f"{n_faces} face observation(s), {len(res.summary)} person(s), {res.elapsed:.1f} s "
-               f"(emotion model {an.classifier.architecture} v{an.classifier.version})")
+    click.echo(
+        f"{Path(input_path).name}: {info.kind} {info.width}x{info.height}, {res.n_frames} frame(s) analysed, "
+        f"{n_faces} face observation(s), {len(res.summary)} person(s), {res.elapsed:.1f} s "
+        f"(emotion model {an.classifier.architecture} v{an.classifier.version})"
+    )
     if res.summary:
         click.echo(f"{'person':<10} {'on screen':>9} {'frames':>6}  {'dominant':<9} {'conf':>5}  {'attention':>9}")
         for s in res.summary:
             who = s.person or f"#{s.track_id}"
-            click.echo(f"{who:<10} {s.time_on_screen:>8.1f}s {s.frames:>6}  {s.dominant_emotion:<9} "
-                       f"{s.mean_probabilities[s.dominant_emotion]:>5.2f}  {s.mean_attention:>9.2f}")
+            click.echo(
+                f"{who:<10} {s.time_on_screen:>8.1f}s {s.frames:>6}  {s.dominant_emotion:<9} "
+                f"{s.mean_probabilities[s.dominant_emotion]:>5.2f}  {s.mean_attention:>9.2f}"
+            )
     else:
         click.echo("no faces found")
     return 0

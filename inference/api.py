@@ -21,8 +21,16 @@ COLORS = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30,
 
 
 class EmotionRecognition:
-    def __init__(self, device: str = "auto", detector: str = "hog", known: dict | None = None, names: dict | None = None,
-                 weights_path=None, allow_untrained: bool = False, detect_every: int = 1):
+    def __init__(
+        self,
+        device: str = "auto",
+        detector: str = "hog",
+        known: dict | None = None,
+        names: dict | None = None,
+        weights_path=None,
+        allow_untrained: bool = False,
+        detect_every: int = 1,
+    ):
         """``known``: person id -> list of embeddings to match; ``names``: person id -> display name."""
         self.classifier = get_classifier(device, weights_path, allow_untrained)
         self.analyzer = Analyzer(classifier=self.classifier, detector=detector, known=known, detect_every=detect_every)
@@ -43,7 +51,11 @@ class EmotionRecognition:
         crop = cv2.resize(img.astype(np.uint8), (self.classifier.input_size,) * 2, interpolation=cv2.INTER_AREA)
         p = self.classifier.predict([crop])[0]
         k = int(np.argmax(p))
-        return {"emotion": EMOTIONS[k], "confidence": float(p[k]), "probabilities": {e: float(v) for e, v in zip(EMOTIONS, p)}}
+        return {
+            "emotion": EMOTIONS[k],
+            "confidence": float(p[k]),
+            "probabilities": {e: float(v) for e, v in zip(EMOTIONS, p, strict=False)},
+        }
 
     def show(self, frame, faces: list[dict] | None = None) -> np.ndarray:
         """The frame (RGB) annotated with boxes, names or track ids, top emotion and confidence."""
@@ -69,5 +81,7 @@ def annotate(image: np.ndarray, faces: list[dict], names: dict | None = None) ->
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font, thick)
         y = int(top) - 4 if int(top) - th - 8 > 0 else int(bottom) + th + 4
         cv2.rectangle(out, (int(left), y - th - 4), (int(left) + tw + 4, y + base), color, -1)
-        cv2.putText(out, label, (int(left) + 2, y - 2), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255), thick, cv2.LINE_AA)
+        cv2.putText(
+            out, label, (int(left) + 2, y - 2), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255), thick, cv2.LINE_AA
+        )
     return out

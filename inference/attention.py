@@ -112,6 +112,9 @@ def analyse(points: np.ndarray, width: int, height: int) -> Attention:
     yaw, pitch, roll = head_pose(points, width, height)
     openness = eye_openness(points)
     return Attention(
-        yaw=round(yaw, 2), pitch=round(pitch, 2), roll=round(roll, 2),
-        eye_openness=round(openness, 4), score=round(attention_score(yaw, pitch, openness), 4),
+        yaw=round(yaw, 2),
+        pitch=round(pitch, 2),
+        roll=round(roll, 2),
+        eye_openness=round(openness, 4),
+        score=round(attention_score(yaw, pitch, openness), 4),
     )

@@ -45,7 +45,9 @@ class DetectionPlan:
     upsample: int
 
 
-def detection_plan(width: int, height: int, target: int = 640, small: int = 720, small_target: int = 480) -> DetectionPlan:
+def detection_plan(
+    width: int, height: int, target: int = 640, small: int = 720, small_target: int = 480
+) -> DetectionPlan:
     """Scale and upsampling for a frame of this size.
 
     * frames whose longest side is above ``small`` are shrunk to ``target`` px on
@@ -84,7 +86,9 @@ def detect(
     plan = plan or detection_plan(w, h, target=target)
     small = frame_rgb
     if plan.scale < 0.999:
-        small = cv2.resize(frame_rgb, (max(1, round(w * plan.scale)), max(1, round(h * plan.scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            frame_rgb, (max(1, round(w * plan.scale)), max(1, round(h * plan.scale))), interpolation=cv2.INTER_AREA
+        )
     found = fr.face_locations(np.ascontiguousarray(small), number_of_times_to_upsample=plan.upsample, model=model)
     inv = 1.0 / plan.scale
     boxes = [_clip_box((t * inv, r * inv, b * inv, left * inv), w, h) for (t, r, b, left) in found]
@@ -92,10 +96,16 @@ def detect(
     return sorted(boxes, key=lambda b: (b[3], b[0]))
 
 
-def detect_in_roi(frame_rgb: np.ndarray, box: Box, grow: float = 0.6, model: str = "hog") -> list[Box]:
+def detect_in_roi(
+    frame_rgb: np.ndarray, box: Box, grow: float = 0.6, model: str = "hog", threshold: float = -0.4
+) -> list[Box]:
     """Re-detect around ``box`` (grown by ``grow`` x its size on each side), scaled so the
-    face is about 100 px: a cheap check that a tracked face is still there."""
-    fr, _ = _fr()
+    face is about 100 px: a cheap check that a tracked face is still there.
+
+    With HOG the detector's score threshold is lowered by ``threshold`` (dlib's
+    ``adjust_threshold``): next to a known track a weaker detection is still trusted.
+    """
+    fr, api = _fr()
     h, w = frame_rgb.shape[:2]
     top, right, bottom, left = box
     bw, bh = right - left, bottom - top
@@ -106,8 +116,18 @@ def detect_in_roi(frame_rgb: np.ndarray, box: Box, grow: float = 0.6, model: str
         return []
     crop = frame_rgb[y0:y1, x0:x1]
     scale = 100.0 / size
-    scaled = cv2.resize(crop, (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    found = fr.face_locations(np.ascontiguousarray(scaled), number_of_times_to_upsample=0, model=model)
+    scaled = cv2.resize(
+        crop,
+        (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    )
+    scaled = np.ascontiguousarray(scaled)
+    if model == "hog":
+        rects, _, _ = api.face_detector.run(scaled, 0, threshold)
+        sh, sw = scaled.shape[:2]
+        found = [(max(r.top(), 0), min(r.right(), sw), min(r.bottom(), sh), max(r.left(), 0)) for r in rects]
+    else:
+        found = fr.face_locations(scaled, number_of_times_to_upsample=0, model=model)
     inv = 1.0 / scale
     return [_clip_box((t * inv + y0, r * inv + x0, b * inv + y0, lf * inv + x0), w, h) for (t, r, b, lf) in found]
 
@@ -134,7 +154,10 @@ def embeddings(frame_rgb: np.ndarray, boxes: list[Box], num_jitters: int = 1) ->
     if not boxes:
         return []
     fr, _ = _fr()
-    return [np.asarray(e, dtype=np.float32) for e in fr.face_encodings(frame_rgb, known_face_locations=list(boxes), num_jitters=num_jitters)]
+    return [
+        np.asarray(e, dtype=np.float32)
+        for e in fr.face_encodings(frame_rgb, known_face_locations=list(boxes), num_jitters=num_jitters)
+    ]
 
 
 def face_distance(a, b) -> float:
@@ -142,7 +165,9 @@ def face_distance(a, b) -> float:
     return float(np.linalg.norm(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)))
 
 
-def box_from_landmarks(points: np.ndarray, width: int, height: int, ratios: tuple[float, float, float, float] | None = None) -> Box:
+def box_from_landmarks(
+    points: np.ndarray, width: int, height: int, ratios: tuple[float, float, float, float] | None = None
+) -> Box:
     """A detector-like box from 68 landmarks.
 
     ``ratios`` (top, right, bottom, left offsets as fractions of the landmark extent)

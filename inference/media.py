@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -64,7 +64,9 @@ def _looks_like_image(p: Path) -> bool:
         return True
     with open(p, "rb") as fh:
         head = fh.read(16)
-    return head.startswith((b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    return head.startswith((b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")) or (
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
 
 
 def to_rgb(image) -> np.ndarray:
@@ -207,10 +209,7 @@ def iter_video(
         first_pts = stream.start_time if stream.start_time is not None else 0
         try:
             for frame in container.decode(stream):
-                if frame.pts is not None:
-                    t = float((frame.pts - first_pts) * tb)
-                else:
-                    t = produced / rate
+                t = float((frame.pts - first_pts) * tb) if frame.pts is not None else produced / rate
                 index = int(round(t * rate))
                 if t < start - 1e-6:
                     continue
@@ -225,14 +224,18 @@ def iter_video(
                 yield Frame(index=index, time=round(t, 6), image=frame.to_ndarray(format="rgb24"))
         except av.FFmpegError as exc:
             if produced == 0:
-                raise MediaError(f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)) from None
+                raise MediaError(
+                    f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)
+                ) from None
         if produced == 0 and start == 0:
             raise MediaError(f"{p.name}: the video has no decodable frames", str(p))
     finally:
         container.close()
 
 
-def iter_frames(path: str | os.PathLike, fps: float | None = None, start: float = 0.0, end: float | None = None) -> Iterator[Frame]:
+def iter_frames(
+    path: str | os.PathLike, fps: float | None = None, start: float = 0.0, end: float | None = None
+) -> Iterator[Frame]:
     """Frames of an image (one frame) or a video, as :class:`Frame` objects."""
     info = probe(path)
     if info.kind == "image":
@@ -289,7 +292,7 @@ class VideoWriter:
         self._container.close()
         self._container = None
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exc) -> None:

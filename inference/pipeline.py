@@ -60,6 +60,7 @@ class Analyzer:
         self.classifier = classifier or get_classifier(device, weights_path, allow_untrained)
         self.detector = detector
         self.detect_every = max(1, int(detect_every))
+        self.cut_threshold = 18.0  # mean abs difference of 32x18 thumbnails (0..255)
         self.target = target
         self.tracker = tracker or Tracker(embed_every=embed_every, max_missed=max(15, 3 * self.detect_every))
         self.known = known or {}
@@ -71,14 +72,16 @@ class Analyzer:
         self._thumb: np.ndarray | None = None
         self._names: dict[int, object] = {}
         # per-track aggregates for summaries
-        self._agg: dict[int, dict] = defaultdict(lambda: {"n": 0, "p": np.zeros(len(EMOTIONS)), "att": 0.0, "frames": set()})
+        self._agg: dict[int, dict] = defaultdict(
+            lambda: {"n": 0, "p": np.zeros(len(EMOTIONS)), "att": 0.0, "frames": set()}
+        )
         self._interval = 0.0
         self._last_time: float | None = None
 
     # ------------------------------------------------------------- helpers
     def _scene_cut(self, image: np.ndarray) -> bool:
         thumb = cv2.resize(image, (32, 18), interpolation=cv2.INTER_AREA).astype(np.int16)
-        cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > 30.0
+        cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > self.cut_threshold
         self._thumb = thumb
         return cut
 
@@ -94,6 +97,7 @@ class Analyzer:
             if not found:
                 return None
             return max(found, key=lambda b: faces_mod.iou(b, box))
+
         return fn
 
     # ------------------------------------------------------------- main step
@@ -120,7 +124,7 @@ class Analyzer:
         t0 = _time.perf_counter()
         points = faces_mod.landmarks(image, [t.box for t in visible])
         new_boxes = {}
-        for t, pts in zip(visible, points):
+        for t, pts in zip(visible, points, strict=False):
             if detect_now and t.last_frame == index:
                 t.ratios = faces_mod.landmark_ratios(t.box, pts)
             box = faces_mod.box_from_landmarks(pts, w, h, t.ratios)
@@ -135,28 +139,37 @@ class Analyzer:
         # embeddings: per track, at start and every embed_every frames
         need = [t for t in visible if tr.needs_embedding(t)]
         if need:
-            for t, e in zip(need, self._embed(image, [t.box for t in need])):
+            for t, e in zip(need, self._embed(image, [t.box for t in need]), strict=False):
                 t.add_embedding(e)
             if self.known:
                 self._names.update(match_known(need, self.known, self.match_threshold))
         # emotion, batched over the faces of the frame
         t0 = _time.perf_counter()
         lms = [np.asarray(t.landmarks, dtype=np.float32) for t in visible]
-        crops = [self.classifier.face_crop(image, t.box, lm) for t, lm in zip(visible, lms)]
+        crops = [self.classifier.face_crop(image, t.box, lm) for t, lm in zip(visible, lms, strict=False)]
         probs = self.classifier.predict(crops)
         timings["emotion"] += _time.perf_counter() - t0
         t0 = _time.perf_counter()
         results = []
-        for slot, (t, lm, p) in enumerate(zip(visible, lms, probs)):
+        for slot, (t, lm, p) in enumerate(zip(visible, lms, probs, strict=False)):
             att = attention_mod.analyse(lm, w, h)
             k = int(np.argmax(p))
-            results.append(FaceResult(
-                track_id=t.id, slot=slot, box=tuple(int(v) for v in t.box),
-                probabilities={e: round(float(v), 6) for e, v in zip(EMOTIONS, p)},
-                emotion=EMOTIONS[k], confidence=round(float(p[k]), 6), attention=att.score,
-                yaw=att.yaw, pitch=att.pitch, roll=att.roll, eye_openness=att.eye_openness,
-                person=None if self._names.get(t.id) is None else str(self._names[t.id]),
-            ))
+            results.append(
+                FaceResult(
+                    track_id=t.id,
+                    slot=slot,
+                    box=tuple(int(v) for v in t.box),
+                    probabilities={e: round(float(v), 6) for e, v in zip(EMOTIONS, p, strict=False)},
+                    emotion=EMOTIONS[k],
+                    confidence=round(float(p[k]), 6),
+                    attention=att.score,
+                    yaw=att.yaw,
+                    pitch=att.pitch,
+                    roll=att.roll,
+                    eye_openness=att.eye_openness,
+                    person=None if self._names.get(t.id) is None else str(self._names[t.id]),
+                )
+            )
             agg = self._agg[t.id]
             agg["n"] += 1
             agg["p"] += p
@@ -196,14 +209,20 @@ class Analyzer:
             att = sum(self._agg[t]["att"] for t in tids) / n
             frames = set().union(*(self._agg[t]["frames"] for t in tids))
             name = next((self._names[t] for t in tids if self._names.get(t) is not None), None)
-            out.append(PersonSummary(
-                track_id=root, person=None if name is None else str(name), frames=len(frames),
-                time_on_screen=len(frames) * interval,
-                first_time=min(tracks[t].first_time for t in tids if t in tracks) if tids else 0.0,
-                last_time=max(tracks[t].last_time for t in tids if t in tracks) if tids else 0.0,
-                mean_probabilities=dict(zip(EMOTIONS, (float(v) for v in p))),
-                dominant_emotion=EMOTIONS[int(np.argmax(p))], mean_attention=float(att), track_ids=sorted(tids),
-            ))
+            out.append(
+                PersonSummary(
+                    track_id=root,
+                    person=None if name is None else str(name),
+                    frames=len(frames),
+                    time_on_screen=len(frames) * interval,
+                    first_time=min(tracks[t].first_time for t in tids if t in tracks) if tids else 0.0,
+                    last_time=max(tracks[t].last_time for t in tids if t in tracks) if tids else 0.0,
+                    mean_probabilities=dict(zip(EMOTIONS, (float(v) for v in p), strict=False)),
+                    dominant_emotion=EMOTIONS[int(np.argmax(p))],
+                    mean_attention=float(att),
+                    track_ids=sorted(tids),
+                )
+            )
         return sorted(out, key=lambda s: (-s.frames, s.track_id))
 
     def relabel(self, frames: list[FrameResult]) -> list[FrameResult]:

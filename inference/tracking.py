@@ -28,8 +28,8 @@ while the same person across photos and poses stays ~0.3-0.45.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -69,16 +69,24 @@ class Track:
 
     def to_dict(self) -> dict:
         return {
-            "id": self.id, "box": list(self.box), "landmarks": self.landmarks,
+            "id": self.id,
+            "box": list(self.box),
+            "landmarks": self.landmarks,
             "ratios": list(self.ratios) if self.ratios is not None else None,
-            "embedding": self.embedding, "n_embeddings": self.n_embeddings, "since_embed": self.since_embed,
-            "first_frame": self.first_frame, "last_frame": self.last_frame,
-            "first_time": self.first_time, "last_time": self.last_time,
-            "hits": self.hits, "visible": self.visible, "missed": self.missed,
+            "embedding": self.embedding,
+            "n_embeddings": self.n_embeddings,
+            "since_embed": self.since_embed,
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "first_time": self.first_time,
+            "last_time": self.last_time,
+            "hits": self.hits,
+            "visible": self.visible,
+            "missed": self.missed,
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Track":
+    def from_dict(cls, d: dict) -> Track:
         d = dict(d)
         d["box"] = tuple(int(v) for v in d["box"])
         if d.get("ratios") is not None:
@@ -99,18 +107,22 @@ class Tracker:
     # ------------------------------------------------------------------ state
     def to_dict(self) -> dict:
         return {
-            "max_missed": self.max_missed, "embed_every": self.embed_every,
-            "iou_threshold": self.iou_threshold, "reid_threshold": self.reid_threshold,
+            "max_missed": self.max_missed,
+            "embed_every": self.embed_every,
+            "iou_threshold": self.iou_threshold,
+            "reid_threshold": self.reid_threshold,
             "next_id": self.next_id,
             "tracks": [t.to_dict() for t in self.tracks],
             "finished": [t.to_dict() for t in self.finished],
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Tracker":
+    def from_dict(cls, d: dict) -> Tracker:
         return cls(
-            max_missed=d.get("max_missed", 15), embed_every=d.get("embed_every", 30),
-            iou_threshold=d.get("iou_threshold", 0.25), reid_threshold=d.get("reid_threshold", REID_THRESHOLD),
+            max_missed=d.get("max_missed", 15),
+            embed_every=d.get("embed_every", 30),
+            iou_threshold=d.get("iou_threshold", 0.25),
+            reid_threshold=d.get("reid_threshold", REID_THRESHOLD),
             next_id=d.get("next_id", 1),
             tracks=[Track.from_dict(t) for t in d.get("tracks", [])],
             finished=[Track.from_dict(t) for t in d.get("finished", [])],
@@ -153,7 +165,7 @@ class Tracker:
         ambiguous = sorted({di for di, ti, _ in pairs if det_deg[di] > 1 or trk_deg[ti] > 1})
         det_emb: dict[int, np.ndarray] = {}
         if ambiguous:
-            for di, e in zip(ambiguous, embed([boxes[d] for d in ambiguous])):
+            for di, e in zip(ambiguous, embed([boxes[d] for d in ambiguous]), strict=False):
                 det_emb[di] = np.asarray(e)
         scored = []
         for di, ti, ov in pairs:
@@ -178,7 +190,7 @@ class Tracker:
         new_dets = [di for di in range(len(boxes)) if di not in used_d]
         if new_dets:
             missing = [di for di in new_dets if di not in det_emb]
-            for di, e in zip(missing, embed([boxes[d] for d in missing]) if missing else []):
+            for di, e in zip(missing, embed([boxes[d] for d in missing]) if missing else [], strict=False):
                 det_emb[di] = np.asarray(e)
             for di in new_dets:
                 best, best_d = None, self.reid_threshold
@@ -200,8 +212,14 @@ class Tracker:
         for di in range(len(boxes)):
             if di in used_d:
                 continue
-            t = Track(id=self.next_id, box=tuple(boxes[di]), first_frame=index, last_frame=index,
-                      first_time=time, last_time=time)
+            t = Track(
+                id=self.next_id,
+                box=tuple(boxes[di]),
+                first_frame=index,
+                last_frame=index,
+                first_time=time,
+                last_time=time,
+            )
             self.next_id += 1
             self._seen(t, boxes[di], index, time)
             if di in det_emb:
@@ -290,7 +308,7 @@ def merge_tracks(tracks, threshold: float = MATCH_THRESHOLD, frames: dict[int, s
 
     pairs = []
     for i, a in enumerate(items):
-        for b in items[i + 1:]:
+        for b in items[i + 1 :]:
             if a.get("embedding") is None or b.get("embedding") is None:
                 continue
             d = float(np.linalg.norm(np.asarray(a["embedding"]) - np.asarray(b["embedding"])))

@@ -65,7 +65,13 @@ def face_crop(frame_rgb: np.ndarray, box, landmarks: np.ndarray | None = None, s
         [[cos, sin, size / 2.0 - cos * cx - sin * cy], [-sin, cos, size / 2.0 + sin * cx - cos * cy]],
         dtype=np.float64,
     )
-    crop = cv2.warpAffine(frame_rgb, matrix, (size, size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        frame_rgb,
+        matrix,
+        (size, size),
+        flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     if crop.ndim == 3:
         crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     return crop
@@ -80,7 +86,11 @@ def _fuse(model: torch.nn.Module) -> torch.nn.Module:
     fused: list[torch.nn.Module] = []
     i = 0
     while i < len(layers):
-        if i + 1 < len(layers) and isinstance(layers[i], torch.nn.Conv2d) and isinstance(layers[i + 1], torch.nn.BatchNorm2d):
+        if (
+            i + 1 < len(layers)
+            and isinstance(layers[i], torch.nn.Conv2d)
+            and isinstance(layers[i + 1], torch.nn.BatchNorm2d)
+        ):
             fused.append(fuse_conv_bn_eval(layers[i], layers[i + 1]))
             i += 2
         else:
@@ -98,7 +108,9 @@ class EmotionClassifier:
     ``allow_untrained=True`` (tests only).
     """
 
-    def __init__(self, weights_path: str | os.PathLike | None = None, device: str = "auto", allow_untrained: bool = False):
+    def __init__(
+        self, weights_path: str | os.PathLike | None = None, device: str = "auto", allow_untrained: bool = False
+    ):
         self.device = resolve_device(device)
         if weights_path is None:
             weights_path = CUDA_WEIGHTS if self.device.type == "cuda" and CUDA_WEIGHTS.is_file() else CPU_WEIGHTS
@@ -137,7 +149,9 @@ class EmotionClassifier:
         if batch.ndim == 4:  # colour crops
             batch = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in batch])
         if batch.shape[1:] != (self.input_size, self.input_size):
-            batch = np.stack([cv2.resize(c, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA) for c in batch])
+            batch = np.stack(
+                [cv2.resize(c, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA) for c in batch]
+            )
         with torch.inference_mode():
             x = torch.from_numpy(batch).to(self.device, dtype=torch.float32).unsqueeze(1)
             x = (x / 255.0 - self.mean) / self.std
@@ -146,4 +160,4 @@ class EmotionClassifier:
         return probs.cpu().numpy().astype(np.float64)
 
     def predict_one(self, crop: np.ndarray) -> dict[str, float]:
-        return dict(zip(EMOTIONS, (float(p) for p in self.predict([crop])[0])))
+        return dict(zip(EMOTIONS, (float(p) for p in self.predict([crop])[0]), strict=False))

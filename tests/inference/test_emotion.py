@@ -28,7 +28,10 @@ def test_face_crop_shape():
 
 
 def _write(path, meta, state):
-    torch.save({"format": weights.FORMAT, "format_version": weights.FORMAT_VERSION, "metadata": meta, "state_dict": state}, path)
+    torch.save(
+        {"format": weights.FORMAT, "format_version": weights.FORMAT_VERSION, "metadata": meta, "state_dict": state},
+        path,
+    )
 
 
 def test_weights_metadata_checks(tmp_path):

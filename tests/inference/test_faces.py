@@ -37,11 +37,13 @@ def test_identity(media_dir, obama):
     assert faces.face_distance(e_obama, e_biden) > MATCH_THRESHOLD
     tracks = [{"id": 1, "embedding": e_small.tolist()}, {"id": 2, "embedding": e_biden.tolist()}]
     assert match_known(tracks, {"barack": [e_obama]}) == {1: "barack"}
-    merged = merge_tracks([
-        {"id": 1, "embedding": e_obama.tolist(), "first_frame": 0, "last_frame": 5},
-        {"id": 2, "embedding": e_small.tolist(), "first_frame": 10, "last_frame": 20},
-        {"id": 3, "embedding": e_biden.tolist(), "first_frame": 21, "last_frame": 30},
-    ])
+    merged = merge_tracks(
+        [
+            {"id": 1, "embedding": e_obama.tolist(), "first_frame": 0, "last_frame": 5},
+            {"id": 2, "embedding": e_small.tolist(), "first_frame": 10, "last_frame": 20},
+            {"id": 3, "embedding": e_biden.tolist(), "first_frame": 21, "last_frame": 30},
+        ]
+    )
     assert merged == {1: 1, 2: 1, 3: 3}
 
 
@@ -54,9 +56,11 @@ def test_pose_frontal_and_mirrored(media_dir, obama):
     two = media.load_image(media_dir / "two_people.jpg")
     mirrored = np.ascontiguousarray(two[:, ::-1])
     yaw = [attention.analyse(p, two.shape[1], two.shape[0]).yaw for p in faces.landmarks(two, faces.detect(two))]
-    yaw_m = [attention.analyse(p, two.shape[1], two.shape[0]).yaw for p in faces.landmarks(mirrored, faces.detect(mirrored))]
+    yaw_m = [
+        attention.analyse(p, two.shape[1], two.shape[0]).yaw for p in faces.landmarks(mirrored, faces.detect(mirrored))
+    ]
     # mirrored image: faces appear in reverse left-to-right order, yaw flips sign
-    for a, b in zip(yaw, reversed(yaw_m)):
+    for a, b in zip(yaw, reversed(yaw_m), strict=False):
         assert abs(a) > 8 and np.sign(a) == -np.sign(b) and abs(a + b) < 8
 
 

@@ -31,7 +31,7 @@ def test_sampling_and_ranges(media_dir):
     frames = list(media.iter_video(path, fps=5))
     assert 44 <= len(frames) <= 48
     times = [f.time for f in frames]
-    assert times == sorted(times) and all(0.15 < b - a < 0.25 for a, b in zip(times, times[1:]))
+    assert times == sorted(times) and all(0.15 < b - a < 0.25 for a, b in zip(times, times[1:], strict=False))
     second = list(media.iter_video(path, fps=5, start=4.6))
     assert second and second[0].time >= 4.6 - 1e-6
     assert frames[0].image.shape == (360, 640, 3)
@@ -67,7 +67,12 @@ def test_write_video_h264_even(tmp_path):
 
 @pytest.mark.parametrize("kind", ["truncated_mp4", "random", "text", "empty", "truncated_jpg"])
 def test_bad_media_raise(kind, media_dir, tmp_path):
-    p = tmp_path / {"truncated_mp4": "t.mp4", "random": "r.bin", "text": "t.txt", "empty": "e.mp4", "truncated_jpg": "t.jpg"}[kind]
+    p = (
+        tmp_path
+        / {"truncated_mp4": "t.mp4", "random": "r.bin", "text": "t.txt", "empty": "e.mp4", "truncated_jpg": "t.jpg"}[
+            kind
+        ]
+    )
     if kind == "truncated_mp4":
         p.write_bytes((media_dir / "short_hamilton_clip.mp4").read_bytes()[:40000])
     elif kind == "random":

@@ -55,14 +55,28 @@ def test_talking_face_one_track(talking):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "inference", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "inference", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_outputs(media_dir, tmp_path):
     import av
 
-    out = _cli("analyze", media_dir / "talking_face_tpsmm_driving.mp4", "--fps", "4", "--json", tmp_path / "r.json",
-               "--csv", tmp_path / "r.csv", "--annotated", tmp_path / "a.mp4", "--device", "cpu")
+    out = _cli(
+        "analyze",
+        media_dir / "talking_face_tpsmm_driving.mp4",
+        "--fps",
+        "4",
+        "--json",
+        tmp_path / "r.json",
+        "--csv",
+        tmp_path / "r.csv",
+        "--annotated",
+        tmp_path / "a.mp4",
+        "--device",
+        "cpu",
+    )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr and "person" in out.stdout
     data = json.loads((tmp_path / "r.json").read_text())
