@@ -170,3 +170,19 @@ def user(db, password):
 def auth_client(client, user):
     client.force_login(user)
     return client
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip tests marked ``gpu`` where CUDA is absent (torch is imported only if such tests exist)."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if not has_cuda:
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason="needs CUDA, which is absent here"))
