@@ -30,7 +30,12 @@ def cli():
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True)
-@click.option("--detect-every", type=int, default=5, show_default=True, help="Run full detection every N frames.")
+@click.option(
+    "--detect-every",
+    type=int,
+    default=None,
+    help="Run full detection every N frames (default: about 5 times a second).",
+)
 def analyze(input_path, fps, json_out, csv_out, annotated, device, detector, detect_every):
     """Analyse INPUT (image or video) and print a per-person summary."""
     from inference import media
@@ -57,10 +62,14 @@ def _run(input_path, info, fps, json_out, csv_out, annotated, device, detector, 
     from inference import media
     from inference.api import annotate
     from inference.classes import EMOTIONS
-    from inference.pipeline import Analyzer, analyze_video
+    from inference.pipeline import Analyzer, analyze_video, auto_detect_every
 
     is_image = info.kind == "image"
-    an = Analyzer(device=device, detector=detector, detect_every=1 if is_image else detect_every)
+    if is_image:
+        detect_every = 1
+    elif detect_every is None:
+        detect_every = auto_detect_every(fps or info.fps)
+    an = Analyzer(device=device, detector=detector, detect_every=detect_every)
     total = 1 if is_image else (int(info.duration * fps) + 1 if fps else info.frame_count or None)
     writer = None
     ann_images = []

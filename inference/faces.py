@@ -142,6 +142,7 @@ def _rect(box: Box):
 def landmarks(frame_rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
     """68 (x, y) landmarks per box (dlib's shape predictor; ~1-3 ms a face)."""
     _, api = _fr()
+    frame_rgb = np.ascontiguousarray(frame_rgb)
     out = []
     for box in boxes:
         shape = api.pose_predictor_68_point(frame_rgb, _rect(box))
@@ -154,6 +155,7 @@ def embeddings(frame_rgb: np.ndarray, boxes: list[Box], num_jitters: int = 1) ->
     if not boxes:
         return []
     fr, _ = _fr()
+    frame_rgb = np.ascontiguousarray(frame_rgb)
     return [
         np.asarray(e, dtype=np.float32)
         for e in fr.face_encodings(frame_rgb, known_face_locations=list(boxes), num_jitters=num_jitters)

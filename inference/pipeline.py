@@ -4,10 +4,13 @@
 each; detection runs every ``detect_every`` frames (and on every scene cut), and
 faces are carried between detections by their landmarks (the 68-point predictor
 is run on the previous box; the box is then re-derived from the new landmarks).
-Each track that detection misses is first looked for again in a small region
-around it. Embeddings are taken per track (at start, then every ``embed_every``
-frames), never per frame. Per-stage wall times are accumulated in
-``Analyzer.timings`` (seconds) and ``Analyzer.frames``.
+Every ``full_every``-th detection (and every detection on a cut or with nothing
+tracked) scans the whole frame at full detection scale; the others scan a coarse
+(320 px) copy for large faces. Each track that detection misses is first looked
+for again in a small region around it (HOG with a lowered threshold).
+Embeddings are taken per track (at start, then every ``embed_every`` frames),
+never per frame. Per-stage wall times are accumulated in ``Analyzer.timings``
+(seconds) and ``Analyzer.frames``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ class Analyzer:
         device: str = "auto",
         detector: str = "hog",
         detect_every: int = 5,
-        embed_every: int = 30,
+        full_every: int = 5,
+        coarse_target: int = 320,
+        embed_every: int = 50,
         target: int = 640,
         weights_path=None,
         allow_untrained: bool = False,
@@ -60,6 +65,9 @@ class Analyzer:
         self.classifier = classifier or get_classifier(device, weights_path, allow_untrained)
         self.detector = detector
         self.detect_every = max(1, int(detect_every))
+        self.full_every = max(1, int(full_every))
+        self.coarse_target = coarse_target
+        self._detections = 0
         self.cut_threshold = 18.0  # mean abs difference of 32x18 thumbnails (0..255)
         self.target = target
         self.tracker = tracker or Tracker(embed_every=embed_every, max_missed=max(15, 3 * self.detect_every))
@@ -114,7 +122,14 @@ class Analyzer:
             for t in tr.tracks:
                 t.visible = False
         if detect_now:
-            boxes = faces_mod.detect(image, model=self.detector, target=self.target)
+            # full-scale scan on cuts, when nothing is tracked, and every full_every-th
+            # detection; in between a coarse scan (large faces) plus ROI checks of tracks
+            full = cut or not tr.visible or self._detections % self.full_every == 0 or self.detector != "hog"
+            plan = None
+            if not full:
+                plan = faces_mod.DetectionPlan(scale=min(1.0, self.coarse_target / float(max(h, w))), upsample=0)
+            self._detections += 1
+            boxes = faces_mod.detect(image, model=self.detector, target=self.target, plan=plan)
             timings["detect"] += _time.perf_counter() - t0
             t1 = _time.perf_counter()
             tr.update(boxes, index, time, embed=lambda bs: self._embed(image, bs), redetect=self._redetect(image))
@@ -259,6 +274,14 @@ class VideoAnalysis:
         }
 
 
+def auto_detect_every(fps: float | None) -> int:
+    """Full detection about 5 times per second of video: every 5th frame at 25 fps,
+    every frame when sampling at 5 fps or less (landmarks cannot follow large motion)."""
+    if not fps or fps <= 0:
+        return 1
+    return max(1, int(round(fps / 5.0)))
+
+
 def analyze_video(
     path,
     fps: float | None = None,
@@ -271,6 +294,8 @@ def analyze_video(
 ) -> VideoAnalysis:
     """Analyse a video (or an image) file; ``on_frame(frame, result)`` is called per frame."""
     info = media.probe(path)
+    if analyzer is None and kwargs.get("detect_every") is None:
+        kwargs["detect_every"] = auto_detect_every(fps or info.fps)
     an = analyzer or Analyzer(**kwargs)
     frames = []
     t_start = _time.perf_counter()
