@@ -18,7 +18,7 @@ from emotionsite.env import (
     parse_database_url,
     read_env_file,
 )
-from emotionsite.queues import TASK_ROUTES, Queue
+from emotionsite.queues import TASK_ROUTES, Queue, QueueTimeLimits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("EMOTION_VAR_DIR", str(BASE_DIR / "var")))
@@ -149,6 +149,13 @@ EMOTION_UPLOAD_MAX_BYTES = env_int("EMOTION_UPLOAD_MAX_MB", 2048) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EMOTION_REQUEST_MAX_MB", 10) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Sessions: websocket uploads are staged here (per user) until complete and probed; analysis
+# samples videos at EMOTION_DEFAULT_SAMPLE_FPS and cuts them into segments under a lease.
+EMOTION_STAGING_DIR = Path(env_str("EMOTION_STAGING_DIR", str(VAR_DIR / "staging")))
+EMOTION_DEFAULT_SAMPLE_FPS = float(env_str("EMOTION_DEFAULT_SAMPLE_FPS", "5"))
+EMOTION_SEGMENT_SECONDS = env_int("EMOTION_SEGMENT_SECONDS", 20)
+EMOTION_SEGMENT_LEASE_SECONDS = env_int("EMOTION_SEGMENT_LEASE_SECONDS", 120)
+
 # Where workers run the vision models: auto picks CUDA when present.
 EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cuda"), "auto")
 os.environ.setdefault("EMOTION_WORKER_DEVICE", EMOTION_WORKER_DEVICE)  # the Django-free engine reads it
@@ -166,6 +173,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
 CELERY_TASK_ROUTES = (TASK_ROUTES,)
+CELERY_TASK_ANNOTATIONS = [
+    QueueTimeLimits({Queue.LIVE.value: EMOTION_LIVE_TIME_LIMIT, Queue.SUMMARIES.value: EMOTION_SUMMARY_TIME_LIMIT})
+]
 CELERY_TASK_ACKS_LATE = False  # idempotent tasks opt in with acks_late=True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TRACK_STARTED = True

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 
 class Heartbeat(models.Model):
@@ -15,3 +20,182 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"heartbeat {self.pk} from {self.worker or '?'}"
+
+
+# --------------------------------------------------------------------------- sessions and people
+EMOTION_FIELDS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # inference.classes order
+
+
+def _media_path(instance: Session, filename: str) -> str:
+    return f"sessions/{instance.owner_id}/{uuid.uuid4().hex}/{Path(filename).name}"
+
+
+def _thumbnail_path(instance: PersonThumbnail, filename: str) -> str:
+    return f"people/{instance.person.owner_id}/{instance.person_id}/{uuid.uuid4().hex[:12]}.jpg"
+
+
+class Session(models.Model):
+    """One recording or upload of one owner, and the state of its analysis."""
+
+    class Source(models.TextChoices):
+        LIVE = "live", "Live recording"
+        UPLOAD = "upload", "Uploaded video"
+        IMAGE = "image", "Image"
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", "Receiving"
+        QUEUED = "queued", "Queued"
+        ANALYSING = "analysing", "Analysing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings")
+    title = models.CharField(max_length=200)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.UPLOAD)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING)
+    error = models.TextField(blank=True)
+    progress = models.FloatField(default=0.0)
+    duration = models.FloatField(default=0.0)  # seconds (0 for an image)
+    sample_fps = models.FloatField(default=5.0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    frames_analysed = models.PositiveIntegerField(default=0)
+    face_share = models.FloatField(null=True, blank=True)  # share of analysed frames with a face
+    original = models.FileField(upload_to=_media_path, max_length=300, blank=True)
+    playable = models.FileField(upload_to=_media_path, max_length=300, blank=True)
+    model_versions = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["owner", "-created"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("session_detail", args=[self.pk])
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.RECEIVING, self.Status.QUEUED, self.Status.ANALYSING)
+
+
+class Person(models.Model):
+    """Someone seen in the owner's sessions; reference embeddings identify them in later ones."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="people")
+    number = models.PositiveIntegerField()  # per-owner sequence: "Person 4"
+    name = models.CharField(max_length=120, blank=True)
+    embeddings = models.JSONField(default=list, blank=True)  # list of 128-float lists
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner", "number"]
+        constraints = [models.UniqueConstraint(fields=["owner", "number"], name="person_owner_number_unique")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"Person {self.number}"
+
+
+class PersonThumbnail(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="thumbnails")
+    image = models.FileField(upload_to=_thumbnail_path, max_length=300)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"thumbnail {self.pk} of {self.person}"
+
+
+class Track(models.Model):
+    """A face followed through one segment of a session (joined to a person at finalize)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tracks")
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="tracks")
+    key = models.CharField(max_length=40)  # "<segment>:<merged track id>"
+    segment_index = models.PositiveIntegerField(default=0)
+    first_time = models.FloatField(default=0.0)
+    last_time = models.FloatField(default=0.0)
+    count = models.PositiveIntegerField(default=0)  # observations
+    embedding = models.JSONField(null=True, blank=True)  # mean 128-d embedding
+
+    class Meta:
+        ordering = ["session", "first_time"]
+        constraints = [models.UniqueConstraint(fields=["session", "key"], name="track_session_key_unique")]
+
+    def __str__(self) -> str:
+        return f"track {self.key} of session {self.session_id}"
+
+
+class Observation(models.Model):
+    """One face on one analysed frame."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="observations")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="observations")
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="observations")
+    time = models.FloatField()
+    frame_index = models.PositiveIntegerField()
+    slot = models.PositiveSmallIntegerField()
+    box_top = models.IntegerField()
+    box_right = models.IntegerField()
+    box_bottom = models.IntegerField()
+    box_left = models.IntegerField()
+    angry = models.FloatField()
+    disgust = models.FloatField()
+    fear = models.FloatField()
+    happy = models.FloatField()
+    sad = models.FloatField()
+    surprise = models.FloatField()
+    neutral = models.FloatField()
+    attention = models.FloatField()
+    yaw = models.FloatField()
+    pitch = models.FloatField()
+    roll = models.FloatField()
+    eye_openness = models.FloatField()
+
+    class Meta:
+        ordering = ["session", "frame_index", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "frame_index", "slot"], name="observation_frame_slot_unique")
+        ]
+        indexes = [models.Index(fields=["session", "time"])]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} frame {self.frame_index} slot {self.slot}"
+
+
+class Segment(models.Model):
+    """A slice [start, end) of a session's video, analysed by one task under a lease."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.FloatField(default=0.0)
+    frames = models.PositiveIntegerField(default=0)  # frames analysed
+    lease_until = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["session", "index"]
+        constraints = [models.UniqueConstraint(fields=["session", "index"], name="segment_session_index_unique")]
+        indexes = [models.Index(fields=["status", "lease_until"])]
+
+    def __str__(self) -> str:
+        return f"segment {self.index} of session {self.session_id}"

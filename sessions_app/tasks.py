@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
+import os
 import socket
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from sessions_app import services
 
@@ -11,3 +14,40 @@ from sessions_app import services
 def record_heartbeat(note: str = "") -> int:
     """Write one heartbeat row; returns its primary key."""
     return services.record_heartbeat(note, worker=socket.gethostname()).pk
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@shared_task(name="sessions_app.analyse_segment", acks_late=True)
+def analyse_segment(session_id: int, segment_index: int) -> str:
+    """Analyse one segment of a stored session (idempotent; the last one finalizes the session)."""
+    from sessions_app.services import analysis
+
+    return analysis.analyse_segment(session_id, segment_index, worker=_worker_name())
+
+
+@shared_task(name="sessions_app.finalize_video", acks_late=True)
+def finalize_video(session_id: int) -> bool:
+    """Run the identity step of a session whose segments are all done (normally done inline)."""
+    from sessions_app.services import analysis
+
+    return analysis.maybe_finalize(session_id)
+
+
+@shared_task(name="sessions_app.reclaim_segments")
+def reclaim_segments() -> int:
+    """Re-queue segments whose worker died (expired lease)."""
+    from sessions_app.services import analysis
+
+    return len(analysis.reclaim_expired_segments())
+
+
+@worker_ready.connect
+def _reclaim_on_start(**kwargs) -> None:
+    """A worker that starts after a crash picks up the segments whose lease lapsed."""
+    try:
+        reclaim_segments.delay()
+    except Exception:  # noqa: BLE001 - the broker may still be starting; the next segment reclaims too
+        logging.getLogger(__name__).warning("could not queue the lease reclaim", exc_info=True)

@@ -6,4 +6,10 @@ from sessions_app import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sessions/new/", views.new_session, name="session_new"),
+    path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:session_id>/rename/", views.session_rename, name="session_rename"),
+    path("sessions/<int:session_id>/delete/", views.session_delete, name="session_delete"),
+    path("sessions/<int:session_id>/media/<str:kind>/", views.session_media, name="session_media"),
+    path("people/thumbnails/<int:thumbnail_id>/", views.person_thumbnail, name="person_thumbnail"),
 ]

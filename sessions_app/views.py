@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.forms import SignUpForm
-from sessions_app.selectors import sessions_for
+from sessions_app.http import serve_stored_file
+from sessions_app.models import PersonThumbnail
+from sessions_app.selectors import get_session_or_404, session_people, sessions_for
+from sessions_app.services import manage
 
 
 @login_required
@@ -24,3 +30,49 @@ def signup(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def new_session(request):
+    return render(request, "sessions/new.html", {"max_mb": settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024)})
+
+
+@login_required
+def session_detail(request, session_id: int):
+    session = get_session_or_404(request.user, session_id)
+    return render(request, "sessions/detail.html", {"session": session, "people": session_people(session)})
+
+
+@login_required
+@require_POST
+def session_rename(request, session_id: int):
+    session = get_session_or_404(request.user, session_id)
+    manage.rename_session(session, request.POST.get("title", ""))
+    return redirect(session.get_absolute_url())
+
+
+@login_required
+@require_POST
+def session_delete(request, session_id: int):
+    session = get_session_or_404(request.user, session_id)
+    manage.delete_session(session)
+    messages.success(request, f"Deleted “{session.title}”.")
+    return redirect("home")
+
+
+@login_required
+def session_media(request, session_id: int, kind: str):
+    session = get_session_or_404(request.user, session_id)
+    field = {"original": session.original, "playable": session.playable}.get(kind)
+    if field is None or not field.name:
+        raise Http404("no such media")
+    return serve_stored_file(request, field.name)
+
+
+@login_required
+def person_thumbnail(request, thumbnail_id: int):
+    qs = PersonThumbnail.objects.select_related("person")
+    if not request.user.is_staff:
+        qs = qs.filter(person__owner=request.user)
+    thumb = get_object_or_404(qs, pk=thumbnail_id)
+    return serve_stored_file(request, thumb.image.name)

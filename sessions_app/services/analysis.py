@@ -1,0 +1,380 @@
+"""Analysis of a stored session: segments under a lease, idempotent writes, a final identity step.
+
+A video is cut into segments of ``EMOTION_SEGMENT_SECONDS``; each is one ``analyse_segment`` task.
+A task claims its segment row (``select_for_update``) with a lease it extends while it works, so a
+segment whose worker died is claimable again once the lease lapses (``reclaim_expired_segments``),
+without waiting for the broker's visibility timeout. Results are written with unique keys and
+``ignore_conflicts``, so a segment analysed twice stores each observation once. The task that
+finishes the last segment runs :func:`finalize_session` under the session's row lock.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import tempfile
+import time as _time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from inference.classes import EMOTIONS
+from inference.errors import MediaError
+from sessions_app.models import Observation, Person, PersonThumbnail, Segment, Session, Track
+from sessions_app.services.progress import send_state
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+MAX_REFERENCE_EMBEDDINGS = 20
+RUNNING_STATES = (Session.Status.QUEUED, Session.Status.ANALYSING)
+
+
+# --------------------------------------------------------------------------- planning
+def plan_segments(session: Session) -> list[Segment]:
+    """Create the session's segments (once): ~EMOTION_SEGMENT_SECONDS each; one for an image."""
+    length = max(1, settings.EMOTION_SEGMENT_SECONDS)
+    if session.source == Session.Source.IMAGE or session.duration <= 0:
+        bounds = [(0.0, float(session.duration))]
+    else:
+        count = max(1, int(np.ceil(session.duration / length - 1e-6)))
+        bounds = [(float(i * length), float(min((i + 1) * length, session.duration))) for i in range(count)]
+    Segment.objects.bulk_create(
+        [Segment(session=session, index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)], ignore_conflicts=True
+    )
+    return list(session.segments.order_by("index"))
+
+
+def enqueue_analysis(session_id: int) -> int:
+    """Queue a task for every pending segment of the session; returns how many."""
+    from sessions_app.tasks import analyse_segment
+
+    indexes = list(
+        Segment.objects.filter(session_id=session_id, status=Segment.Status.PENDING).values_list("index", flat=True)
+    )
+    for index in indexes:
+        analyse_segment.delay(session_id, index)
+    return len(indexes)
+
+
+def reclaim_expired_segments(session_id: int | None = None) -> list[tuple[int, int]]:
+    """Put running segments whose lease lapsed (their worker died) back to pending and re-queue them."""
+    now = timezone.now()
+    reclaimed: list[tuple[int, int]] = []
+    with transaction.atomic():
+        qs = Segment.objects.filter(
+            status=Segment.Status.RUNNING, lease_until__lt=now, session__status__in=RUNNING_STATES
+        )
+        if session_id is not None:
+            qs = qs.filter(session_id=session_id)
+        for seg in qs.select_for_update(skip_locked=True):
+            seg.status, seg.lease_until, seg.worker = Segment.Status.PENDING, None, ""
+            seg.save(update_fields=["status", "lease_until", "worker"])
+            reclaimed.append((seg.session_id, seg.index))
+
+        def requeue() -> None:
+            from sessions_app.tasks import analyse_segment
+
+            for sid, index in reclaimed:
+                logger.warning("re-queueing segment %s of session %s (lease expired)", index, sid)
+                analyse_segment.delay(sid, index)
+
+        if reclaimed:
+            transaction.on_commit(requeue)
+    return reclaimed
+
+
+# --------------------------------------------------------------------------- one segment
+@contextmanager
+def local_copy(name: str) -> Iterator[Path]:
+    """Copy a stored file to a local temporary file (storage may be remote) and remove it afterwards."""
+    fd, tmp = tempfile.mkstemp(suffix=Path(name).suffix, prefix="emotion-")
+    try:
+        with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        yield Path(tmp)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _claim(session_id: int, index: int, worker: str) -> Segment | None:
+    now = timezone.now()
+    with transaction.atomic():
+        seg = (
+            Segment.objects.select_for_update()
+            .select_related("session")
+            .filter(session_id=session_id, index=index)
+            .first()
+        )
+        if seg is None or seg.session.status not in RUNNING_STATES or seg.status in (Segment.Status.DONE,):
+            return None
+        if seg.status == Segment.Status.FAILED:
+            return None
+        if seg.status == Segment.Status.RUNNING and seg.lease_until and seg.lease_until > now:
+            return None  # another worker holds it
+        seg.status = Segment.Status.RUNNING
+        seg.lease_until = now + timedelta(seconds=settings.EMOTION_SEGMENT_LEASE_SECONDS)
+        seg.worker = worker[:200]
+        seg.attempts += 1
+        seg.save(update_fields=["status", "lease_until", "worker", "attempts"])
+    Session.objects.filter(pk=session_id, status=Session.Status.QUEUED).update(status=Session.Status.ANALYSING)
+    return seg
+
+
+def update_progress(session_id: int) -> None:
+    rows = list(Segment.objects.filter(session_id=session_id).values_list("progress", "start", "end"))
+    if not rows:
+        return
+    weights = [max(end - start, 1e-3) for _, start, end in rows]
+    value = 0.95 * sum(p * w for (p, _, _), w in zip(rows, weights, strict=True)) / sum(weights)
+    Session.objects.filter(pk=session_id, status__in=RUNNING_STATES).update(progress=round(value, 4))
+    session = Session.objects.filter(pk=session_id).first()
+    if session is not None:
+        send_state(session)
+
+
+def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
+    """Analyse one segment if it is claimable; returns what happened (for logs and tests)."""
+    worker = worker or f"pid{os.getpid()}"
+    seg = _claim(session_id, index, worker)
+    if seg is None:
+        maybe_finalize(session_id)
+        return "skipped"
+    session = seg.session
+    try:
+        with local_copy(session.original.name) as path:
+            analysis, analyzer = _run_engine(path, session, seg, worker)
+        _store(session, seg, analysis, analyzer, worker)
+    except MediaError as exc:
+        fail_session(session_id, f"The media could not be decoded: {exc}", seg)
+        return "failed"
+    except Exception as exc:
+        logger.exception("segment %s of session %s failed", index, session_id)
+        fail_session(session_id, f"Analysis failed ({exc.__class__.__name__}: {exc})", seg)
+        return "failed"
+    update_progress(session_id)
+    reclaim_expired_segments(session_id)
+    maybe_finalize(session_id)
+    return "done"
+
+
+def _run_engine(path: Path, session: Session, seg: Segment, worker: str):
+    from inference.pipeline import Analyzer, analyze_video, auto_detect_every
+
+    is_image = session.source == Session.Source.IMAGE
+    fps = None if is_image else session.sample_fps
+    last = not Segment.objects.filter(session_id=session.pk, index__gt=seg.index).exists()
+    end = None if (is_image or last) else seg.end
+    analyzer = Analyzer(device=settings.EMOTION_WORKER_DEVICE, detect_every=1 if is_image else auto_detect_every(fps))
+    span = max((seg.end or 0) - seg.start, 1e-3)
+    last_beat = [_time.monotonic()]
+
+    def on_frame(frame: Any, result: Any) -> None:
+        now = _time.monotonic()
+        if now - last_beat[0] < 1.0:
+            return
+        last_beat[0] = now
+        lease = timezone.now() + timedelta(seconds=settings.EMOTION_SEGMENT_LEASE_SECONDS)
+        Segment.objects.filter(pk=seg.pk, worker=worker).update(
+            progress=min(0.99, max(0.0, (frame.time - seg.start) / span)), lease_until=lease
+        )
+        update_progress(session.pk)
+
+    analysis = analyze_video(path, fps=fps, start=seg.start, end=end, analyzer=analyzer, on_frame=on_frame)
+    return analysis, analyzer
+
+
+def _store(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker: str) -> None:
+    merged = analyzer.identities()
+    raw = {t.id: t for t in analyzer.tracker.all_tracks()}
+    members: dict[int, list[int]] = defaultdict(list)
+    for tid, root in merged.items():
+        members[root].append(tid)
+    summary: dict[int, dict] = {}
+    for frame in analysis.frames:
+        for face in frame.faces:
+            s = summary.setdefault(face.track_id, {"first": frame.time, "last": frame.time, "n": 0})
+            s["first"], s["last"], s["n"] = min(s["first"], frame.time), max(s["last"], frame.time), s["n"] + 1
+    tracks = []
+    for root, s in summary.items():
+        embs = [(raw[t].embedding, raw[t].n_embeddings) for t in members.get(root, [root]) if t in raw]
+        embs = [(e, max(n, 1)) for e, n in embs if e is not None]
+        embedding = None
+        if embs:
+            embedding = (sum(np.asarray(e) * n for e, n in embs) / sum(n for _, n in embs)).tolist()
+        tracks.append(
+            Track(
+                session=session,
+                key=f"{seg.index}:{root}",
+                segment_index=seg.index,
+                first_time=s["first"],
+                last_time=s["last"],
+                count=s["n"],
+                embedding=embedding,
+            )
+        )
+    versions = {"emotion": str(getattr(analyzer.classifier, "version", "")), "detector": analyzer.detector}
+    with transaction.atomic():
+        Track.objects.bulk_create(tracks, ignore_conflicts=True)
+        ids = dict(Track.objects.filter(session=session, segment_index=seg.index).values_list("key", "id"))
+        rows = []
+        for frame in analysis.frames:
+            for face in frame.faces:
+                top, right, bottom, left = face.box
+                rows.append(
+                    Observation(
+                        session=session,
+                        track_id=ids[f"{seg.index}:{face.track_id}"],
+                        time=frame.time,
+                        frame_index=frame.index,
+                        slot=face.slot,
+                        box_top=top,
+                        box_right=right,
+                        box_bottom=bottom,
+                        box_left=left,
+                        attention=face.attention,
+                        yaw=face.yaw,
+                        pitch=face.pitch,
+                        roll=face.roll,
+                        eye_openness=face.eye_openness,
+                        **{e: face.probabilities[e] for e in EMOTIONS},
+                    )
+                )
+        for i in range(0, len(rows), BATCH):
+            Observation.objects.bulk_create(rows[i : i + BATCH], ignore_conflicts=True)
+        Segment.objects.filter(pk=seg.pk).update(
+            status=Segment.Status.DONE, progress=1.0, frames=analysis.n_frames, lease_until=None
+        )
+        Session.objects.filter(pk=session.pk).update(model_versions=versions)
+
+
+def fail_session(session_id: int, message: str, seg: Segment | None = None) -> None:
+    with transaction.atomic():
+        if seg is not None:
+            Segment.objects.filter(pk=seg.pk).update(status=Segment.Status.FAILED, lease_until=None)
+        Session.objects.filter(pk=session_id).exclude(status=Session.Status.DONE).update(
+            status=Session.Status.FAILED, error=message[:2000]
+        )
+    session = Session.objects.filter(pk=session_id).first()
+    if session is not None:
+        send_state(session)
+
+
+# --------------------------------------------------------------------------- identity step
+def maybe_finalize(session_id: int) -> bool:
+    """Run the final identity step if every segment is done and nobody ran it yet."""
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.status not in RUNNING_STATES:
+            return False
+        if session.segments.exclude(status=Segment.Status.DONE).exists():
+            return False
+        finalize_session(session)
+    send_state(session)
+    return True
+
+
+def finalize_session(session: Session) -> None:
+    """Join the session's tracks across segments, attach them to the owner's people, close the session.
+
+    Runs inside the caller's transaction, with the session row locked; people creation is serialised
+    per owner by locking the owner's user row.
+    """
+    from inference.tracking import match_known, merge_tracks
+
+    tracks = list(session.tracks.order_by("segment_index", "first_time", "pk"))
+    frames: dict[int, set] = defaultdict(set)
+    for track_id, frame_index in session.observations.values_list("track_id", "frame_index"):
+        frames[track_id].add(frame_index)
+    merged = merge_tracks(
+        [{"id": t.pk, "embedding": t.embedding, "first_frame": 0, "last_frame": 0} for t in tracks], frames=frames
+    )
+    groups: dict[int, list[Track]] = defaultdict(list)
+    for t in tracks:
+        groups[merged.get(t.pk, t.pk)].append(t)
+
+    get_user_model().objects.select_for_update().filter(pk=session.owner_id).first()
+    people = {p.pk: p for p in Person.objects.filter(owner_id=session.owner_id)}
+    next_number = (Person.objects.filter(owner_id=session.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
+    thumbs: list[tuple[Person, list[Track]]] = []
+    for root, group in sorted(groups.items()):
+        with_emb = [(np.asarray(t.embedding), t.count) for t in group if t.embedding is not None]
+        if not with_emb:
+            continue
+        embedding = (sum(e * max(n, 1) for e, n in with_emb) / sum(max(n, 1) for _, n in with_emb)).tolist()
+        known = {pk: p.embeddings for pk, p in people.items() if p.embeddings}
+        match = match_known([{"id": root, "embedding": embedding}], known)
+        if root in match:
+            person = people[match[root]]
+            if len(person.embeddings) < MAX_REFERENCE_EMBEDDINGS:
+                person.embeddings = [*person.embeddings, embedding]
+                person.save(update_fields=["embeddings"])
+        else:
+            person = Person.objects.create(owner_id=session.owner_id, number=next_number, embeddings=[embedding])
+            next_number += 1
+            people[person.pk] = person
+            thumbs.append((person, group))
+        ids = [t.pk for t in group]
+        Track.objects.filter(pk__in=ids).update(person=person)
+        Observation.objects.filter(track_id__in=ids).update(person=person)
+    if thumbs:
+        _make_thumbnails(session, thumbs)
+
+    frames_analysed = sum(session.segments.values_list("frames", flat=True))
+    with_face = session.observations.values("frame_index").distinct().count()
+    session.frames_analysed = frames_analysed
+    session.face_share = (with_face / frames_analysed) if frames_analysed else 0.0
+    session.progress = 1.0
+    session.status = Session.Status.DONE
+    session.error = ""
+    session.save(update_fields=["frames_analysed", "face_share", "progress", "status", "error", "updated"])
+
+
+def _make_thumbnails(session: Session, items: list[tuple[Person, list[Track]]]) -> None:
+    """A JPEG crop of each new person's largest face in the session."""
+    from PIL import Image
+
+    from inference.media import iter_frames
+
+    try:
+        with local_copy(session.original.name) as path:
+            for person, group in items:
+                obs = max(
+                    Observation.objects.filter(track__in=group),
+                    key=lambda o: (o.box_bottom - o.box_top) * (o.box_right - o.box_left),
+                    default=None,
+                )
+                if obs is None:
+                    continue
+                frame = next(iter_frames(path, start=obs.time, end=obs.time + 1.0), None)
+                if frame is None:
+                    continue
+                h, w = frame.image.shape[:2]
+                mh, mw = (obs.box_bottom - obs.box_top) // 4, (obs.box_right - obs.box_left) // 4
+                crop = frame.image[
+                    max(0, obs.box_top - mh) : min(h, obs.box_bottom + mh),
+                    max(0, obs.box_left - mw) : min(w, obs.box_right + mw),
+                ]
+                image = Image.fromarray(crop)
+                image.thumbnail((160, 160))
+                buf = io.BytesIO()
+                image.save(buf, format="JPEG", quality=85)
+                thumb = PersonThumbnail(person=person)
+                thumb.image.save("face.jpg", ContentFile(buf.getvalue()), save=True)
+    except (MediaError, OSError):
+        logger.warning("no thumbnails for session %s", session.pk, exc_info=True)

@@ -1,0 +1,67 @@
+"""Turning a complete staged upload into a queued session."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+
+from inference.errors import MediaError
+from inference.media import probe
+from sessions_app.models import Session
+
+logger = logging.getLogger(__name__)
+
+
+class IngestError(Exception):
+    """A file the user sent cannot become a session; the message is meant for them."""
+
+
+def unreadable_message(exc: Exception) -> str:
+    return f"This file could not be read as a video or image: {exc}"
+
+
+def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "") -> Session:
+    """Probe ``path``, store it, create a queued session and enqueue its analysis.
+
+    Nothing is left behind on failure: no row, no stored file.
+    """
+    from sessions_app.services.analysis import enqueue_analysis, plan_segments
+
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        raise IngestError(unreadable_message(exc)) from None
+    name = Path(name or "upload").name or "upload"
+    title = (title or "").strip()[:200] or Path(name).stem[:200] or "Untitled session"
+    stored = ""
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(
+                owner=owner,
+                title=title,
+                source=Session.Source.IMAGE if info.kind == "image" else Session.Source.UPLOAD,
+                status=Session.Status.QUEUED,
+                duration=info.duration,
+                width=info.width,
+                height=info.height,
+                sample_fps=settings.EMOTION_DEFAULT_SAMPLE_FPS,
+            )
+            with open(path, "rb") as fh:
+                session.original.save(name, File(fh), save=False)
+            stored = session.original.name
+            session.playable.name = stored  # the engine decodes it; a browser-friendly rewrap is later work
+            session.save(update_fields=["original", "playable"])
+            plan_segments(session)
+            transaction.on_commit(lambda: enqueue_analysis(session.pk))
+    except Exception:
+        if stored:
+            Session.original.field.storage.delete(stored)
+        raise
+    logger.info("session %s ingested from %s (%s)", session.pk, name, info.kind)
+    return session

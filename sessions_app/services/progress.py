@@ -1,0 +1,51 @@
+"""Progress of a session: stored on the row, and pushed to the session's websocket group.
+
+Workers and consumers agree on one payload shape, built here; the consumer forwards it as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+class SessionState(TypedDict):
+    type: str  # "session.state"
+    session_id: int
+    status: str
+    progress: float
+    error: str
+    url: str
+
+
+def group_name(session_id: int) -> str:
+    return f"session.{session_id}"
+
+
+def session_state(session: Any) -> SessionState:
+    return {
+        "type": "session.state",
+        "session_id": session.pk,
+        "status": session.status,
+        "progress": round(float(session.progress), 4),
+        "error": session.error,
+        "url": session.get_absolute_url(),
+    }
+
+
+def send_state(session: Any) -> None:
+    """Tell the browsers watching ``session`` its current state; a broken layer never fails the caller."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            group_name(session.pk), {"type": "session.state", "state": session_state(session)}
+        )
+    except Exception:  # noqa: BLE001 - progress is best effort; the database keeps the truth
+        logger.warning("could not send progress of session %s", session.pk, exc_info=True)

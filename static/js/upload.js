@@ -1,0 +1,88 @@
+// Upload a file over /ws/upload/ in 256 KB chunks; after a dropped connection, resume from the
+// last offset the server acknowledged. Then follow the analysis on /ws/sessions/<id>/.
+import { openSocket } from "./ws.js";
+
+const CHUNK = 256 * 1024;
+const form = document.getElementById("upload-form");
+const statusLine = document.getElementById("upload-status");
+const uploadBar = document.getElementById("upload-progress");
+const analysisBar = document.getElementById("analysis-progress");
+
+function say(text) {
+  statusLine.textContent = text;
+}
+
+function upload(file, title) {
+  let uploadId = null;
+  let retries = 0;
+  return new Promise((resolve, reject) => {
+    const connect = () => {
+      const ws = openSocket("/ws/upload/");
+      ws.binaryType = "arraybuffer";
+      let finished = false;
+      const sendFrom = (offset) => {
+        uploadBar.value = offset / file.size;
+        if (offset < file.size) ws.send(file.slice(offset, offset + CHUNK));
+      };
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ type: "start", name: file.name, size: file.size, title, upload_id: uploadId }));
+      };
+      ws.onmessage = (ev) => {
+        const msg = JSON.parse(ev.data);
+        if (msg.type === "ready") {
+          uploadId = msg.upload_id;
+          retries = 0;
+          say(msg.offset > 0 ? `Resuming at ${Math.round((100 * msg.offset) / file.size)}%…` : "Uploading…");
+          sendFrom(msg.offset);
+        } else if (msg.type === "ack") {
+          sendFrom(msg.offset);
+          if (msg.offset >= file.size) say("Checking the file…");
+        } else if (msg.type === "accepted") {
+          finished = true;
+          uploadBar.value = 1;
+          ws.close();
+          resolve(msg);
+        } else if (msg.type === "error") {
+          finished = true;
+          ws.close();
+          reject(new Error(msg.message));
+        }
+      };
+      ws.onclose = () => {
+        if (finished) return;
+        if (++retries > 10) return reject(new Error("The connection keeps dropping; try again later."));
+        say("Connection lost; reconnecting…");
+        setTimeout(connect, Math.min(1000 * retries, 5000));
+      };
+    };
+    connect();
+  });
+}
+
+function follow(accepted) {
+  say("Uploaded. Analysing…");
+  const ws = openSocket(`/ws/sessions/${accepted.session_id}/`);
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    analysisBar.value = msg.progress;
+    if (msg.status === "done") {
+      say("Done.");
+      window.location.href = accepted.url;
+    } else if (msg.status === "failed") {
+      say(`Analysis failed: ${msg.error}`);
+    }
+  };
+}
+
+form?.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const file = form.elements.file.files[0];
+  if (!file) return;
+  form.querySelector("button").disabled = true;
+  try {
+    follow(await upload(file, form.elements.title.value));
+  } catch (err) {
+    say(err.message);
+    form.querySelector("button").disabled = false;
+  }
+});
