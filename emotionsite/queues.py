@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import fnmatch
 
 from emotionsite.env import env_str
 
@@ -25,3 +26,31 @@ TASK_ROUTES = {
     "summaries.*": {"queue": Queue.SUMMARIES.value},
     "*": {"queue": Queue.DEFAULT.value},
 }
+
+
+def queue_for(task_name: str) -> str:
+    """The queue TASK_ROUTES sends ``task_name`` to."""
+    for pattern, route in TASK_ROUTES.items():
+        if fnmatch.fnmatchcase(task_name, pattern):
+            return route["queue"]
+    return Queue.DEFAULT.value
+
+
+class QueueTimeLimits:
+    """Celery task annotation: time limits by queue (live frames short, summaries long).
+
+    A task that sets ``time_limit`` itself keeps it; others on live/summaries get these, the rest the
+    global ``task_time_limit``.
+    """
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = limits
+
+    def annotate(self, task) -> dict[str, int] | None:
+        own = getattr(task, "time_limit", None)
+        if own is not None and own != task.app.conf.task_time_limit:  # bound tasks copy the global limit
+            return None
+        limit = self.limits.get(queue_for(task.name))
+        if limit is None:
+            return None
+        return {"time_limit": limit, "soft_time_limit": max(1, limit - max(5, limit // 10))}

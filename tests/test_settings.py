@@ -61,3 +61,25 @@ def test_warmup_only_on_vision_queues():
 @pytest.mark.django_db
 def test_no_missing_migrations():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_time_limits_follow_the_queue(settings):
+    from emotionsite.celery import app
+
+    @app.task(name="summaries.probe_limits", shared=False)
+    def summary_probe():
+        return None
+
+    @app.task(name="sessions_app.analyse_frame", shared=False)
+    def live_probe():
+        return None
+
+    @app.task(name="summaries.probe_own_limit", time_limit=7, shared=False)
+    def own_limit():
+        return None
+
+    assert summary_probe.time_limit == settings.EMOTION_SUMMARY_TIME_LIMIT
+    assert live_probe.time_limit == settings.EMOTION_LIVE_TIME_LIMIT
+    assert live_probe.soft_time_limit < live_probe.time_limit
+    assert own_limit.time_limit == 7
+    assert app.conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT
