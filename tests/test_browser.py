@@ -24,3 +24,5 @@ def test_signup_login_and_empty_session_list(browser_page, daphne_server):
     page.wait_for_selector("#session-list")
     assert "No sessions yet" in page.inner_text("#session-list")
     assert "browser-user" in page.inner_text("header")
+    # The page's websocket reaches Daphne, passes the origin and auth checks, and echoes via Redis.
+    page.wait_for_selector("#ws-status[data-state=ok]")
