@@ -73,20 +73,23 @@ def test_unreadable_stored_media_fails_with_a_reason(user, media_dir, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_analyse_and_recognise_same_person(client, user, media_dir, celery_worker_proc):
-    """Upload the clip in chunks twice; both reach done, one observation per sampled frame, one person."""
+def test_upload_analyse_and_recognise_same_person(client, user, media_dir, celery_worker_proc, settings):
+    """Upload the clip in chunks twice (the second cut into 2 s segments, joined at finalize); both reach
+    done with one observation per sampled frame, and the face is one person."""
     from inference.media import iter_frames
 
     expected = sum(1 for _ in iter_frames(media_dir / CLIP, fps=2.0))
     data = (media_dir / CLIP).read_bytes()
     cookie = cookie_for(client, user)
     sessions = []
-    for title in ("first", "second"):
+    for title, segment_seconds in (("first", 20), ("second", 2)):
+        settings.EMOTION_SEGMENT_SECONDS = segment_seconds
         out = async_to_sync(ws_upload)(cookie, data, CLIP, title=title, chunk=256 * 1024)
         assert out["final"]["type"] == "accepted", out
         session = wait_for_session(out["final"]["session_id"])
         assert session.status == Session.Status.DONE, f"{session.error}\n{celery_worker_proc.log()[-3000:]}"
         sessions.append(session)
+        assert session.segments.count() == (1 if segment_seconds == 20 else 3)
         assert session.sample_fps == 2.0 and session.frames_analysed == expected
         obs = Observation.objects.filter(session=session)
         assert obs.count() == expected
@@ -105,3 +108,25 @@ def test_upload_analyse_and_recognise_same_person(client, user, media_dir, celer
 
     for session in sessions:
         delete_session(session)
+
+
+@pytest.mark.django_db
+def test_expired_leases_are_reclaimed(user, monkeypatch, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.services.analysis import plan_segments, reclaim_expired_segments
+
+    queued = []
+    monkeypatch.setattr("sessions_app.tasks.analyse_segment.delay", lambda *args: queued.append(args))
+    session = Session.objects.create(owner=user, title="x", duration=50.0, status=Session.Status.ANALYSING)
+    plan_segments(session)
+    past, future = timezone.now() - timedelta(seconds=5), timezone.now() + timedelta(seconds=60)
+    Segment.objects.filter(session=session, index=0).update(status=Segment.Status.RUNNING, lease_until=past)
+    Segment.objects.filter(session=session, index=1).update(status=Segment.Status.RUNNING, lease_until=future)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reclaim_expired_segments() == [(session.pk, 0)]
+    assert queued == [(session.pk, 0)]
+    assert Segment.objects.get(session=session, index=0).status == Segment.Status.PENDING
+    assert Segment.objects.get(session=session, index=1).status == Segment.Status.RUNNING
