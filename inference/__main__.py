@@ -69,7 +69,7 @@ def _run(input_path, info, fps, json_out, csv_out, annotated, device, detector, 
         detect_every = 1
     elif detect_every is None:
         detect_every = auto_detect_every(fps or info.fps)
-    an = Analyzer(device=device, detector=detector, detect_every=detect_every)
+    an = Analyzer(device=device, detector=detector, detect_every=detect_every, target=1280 if is_image else 640)
     total = 1 if is_image else (int(info.duration * fps) + 1 if fps else info.frame_count or None)
     writer = None
     ann_images = []

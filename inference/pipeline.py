@@ -324,4 +324,5 @@ def analyze_image(path, **kwargs) -> VideoAnalysis:
     if info.kind != "image":
         raise media.MediaError(f"{Path(path).name}: is a video, not an image", str(path))
     kwargs.setdefault("detect_every", 1)
+    kwargs.setdefault("target", 1280)  # one frame: afford a finer scan than for video
     return analyze_video(path, **kwargs)

@@ -87,3 +87,28 @@ def test_bad_media_raise(kind, media_dir, tmp_path):
         media.probe(p)
         list(media.iter_frames(p))
     assert p.name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("c.webm", "libvpx"), ("c9.webm", "libvpx-vp9"), ("c.mkv", "libx264"), ("c.avi", "mpeg4"), ("c.mov", "libx264")],
+)
+def test_containers(name, codec, media_dir, tmp_path):
+    from itertools import islice
+
+    import av
+
+    src = [f.image[::4, ::4] for f in islice(media.iter_video(media_dir / "talking_face_retalking_2.mp4"), 8)]
+    path = tmp_path / name
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=25)
+        s.width, s.height, s.pix_fmt = 210, 210, "yuv420p"
+        for img in src:
+            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:210, :210]), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    info = media.probe(path)
+    assert info.kind == "video" and (info.width, info.height) == (210, 210)
+    frames = list(media.iter_video(path))
+    assert len(frames) == 8 and frames[-1].time > frames[0].time
