@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -41,6 +42,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
 
 CLOSE_NOT_FOUND = 4404
+logger = logging.getLogger(__name__)
 
 
 class UploadConsumer(AsyncWebsocketConsumer):
@@ -97,6 +99,10 @@ class UploadConsumer(AsyncWebsocketConsumer):
             session = await database_sync_to_async(upload.ingest)(self.scope["user"])
         except IngestError as exc:
             await self._error(str(exc))
+            return
+        except Exception:  # noqa: BLE001 - storage or database trouble: tell the user, keep the socket
+            logger.exception("could not store upload %s", upload.upload_id)
+            await self._error("The file arrived but could not be stored; please try again.")
             return
         await self.send(
             text_data=json.dumps({"type": "accepted", "session_id": session.pk, "url": session.get_absolute_url()})

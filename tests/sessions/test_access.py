@@ -103,3 +103,10 @@ def test_progress_socket_owner_only(client, user):
         await comm.disconnect()
 
     async_to_sync(run)()
+
+
+def test_running_session_pages_show_progress(auth_client, user):
+    session = Session.objects.create(owner=user, title="Busy", status=Session.Status.ANALYSING, progress=0.4)
+    page = auth_client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f"/ws/sessions/{session.pk}/" in page and "<progress" in page
+    assert "<progress" in auth_client.get("/").content.decode()
