@@ -81,3 +81,33 @@ def test_tracker_state_roundtrip():
     tr2 = Tracker.from_dict(state)
     vis = tr2.update([(12, 62, 62, 12)], 1, 0.04, embed=lambda bs: [np.zeros(128)] * len(bs))
     assert [t.id for t in vis] == [1] and tr2.next_id == 2
+
+
+def test_tracker_crossing_and_short_miss():
+    """Two faces swap places through each other; identities follow the embeddings."""
+    rng = np.random.default_rng(1)
+    ea, eb = rng.normal(size=128) * 0.1, rng.normal(size=128) * 0.1 + 0.2
+    tr = Tracker()
+
+    def step(i, boxes, embs):
+        def embed(bs):
+            return [embs[boxes.index(b)] for b in bs]
+
+        vis = tr.update(boxes, i, i / 25, embed=embed)
+        ids = {t.id: t.box for t in vis}
+        tr.end_frame(i)
+        return ids
+
+    a0, b0 = (100, 150, 150, 100), (100, 400, 150, 350)
+    first = step(0, [a0, b0], [ea, eb])
+    id_a = next(k for k, v in first.items() if v == a0)
+    id_b = next(k for k, v in first.items() if v == b0)
+    # overlapping mid-crossing (ambiguous IoU), then swapped sides
+    mid_a, mid_b = (100, 260, 150, 210), (100, 270, 150, 220)
+    ids = step(1, [mid_b, mid_a], [eb, ea])
+    assert ids[id_a] == mid_a and ids[id_b] == mid_b
+    # a short miss: face b not detected for a frame, then back far away: re-identified
+    step(2, [mid_a], [ea])
+    ids = step(3, [(100, 140, 150, 90), (100, 420, 150, 370)], [eb, ea])
+    assert ids[id_b] == (100, 140, 150, 90) and ids[id_a] == (100, 420, 150, 370)
+    assert tr.next_id == 3
