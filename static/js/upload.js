@@ -60,18 +60,31 @@ function upload(file, title) {
 }
 
 function follow(accepted) {
+  // The socket sends the stored state on connect, then the workers' messages; it is reopened every
+  // few seconds while the analysis runs, so a dropped connection or a missed message costs nothing.
   say("Uploaded. Analysing…");
-  const ws = openSocket(`/ws/sessions/${accepted.session_id}/`);
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    analysisBar.value = msg.progress;
-    if (msg.status === "done") {
-      say("Done.");
-      window.location.href = accepted.url;
-    } else if (msg.status === "failed") {
-      say(`Analysis failed: ${msg.error}`);
-    }
+  let finished = false;
+  const connect = () => {
+    const ws = openSocket(`/ws/sessions/${accepted.session_id}/`);
+    const timer = setTimeout(() => ws.close(), 5000);
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      analysisBar.value = msg.progress;
+      if (msg.status === "done") {
+        finished = true;
+        say("Done.");
+        window.location.href = accepted.url;
+      } else if (msg.status === "failed") {
+        finished = true;
+        say(`Analysis failed: ${msg.error}`);
+      }
+    };
+    ws.onclose = () => {
+      clearTimeout(timer);
+      if (!finished) setTimeout(connect, 500);
+    };
   };
+  connect();
 }
 
 form?.addEventListener("submit", async (ev) => {

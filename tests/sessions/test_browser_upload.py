@@ -1,0 +1,26 @@
+"""The upload page in headless Chromium: upload.js sends the file in chunks, follows the analysis,
+and lands on the session page once the worker is done."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_upload_page_reaches_session(user, password, media_dir, celery_worker_proc, daphne_server, browser_page):
+    page = browser_page  # requested last: the ORM must not run beside its event loop
+    page.goto(f"{daphne_server}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#session-list")
+    page.goto(f"{daphne_server}/sessions/new/")
+    page.fill("input[name=title]", "From the browser")
+    page.set_input_files("input[name=file]", str(media_dir / "obama.jpg"))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/sessions/\d+/$"), timeout=120_000)
+    page.wait_for_selector("text=Person 1")
+    assert "From the browser" in page.inner_text("h1")
