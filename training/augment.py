@@ -13,8 +13,14 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator | None = None, rotate_deg: float = 10.0,
-            scale: float = 0.1, shift: float = 0.1, erase_p: float = 0.5) -> torch.Tensor:
+def augment(
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
+    rotate_deg: float = 10.0,
+    scale: float = 0.1,
+    shift: float = 0.1,
+    erase_p: float = 0.5,
+) -> torch.Tensor:
     """Augment a float batch (N, 1, H, W) with values in 0..1."""
     n = x.shape[0]
     dev = x.device
@@ -49,7 +55,12 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None, rotate_de
     x0 = (rand(n) * (w - ew + 1)).long()
     rows = torch.arange(h, device=dev).view(1, h, 1)
     cols = torch.arange(w, device=dev).view(1, 1, w)
-    box = (rows >= y0.view(n, 1, 1)) & (rows < (y0 + eh).view(n, 1, 1)) & (cols >= x0.view(n, 1, 1)) & (cols < (x0 + ew).view(n, 1, 1))
+    box = (
+        (rows >= y0.view(n, 1, 1))
+        & (rows < (y0 + eh).view(n, 1, 1))
+        & (cols >= x0.view(n, 1, 1))
+        & (cols < (x0 + ew).view(n, 1, 1))
+    )
     box &= (rand(n) < erase_p).view(n, 1, 1)
     noise = rand(n, 1, h, w)
     return torch.where(box.unsqueeze(1), noise, x)

@@ -17,14 +17,15 @@ import numpy as np
 import torch
 
 from inference.classes import EMOTIONS
-from inference.emotion import weights as wfile
 from training import data as fer
 from training.augment import tta_views
 from training.metrics import fit_temperature, report
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, images, norm: dict, device=None, batch: int = 512, tta: bool = False) -> np.ndarray:
+def predict_logits(
+    model: torch.nn.Module, images, norm: dict, device=None, batch: int = 512, tta: bool = False
+) -> np.ndarray:
     """Logits (N, 7) for uint8 images (N, 48, 48) or (N, 1, 48, 48), as float64."""
     device = torch.device(device or "cpu")
     x_all = torch.as_tensor(images)
@@ -85,7 +86,15 @@ def plot_confusion(cm: np.ndarray, title: str, path: Path) -> None:
     ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=8, color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{cm[i, j]}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -95,9 +104,11 @@ def plot_confusion(cm: np.ndarray, title: str, path: Path) -> None:
 
 
 def format_report(name: str, r: dict) -> str:
-    lines = [f"== {name}: n={r['n']}  accuracy {r['accuracy'] * 100:.2f}%  macro F1 {r['macro_f1'] * 100:.2f}%  "
-             f"ECE {r['ece']:.4f} -> {r['ece_calibrated']:.4f} (T={r['temperature']:.3f})",
-             f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    lines = [
+        f"== {name}: n={r['n']}  accuracy {r['accuracy'] * 100:.2f}%  macro F1 {r['macro_f1'] * 100:.2f}%  "
+        f"ECE {r['ece']:.4f} -> {r['ece_calibrated']:.4f} (T={r['temperature']:.3f})",
+        f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}",
+    ]
     for c in r["per_class"]:
         lines.append(f"{c['class']:<10}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}{c['support']:>9}")
     lines.append("confusion (rows true, columns predicted: " + ", ".join(EMOTIONS) + ")")
@@ -126,9 +137,11 @@ def main(argv=None) -> dict:
     _, val_idx = fer.stratified_split(train.labels, float(recipe.get("val_fraction", 0.1)), int(recipe.get("seed", 1)))
     val_logits = predict_logits(model, train.images[val_idx], norm, args.device, tta=args.tta)
     temperature = fit_temperature(val_logits, train.labels[val_idx])
-    print(f"weights {args.weights.name}: {w.architecture}, version {w.version}, label source "
-          f"{w.metadata.get('label_source')}; temperature fitted on validation {temperature:.3f} "
-          f"(stored {w.temperature:.3f}){'; TTA on' if args.tta else ''}")
+    print(
+        f"weights {args.weights.name}: {w.architecture}, version {w.version}, label source "
+        f"{w.metadata.get('label_source')}; temperature fitted on validation {temperature:.3f} "
+        f"(stored {w.temperature:.3f}){'; TTA on' if args.tta else ''}"
+    )
     results = evaluate_model(model, norm, temperature, args.root, args.device, args.tta)
     print(f"{results['duplicates_removed']} test images have a byte-identical copy in train")
     for name, r in results.items():

@@ -29,8 +29,15 @@ def per_class(cm: np.ndarray) -> list[dict[str, float]]:
         precision = tp / cm[:, i].sum() if cm[:, i].sum() else 0.0
         recall = tp / cm[i].sum() if cm[i].sum() else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out.append({"class": name, "precision": float(precision), "recall": float(recall), "f1": float(f1),
-                    "support": int(cm[i].sum())})
+        out.append(
+            {
+                "class": name,
+                "precision": float(precision),
+                "recall": float(recall),
+                "f1": float(f1),
+                "support": int(cm[i].sum()),
+            }
+        )
     return out
 
 
@@ -40,7 +47,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     correct = probs.argmax(axis=1) == labels
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
         sel = (conf > lo) & (conf <= hi)
         if sel.any():
             ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())

@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +37,12 @@ LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft")
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=None, help="shared data folder (default: $EMOTION_DATA_DIR or ../shared/data)")
-    p.add_argument("--root", type=Path, default=None, help="an extracted folder with train/ and test/ (instead of the archive)")
+    p.add_argument(
+        "--data", type=Path, default=None, help="shared data folder (default: $EMOTION_DATA_DIR or ../shared/data)"
+    )
+    p.add_argument(
+        "--root", type=Path, default=None, help="an extracted folder with train/ and test/ (instead of the archive)"
+    )
     p.add_argument("--labels", choices=LABEL_SOURCES, default="fer2013")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg-m")
     p.add_argument("--epochs", type=int, default=120)
@@ -49,8 +53,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup-epochs", type=float, default=3)
     p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--class-weights", choices=("none", "sqrt", "inverse"), default="sqrt",
-                   help="weight the loss by (inverse) class frequency against imbalance")
+    p.add_argument(
+        "--class-weights",
+        choices=("none", "sqrt", "inverse"),
+        default="sqrt",
+        help="weight the loss by (inverse) class frequency against imbalance",
+    )
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=1)
@@ -58,8 +66,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch default)")
     p.add_argument("--out", type=Path, default=Path("training/runs/default"), help="run folder for checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--max-minutes", type=float, default=0,
-                   help="time budget: after the first epoch the schedule is shortened to fit it (0: none)")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0,
+        help="time budget: after the first epoch the schedule is shortened to fit it (0: none)",
+    )
     p.add_argument("--export", type=Path, default=None, help="weights file to write at the end")
     p.add_argument("--version", default=None, help="version string stored in the weights metadata")
     p.add_argument("--no-progress", action="store_true")
@@ -143,7 +155,9 @@ def train(args) -> Path:
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     if args.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
+        opt = torch.optim.SGD(
+            model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay
+        )
     else:
         opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
@@ -174,11 +188,19 @@ def train(args) -> Path:
         model.train()
         perm = torch.as_tensor(train_idx, device=device)[torch.randperm(len(train_idx), device=device, generator=gen)]
         running, seen = 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{total_epochs}", disable=args.no_progress, leave=False)
+        bar = tqdm(
+            range(steps_per_epoch), desc=f"epoch {epoch + 1}/{total_epochs}", disable=args.no_progress, leave=False
+        )
         for b in bar:
             step = epoch * steps_per_epoch + b
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, total_epochs * steps_per_epoch, int(args.warmup_epochs * steps_per_epoch), args.lr, args.schedule)
+                group["lr"] = lr_at(
+                    step,
+                    total_epochs * steps_per_epoch,
+                    int(args.warmup_epochs * steps_per_epoch),
+                    args.lr,
+                    args.schedule,
+                )
             idx = perm[b * args.batch_size : (b + 1) * args.batch_size]
             x = images[idx].float() / 255.0
             if not args.no_augment:
@@ -203,7 +225,9 @@ def train(args) -> Path:
         val_logits = predict_logits(model, val_images, norm, device=device)
         val_acc = float((val_logits.argmax(1) == hard[val_idx]).mean())
         elapsed = time.time() - t0
-        history.append({"epoch": epoch + 1, "loss": running / max(seen, 1), "val_acc": val_acc, "seconds": round(elapsed, 1)})
+        history.append(
+            {"epoch": epoch + 1, "loss": running / max(seen, 1), "val_acc": val_acc, "seconds": round(elapsed, 1)}
+        )
         improved = val_acc > best_acc
         if improved:
             best_acc = val_acc
@@ -215,11 +239,25 @@ def train(args) -> Path:
             if fit < total_epochs:
                 total_epochs = max(epoch + 1, fit)
                 print(f"time budget {args.max_minutes} min: schedule shortened to {total_epochs} epochs")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
-                    "history": history, "total_epochs": total_epochs, "args": {k: str(v) for k, v in vars(args).items()},
-                    "rng_cpu": torch.get_rng_state(), "rng_cuda": torch.cuda.get_rng_state() if cuda else None}, last_path)
-        print(f"epoch {epoch + 1}/{total_epochs} loss {history[-1]['loss']:.4f} val_acc {val_acc:.4f}"
-              f"{' *' if improved else ''} ({elapsed:.1f}s)", flush=True)
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "epoch": epoch,
+                "best_acc": best_acc,
+                "history": history,
+                "total_epochs": total_epochs,
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state() if cuda else None,
+            },
+            last_path,
+        )
+        print(
+            f"epoch {epoch + 1}/{total_epochs} loss {history[-1]['loss']:.4f} val_acc {val_acc:.4f}"
+            f"{' *' if improved else ''} ({elapsed:.1f}s)",
+            flush=True,
+        )
         epoch += 1
     print(f"training finished in {(time.time() - started) / 60:.1f} min; best validation accuracy {best_acc:.4f}")
 
@@ -231,19 +269,22 @@ def train(args) -> Path:
         metrics.update(evaluate_model(model, norm, temperature, root=args.root, device=device))
     except FileNotFoundError as exc:
         print(f"test evaluation skipped: {exc}")
-    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-              if k not in {"data", "root", "out", "export", "resume", "no_progress", "threads"}}
+    recipe = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k not in {"data", "root", "out", "export", "resume", "no_progress", "threads"}
+    }
     meta = wfile.make_metadata(
         args.arch,
         temperature=temperature,
-        version=args.version or f"{args.arch}-{args.labels}-{datetime.now(timezone.utc):%Y%m%d}",
+        version=args.version or f"{args.arch}-{args.labels}-{datetime.now(UTC):%Y%m%d}",
         trained=True,
         metrics=metrics,
         data_source="FER-2013 (Kaggle msambare layout)" if args.root is None else f"folder {args.root.name}",
         label_source=args.labels,
         recipe=recipe,
         history=history,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     out = wfile.save(args.export or args.out / "emotion.pt", model.cpu(), meta)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -65,7 +65,5 @@ def build(architecture: str) -> EmotionNet:
     try:
         spec = ARCHITECTURES[architecture]
     except KeyError:
-        raise ValueError(
-            f"unknown emotion architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}"
-        ) from None
+        raise ValueError(f"unknown emotion architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}") from None
     return EmotionNet(spec)

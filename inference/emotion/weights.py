@@ -138,5 +138,7 @@ def load(path: str | Path) -> EmotionWeights:
         )
     for name, tensor in expected.items():
         if tuple(state[name].shape) != tuple(tensor.shape):
-            raise WeightsError(f"{path.name}: tensor {name} has shape {tuple(state[name].shape)}, expected {tuple(tensor.shape)}")
+            raise WeightsError(
+                f"{path.name}: tensor {name} has shape {tuple(state[name].shape)}, expected {tuple(tensor.shape)}"
+            )
     return EmotionWeights(architecture=arch, state_dict=state, metadata=dict(meta))

@@ -41,7 +41,7 @@ def test_folders_map_to_canonical_order_by_name(tmp_path):
     assert list(mapping) == ALPHABETICAL  # folders are alphabetical ...
     assert [mapping[n] for n in ALPHABETICAL] == [0, 1, 2, 3, 6, 4, 5]  # ... and neutral is last, not 5th
     split = fer.read_split(root, "train")
-    for name, label in zip(split.names, split.labels):
+    for name, label in zip(split.names, split.labels, strict=False):
         assert EMOTIONS[label] == name.split("/")[1]
 
 
@@ -53,8 +53,18 @@ def test_missing_class_folder_is_refused(tmp_path):
 
 
 def test_ferplus_votes_map_by_name_and_drop_non_emotions():
-    row = {"neutral": "1", "happiness": "6", "surprise": "0", "sadness": "2", "anger": "0", "disgust": "0",
-           "fear": "0", "contempt": "1", "unknown": "0", "NF": "0"}
+    row = {
+        "neutral": "1",
+        "happiness": "6",
+        "surprise": "0",
+        "sadness": "2",
+        "anger": "0",
+        "disgust": "0",
+        "fear": "0",
+        "contempt": "1",
+        "unknown": "0",
+        "NF": "0",
+    }
     votes, dropped = fer.ferplus_votes_to_canonical(row)
     assert votes[EMOTIONS.index("happy")] == 6
     assert votes[EMOTIONS.index("neutral")] == 1
@@ -68,11 +78,7 @@ def test_ferplus_votes_map_by_name_and_drop_non_emotions():
 def test_ferplus_csv_soft_labels(tmp_path):
     csv_path = tmp_path / "labels.csv"
     header = "kaggle_path,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
-    csv_path.write_text(
-        header + "\n"
-        "test/happy/a.jpg,2,8,0,0,0,0,0,0,0,0\n"
-        "test/fear/b.jpg,0,0,0,0,0,0,1,0,3,6\n"
-    )
+    csv_path.write_text(header + "\ntest/happy/a.jpg,2,8,0,0,0,0,0,0,0,0\ntest/fear/b.jpg,0,0,0,0,0,0,1,0,3,6\n")
     soft, keep = fer.load_ferplus(["test/happy/a.jpg", "test/fear/b.jpg", "test/sad/c.jpg"], csv_path)
     assert keep.tolist() == [True, False, False]
     assert soft[0, EMOTIONS.index("happy")] == pytest.approx(0.8)
@@ -140,10 +146,27 @@ def test_weights_metadata_checks(tmp_path):
 def test_train_evaluate_export_roundtrip(tmp_path, capsys):
     root = make_dataset(tmp_path / "data", per_class=6)
     out = tmp_path / "run"
-    exported = train.main([
-        "--root", str(root), "--arch", "vgg-s", "--epochs", "1", "--batch-size", "16", "--val-fraction", "0.2",
-        "--out", str(out), "--no-progress", "--threads", "1", "--version", "test-1",
-    ])
+    exported = train.main(
+        [
+            "--root",
+            str(root),
+            "--arch",
+            "vgg-s",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--val-fraction",
+            "0.2",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--threads",
+            "1",
+            "--version",
+            "test-1",
+        ]
+    )
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
     w = wfile.load(exported)
     assert w.trained and w.version == "test-1" and w.metadata["label_source"] == "fer2013"
@@ -151,14 +174,33 @@ def test_train_evaluate_export_roundtrip(tmp_path, capsys):
     assert w.metadata["recipe"]["arch"] == "vgg-s"
 
     # resume continues from the checkpoint instead of starting over
-    train.main(["--root", str(root), "--arch", "vgg-s", "--epochs", "2", "--batch-size", "16", "--val-fraction",
-                "0.2", "--out", str(out), "--no-progress", "--threads", "1", "--resume"])
+    train.main(
+        [
+            "--root",
+            str(root),
+            "--arch",
+            "vgg-s",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--val-fraction",
+            "0.2",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--threads",
+            "1",
+            "--resume",
+        ]
+    )
     assert "resumed from epoch 1" in capsys.readouterr().out
     assert len(wfile.load(out / "emotion.pt").metadata["history"]) == 2
 
     png, js = tmp_path / "cm.png", tmp_path / "m.json"
-    results = evaluate.main(["--weights", str(out / "emotion.pt"), "--root", str(root), "--png", str(png), "--json",
-                             str(js), "--tta"])
+    results = evaluate.main(
+        ["--weights", str(out / "emotion.pt"), "--root", str(root), "--png", str(png), "--json", str(js), "--tta"]
+    )
     assert png.stat().st_size > 1000 and js.is_file()
     whole = results["test (PublicTest+PrivateTest)"]
     assert sum(map(sum, whole["confusion"])) == 42
