@@ -206,11 +206,18 @@ def test_train_evaluate_export_roundtrip(tmp_path, capsys):
     assert sum(map(sum, whole["confusion"])) == 42
     assert 0 <= whole["accuracy"] <= 1 and len(whole["per_class"]) == 7
 
-    # inference loads the exported file and classifies with it
-    model = wfile.load(out / "emotion.pt").build_model()
-    x = torch.full((1, 1, 48, 48), 0.3)
-    probs = torch.softmax(model(x) / w.temperature, dim=1)
-    assert probs.shape == (1, 7) and float(probs.sum()) == pytest.approx(1, abs=1e-5)
+    # inference loads the exported file and classifies with it, as the training code would
+    from inference.emotion.classifier import EmotionClassifier
+
+    clf = EmotionClassifier(out / "emotion.pt", device="cpu")
+    test_split = fer.read_split(root, "test")
+    probs = clf.predict(test_split.images[:5])
+    assert probs.shape == (5, 7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+    logits = evaluate.predict_logits(
+        wfile.load(out / "emotion.pt").build_model(), test_split.images[:5], clf.weights.metadata["normalization"]
+    )
+    np.testing.assert_allclose(probs, softmax(logits, clf.temperature), atol=1e-3)
 
 
 def test_shipped_weights_are_trained_and_small():
