@@ -21,6 +21,8 @@ VISION_QUEUES = frozenset({Queue.LIVE.value, Queue.INFERENCE.value})
 # Task-name patterns -> queue. Later issues name their tasks to match (verb_noun, stable once queued).
 TASK_ROUTES = {
     "*.analyse_frame": {"queue": Queue.LIVE.value},
+    "*.analyse_live_frame": {"queue": Queue.LIVE.value},
+    "*.finish_live_session": {"queue": Queue.INFERENCE.value},
     "*.analyse_segment": {"queue": Queue.INFERENCE.value},
     "*.finalize_video": {"queue": Queue.INFERENCE.value},
     "summaries.*": {"queue": Queue.SUMMARIES.value},

@@ -108,7 +108,12 @@ REDIS_URL = env_str("REDIS_URL", _embedded.get("REDIS_URL", "redis://127.0.0.1:6
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("EMOTION_CHANNELS_PREFIX", "emotion")},
+        # redis-py's default 5 s read timeout equals channels_redis' 5 s BZPOPMIN: a consumer idle in a
+        # group for 5 s would then die with "Timeout reading"; keep the read timeout well above it.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": env_str("EMOTION_CHANNELS_PREFIX", "emotion"),
+        },
     }
 }
 
@@ -180,6 +185,9 @@ CELERY_TASK_ACKS_LATE = False  # idempotent tasks opt in with acks_late=True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process loads the vision models in worker_process_init (seconds on a busy CPU); Celery's
+# default 4 s start-up limit would kill every replacement of a crashed pool process in a loop.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("EMOTION_WORKER_PROC_ALIVE_TIMEOUT", 120)
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # An unacknowledged task is redelivered after this: keep it above the longest task's hard limit.

@@ -309,3 +309,25 @@ def write_video(path: str | os.PathLike, frames, fps: float = 25.0) -> Path:
 
 def even(n: int) -> int:
     return max(2, int(math.floor(n / 2) * 2))
+
+
+def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float = 25.0) -> Path:
+    """Re-encode any video PyAV reads (a MediaRecorder WebM included) as a seekable H.264 MP4.
+
+    The output has a constant ``fps``: each output frame shows the latest source frame at its time,
+    so variable-rate recordings keep their timing. Audio is not kept.
+    """
+    produced = 0
+    with VideoWriter(dst, fps=fps) as writer:
+        last = None
+        for frame in iter_video(src):
+            while last is not None and produced < int(round(frame.time * fps)):
+                writer.write(last)
+                produced += 1
+            last = frame.image
+        if last is not None:
+            writer.write(last)
+            produced += 1
+    if produced == 0:
+        raise MediaError(f"{Path(src).name}: the video has no decodable frames", str(src))
+    return Path(dst)

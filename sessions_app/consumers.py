@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import logging
+import math
+import struct
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
+from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
-from sessions_app.services import uploads
+from sessions_app.services import live, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -136,3 +142,129 @@ class SessionProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event["state"])
+
+
+FRAME_PREFIX, CHUNK_PREFIX = 0x01, 0x02
+FRAME_HEADER = struct.Struct(">BdI")  # prefix, capture time (s, float64), sequence number (uint32)
+DRAIN_SECONDS = 60.0
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """Live recording: JSON control messages plus binary frames and recording chunks.
+
+    Binary messages start with one byte: 0x01 = a sampled JPEG frame (then a big-endian float64
+    capture time in seconds and a uint32 sequence number, then the JPEG bytes); 0x02 = the next chunk
+    of the MediaRecorder stream (appended to a staging file). See docs/architecture.md.
+    """
+
+    session_id: int | None = None
+    group: str | None = None
+    staging: Any = None
+    skipped = 0
+    stopped = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.session_id is not None and not self.stopped:
+            if self.staging is not None:
+                await sync_to_async(self.staging.close)()
+                self.staging = None
+            await database_sync_to_async(live.fail)(self.session_id, "The recording was interrupted before Stop.")
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            if bytes_data is not None:
+                await self._binary(bytes_data)
+            else:
+                await self._control(text_data or "")
+        except live.LiveError as exc:
+            await self._send({"type": "error", "message": str(exc)})
+
+    async def _control(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            raise live.LiveError("Messages must be JSON objects or binary frames.") from None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "start":
+            if self.session_id is not None:
+                raise live.LiveError("This recording has already started.")
+            user = self.scope["user"]
+            session = await database_sync_to_async(live.start_session)(user, message.get("title"), message.get("fps"))
+            self.session_id = session.pk
+            self.group = group_name(session.pk)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            path = await sync_to_async(live.staging_path)(user.pk, session.pk)
+            self.staging = await sync_to_async(open)(path, "wb")
+            self.staging_path = path
+            await self._send({"type": "started", "session_id": session.pk, "url": session.get_absolute_url()})
+        elif kind == "stop":
+            await self._stop()
+        else:
+            raise live.LiveError('Expected {"type": "start"} or {"type": "stop"}.')
+
+    def _require_recording(self) -> int:
+        if self.session_id is None or self.stopped:
+            raise live.LiveError("Send a start message before any frame or chunk.")
+        return self.session_id
+
+    async def _binary(self, data: bytes) -> None:
+        session_id = self._require_recording()
+        if not data:
+            raise live.LiveError("Empty binary message.")
+        if data[0] == CHUNK_PREFIX:
+            await sync_to_async(self.staging.write)(data[1:])
+            return
+        if data[0] != FRAME_PREFIX or len(data) <= FRAME_HEADER.size:
+            raise live.LiveError("Binary messages start with 0x01 (frame with header) or 0x02 (recording chunk).")
+        _, t, seq = FRAME_HEADER.unpack_from(data)
+        if not math.isfinite(t) or t < 0:
+            raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
+        if not await sync_to_async(live.reserve_frame)(session_id):
+            self.skipped += 1
+            await self._send({"type": "skipped", "count": self.skipped})
+            return
+        jpeg = base64.b64encode(data[FRAME_HEADER.size :]).decode("ascii")
+        await sync_to_async(analyse_live_frame.delay)(session_id, seq, t, jpeg)
+
+    async def _stop(self) -> None:
+        session_id = self._require_recording()
+        self.stopped = True
+        await self._send({"type": "stopping", "skipped": self.skipped})
+        # Drain in the background: the consumer keeps forwarding results while the worker catches up.
+        self.finisher = asyncio.create_task(self._drain_and_store(session_id))
+
+    async def _drain_and_store(self, session_id: int) -> None:
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while await sync_to_async(live.pending_frames)(session_id) > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        staging, self.staging = self.staging, None
+        if staging is not None:
+            await sync_to_async(staging.close)()
+        try:
+            session = await database_sync_to_async(live.store_recording)(session_id, self.staging_path)
+        except Exception:  # noqa: BLE001 - storage or database trouble: tell the user
+            logger.exception("could not store the recording of live session %s", session_id)
+            await database_sync_to_async(live.fail)(session_id, "The recording could not be stored.")
+            await self._send({"type": "error", "message": "The recording could not be stored; please try again."})
+            return
+        await self._send(
+            {"type": "stopped", "session_id": session_id, "url": session.get_absolute_url(), "status": session.status}
+        )
+
+    async def live_result(self, event: dict[str, Any]) -> None:
+        await self._send(event["result"])
+
+    async def session_state(self, event: dict[str, Any]) -> None:
+        await self._send(event["state"])

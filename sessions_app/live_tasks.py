@@ -1,0 +1,23 @@
+"""Celery tasks of live recordings (imported by ``SessionsAppConfig.ready`` so workers register them)."""
+
+from __future__ import annotations
+
+import base64
+
+from celery import shared_task
+
+
+@shared_task(name="sessions_app.analyse_live_frame", ignore_result=True)
+def analyse_live_frame(session_id: int, seq: int, t: float, jpeg_b64: str) -> None:
+    """Queue ``live``: analyse one sampled frame with the session's tracker state, push the result."""
+    from sessions_app.services import live
+
+    live.analyse_frame(session_id, seq, t, base64.b64decode(jpeg_b64))
+
+
+@shared_task(name="sessions_app.finish_live_session", acks_late=True)
+def finish_live_session(session_id: int) -> str:
+    """Queue ``inference``: transcode the recording, fill the skipped frames, finalize."""
+    from sessions_app.services import live
+
+    return live.finish(session_id)
