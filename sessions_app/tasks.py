@@ -47,7 +47,11 @@ def reclaim_segments() -> int:
 @worker_ready.connect
 def _reclaim_on_start(**kwargs) -> None:
     """A worker that starts after a crash picks up the segments whose lease lapsed."""
+    from django.conf import settings
+
     try:
         reclaim_segments.delay()
+        # Leases held on other hosts (or by processes we cannot see) lapse later: look once more then.
+        reclaim_segments.apply_async(countdown=settings.EMOTION_SEGMENT_LEASE_SECONDS + 1)
     except Exception:  # noqa: BLE001 - the broker may still be starting; the next segment reclaims too
         logging.getLogger(__name__).warning("could not queue the lease reclaim", exc_info=True)

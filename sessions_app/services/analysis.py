@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time as _time
 from collections import defaultdict
@@ -71,17 +72,42 @@ def enqueue_analysis(session_id: int) -> int:
     return len(indexes)
 
 
+def holder_is_dead(worker: str) -> bool:
+    """True when a lease holder (``"<host>:<pid>"``) is a process of this host that no longer runs.
+
+    A lease of a process on another host can only lapse; on this host a killed worker's lease is void
+    at once, so a redelivered or reclaimed segment need not wait for the lease to expire.
+    """
+    host, _, pid_text = worker.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # an unreaped child of a killed worker is a zombie: dead too
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def reclaim_expired_segments(session_id: int | None = None) -> list[tuple[int, int]]:
-    """Put running segments whose lease lapsed (their worker died) back to pending and re-queue them."""
+    """Put running segments whose lease lapsed or whose worker died back to pending and re-queue them."""
     now = timezone.now()
     reclaimed: list[tuple[int, int]] = []
     with transaction.atomic():
-        qs = Segment.objects.filter(
-            status=Segment.Status.RUNNING, lease_until__lt=now, session__status__in=RUNNING_STATES
-        )
+        qs = Segment.objects.filter(status=Segment.Status.RUNNING, session__status__in=RUNNING_STATES)
         if session_id is not None:
             qs = qs.filter(session_id=session_id)
         for seg in qs.select_for_update(skip_locked=True):
+            if seg.lease_until and seg.lease_until >= now and not holder_is_dead(seg.worker):
+                continue
             seg.status, seg.lease_until, seg.worker = Segment.Status.PENDING, None, ""
             seg.save(update_fields=["status", "lease_until", "worker"])
             reclaimed.append((seg.session_id, seg.index))
@@ -125,7 +151,12 @@ def _claim(session_id: int, index: int, worker: str) -> Segment | None:
             return None
         if seg.status == Segment.Status.FAILED:
             return None
-        if seg.status == Segment.Status.RUNNING and seg.lease_until and seg.lease_until > now:
+        if (
+            seg.status == Segment.Status.RUNNING
+            and seg.lease_until
+            and seg.lease_until > now
+            and not holder_is_dead(seg.worker)
+        ):
             return None  # another worker holds it
         seg.status = Segment.Status.RUNNING
         seg.lease_until = now + timedelta(seconds=settings.EMOTION_SEGMENT_LEASE_SECONDS)
