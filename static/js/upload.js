@@ -1,5 +1,6 @@
 // Upload a file over /ws/upload/ in 256 KB chunks; after a dropped connection, resume from the
 // last offset the server acknowledged. Then follow the analysis on /ws/sessions/<id>/.
+import { followSession } from "./follow.js";
 import { openSocket } from "./ws.js";
 
 const CHUNK = 256 * 1024;
@@ -60,31 +61,8 @@ function upload(file, title) {
 }
 
 function follow(accepted) {
-  // The socket sends the stored state on connect, then the workers' messages; it is reopened every
-  // few seconds while the analysis runs, so a dropped connection or a missed message costs nothing.
   say("Uploaded. Analysing…");
-  let finished = false;
-  const connect = () => {
-    const ws = openSocket(`/ws/sessions/${accepted.session_id}/`);
-    const timer = setTimeout(() => ws.close(), 5000);
-    ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
-      analysisBar.value = msg.progress;
-      if (msg.status === "done") {
-        finished = true;
-        say("Done.");
-        window.location.href = accepted.url;
-      } else if (msg.status === "failed") {
-        finished = true;
-        say(`Analysis failed: ${msg.error}`);
-      }
-    };
-    ws.onclose = () => {
-      clearTimeout(timer);
-      if (!finished) setTimeout(connect, 500);
-    };
-  };
-  connect();
+  followSession(accepted.session_id, accepted.url, { bar: analysisBar, say });
 }
 
 form?.addEventListener("submit", async (ev) => {
