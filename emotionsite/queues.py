@@ -25,6 +25,7 @@ TASK_ROUTES = {
     "*.finish_live_session": {"queue": Queue.INFERENCE.value},
     "*.analyse_segment": {"queue": Queue.INFERENCE.value},
     "*.finalize_video": {"queue": Queue.INFERENCE.value},
+    "*.prepare_playable": {"queue": Queue.INFERENCE.value},
     "summaries.*": {"queue": Queue.SUMMARIES.value},
     "*": {"queue": Queue.DEFAULT.value},
 }

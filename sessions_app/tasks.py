@@ -28,6 +28,14 @@ def analyse_segment(session_id: int, segment_index: int) -> str:
     return analysis.analyse_segment(session_id, segment_index, worker=_worker_name())
 
 
+@shared_task(name="sessions_app.prepare_playable", acks_late=True)
+def prepare_playable(session_id: int) -> str:
+    """Store a browser-playable H.264 MP4 of an upload that browsers cannot play as it is."""
+    from sessions_app.services import playable
+
+    return playable.prepare_playable(session_id)
+
+
 @shared_task(name="sessions_app.finalize_video", acks_late=True)
 def finalize_video(session_id: int) -> bool:
     """Run the identity step of a session whose segments are all done (normally done inline)."""

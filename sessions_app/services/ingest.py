@@ -32,6 +32,8 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
     Nothing is left behind on failure: no row, no stored file.
     """
     from sessions_app.services.analysis import enqueue_analysis, plan_segments
+    from sessions_app.services.playable import is_browser_playable
+    from sessions_app.tasks import prepare_playable
 
     try:
         info = probe(path)
@@ -55,10 +57,13 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
             with open(path, "rb") as fh:
                 session.original.save(name, File(fh), save=False)
             stored = session.original.name
-            session.playable.name = stored  # the engine decodes it; a browser-friendly rewrap is later work
+            playable_now = info.kind == "image" or is_browser_playable(path, name)
+            session.playable.name = stored if playable_now else ""  # else the prepare_playable task makes one
             session.save(update_fields=["original", "playable"])
             plan_segments(session)
             transaction.on_commit(lambda: enqueue_analysis(session.pk))
+            if not playable_now:
+                transaction.on_commit(lambda: prepare_playable.delay(session.pk))
     except Exception:
         if stored:
             Session.original.field.storage.delete(stored)

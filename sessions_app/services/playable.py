@@ -1,0 +1,90 @@
+"""A browser-playable copy of every uploaded video, next to the kept original.
+
+Browsers play H.264 (yuv420p) in MP4 and VP8/VP9 in WebM; such uploads are their own playable file.
+Anything else (MKV, AVI, MOV, MPEG-4 Part 2, 10-bit H.264, ...) is re-encoded with PyAV to an H.264
+MP4 by the ``prepare_playable`` task on the ``inference`` queue, alongside the analysis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+from django.core.files import File
+from django.db import transaction
+
+from inference.errors import MediaError
+from sessions_app.models import Session
+
+logger = logging.getLogger(__name__)
+
+_MP4_AUDIO = {"aac", "mp3"}
+_WEBM_AUDIO = {"opus", "vorbis"}
+
+
+def is_browser_playable(path: str | os.PathLike, name: str = "") -> bool:
+    """True for H.264/yuv420p in .mp4/.m4v and VP8/VP9 in .webm (with browser-friendly audio or none).
+
+    ``name`` (the file's given name) decides the extension where ``path`` is a staging file without one.
+    """
+    import av
+
+    suffix = Path(name or path).suffix.lower()
+    try:
+        with av.open(str(path)) as container:
+            fmt = container.format.name
+            videos, audios = container.streams.video, container.streams.audio
+            if len(videos) != 1:
+                return False
+            video = videos[0].codec_context
+            audio = {a.codec_context.name for a in audios}
+            if suffix in (".mp4", ".m4v") and "mp4" in fmt.split(","):
+                return video.name == "h264" and video.pix_fmt == "yuv420p" and audio <= _MP4_AUDIO
+            if suffix == ".webm" and "webm" in fmt.split(","):
+                return video.name in ("vp8", "vp9") and audio <= _WEBM_AUDIO
+    except (av.error.FFmpegError, OSError, ValueError):
+        return False
+    return False
+
+
+def prepare_playable(session_id: int) -> str:
+    """Give the session a playable file (idempotent); returns "done", "skipped" or "failed"."""
+    from inference.media import probe, transcode_to_mp4
+    from sessions_app.services.analysis import local_copy
+
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None or session.playable.name or not session.original.name:
+        return "skipped"
+    fd, out = tempfile.mkstemp(suffix=".mp4", prefix="emotion-playable-")
+    os.close(fd)
+    stored = ""
+    try:
+        with local_copy(session.original.name) as src:
+            if is_browser_playable(src):
+                name = session.original.name
+            else:
+                fps = probe(src).fps
+                transcode_to_mp4(src, out, fps=fps if 0 < fps <= 120 else 25.0)
+                with open(out, "rb") as fh:
+                    name = stored = Session.playable.field.storage.save(
+                        session.playable.field.generate_filename(session, f"{Path(session.original.name).stem}.mp4"),
+                        File(fh),
+                    )
+        with transaction.atomic():
+            row = Session.objects.select_for_update().filter(pk=session_id).first()
+            if row is None or row.playable.name:  # deleted meanwhile, or another copy of the task won
+                return "skipped"
+            Session.objects.filter(pk=session_id).update(playable=name)
+            stored = ""
+        return "done"
+    except (MediaError, OSError, ValueError) as exc:
+        logger.warning("no playable copy for session %s: %s", session_id, exc)
+        return "failed"
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(out)
+        if stored:
+            Session.playable.field.storage.delete(stored)
