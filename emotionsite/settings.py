@@ -160,6 +160,7 @@ EMOTION_STAGING_DIR = Path(env_str("EMOTION_STAGING_DIR", str(VAR_DIR / "staging
 EMOTION_DEFAULT_SAMPLE_FPS = float(env_str("EMOTION_DEFAULT_SAMPLE_FPS", "5"))
 EMOTION_SEGMENT_SECONDS = env_int("EMOTION_SEGMENT_SECONDS", 20)
 EMOTION_SEGMENT_LEASE_SECONDS = env_int("EMOTION_SEGMENT_LEASE_SECONDS", 120)
+EMOTION_SEGMENT_MAX_ATTEMPTS = env_int("EMOTION_SEGMENT_MAX_ATTEMPTS", 4)  # then the session fails
 
 # Where workers run the vision models: auto picks CUDA when present.
 EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cuda"), "auto")

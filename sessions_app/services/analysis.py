@@ -158,6 +158,15 @@ def _claim(session_id: int, index: int, worker: str) -> Segment | None:
             and not holder_is_dead(seg.worker)
         ):
             return None  # another worker holds it
+        if seg.attempts >= settings.EMOTION_SEGMENT_MAX_ATTEMPTS:
+            # Its worker died on every try (a file that crashes the decoder, memory): stop, say so.
+            Segment.objects.filter(pk=seg.pk).update(status=Segment.Status.FAILED, lease_until=None)
+            Session.objects.filter(pk=session_id, status__in=RUNNING_STATES).update(
+                status=Session.Status.FAILED,
+                error=f"Analysis stopped: the worker died {seg.attempts} times on {seg.start:.0f}-{seg.end:.0f} s.",
+            )
+            transaction.on_commit(lambda: _send(session_id))
+            return None
         seg.status = Segment.Status.RUNNING
         seg.lease_until = now + timedelta(seconds=settings.EMOTION_SEGMENT_LEASE_SECONDS)
         seg.worker = worker[:200]
@@ -165,6 +174,12 @@ def _claim(session_id: int, index: int, worker: str) -> Segment | None:
         seg.save(update_fields=["status", "lease_until", "worker", "attempts"])
     Session.objects.filter(pk=session_id, status=Session.Status.QUEUED).update(status=Session.Status.ANALYSING)
     return seg
+
+
+def _send(session_id: int) -> None:
+    session = Session.objects.filter(pk=session_id).first()
+    if session is not None:
+        send_state(session)
 
 
 def update_progress(session_id: int) -> None:

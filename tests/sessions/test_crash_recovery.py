@@ -208,3 +208,25 @@ def test_killed_worker_loses_nothing(workers, media_dir):
     assert Segment.objects.get(pk=seg.pk).status != Segment.Status.DONE, "the kill came too late"
     workers.start()  # a fresh worker reclaims the dead one's segment at start
     _check_recovered(session, seg, workers, ref)
+
+
+@pytest.mark.django_db
+def test_segment_whose_worker_always_dies_fails_the_session(user, settings):
+    """A redelivered segment whose process died on every try is not retried forever."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.services.analysis import analyse_segment, plan_segments
+
+    settings.EMOTION_SEGMENT_MAX_ATTEMPTS = 3
+    session = Session.objects.create(owner=user, title="x", duration=3.0, status=Session.Status.ANALYSING)
+    plan_segments(session)
+    past = timezone.now() - timedelta(seconds=1)
+    Segment.objects.filter(session=session, index=1).update(
+        status=Segment.Status.RUNNING, lease_until=past, attempts=3, worker="elsewhere:1"
+    )
+    assert analyse_segment(session.pk, 1) == "skipped"
+    session.refresh_from_db()
+    assert session.status == Session.Status.FAILED and "died 3 times" in session.error
+    assert Segment.objects.get(session=session, index=1).status == Segment.Status.FAILED
