@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from inference.classes import EMOTIONS
+
 
 class Heartbeat(models.Model):
     """A row a worker writes to prove the queue -> worker -> database path works end to end."""
@@ -23,7 +25,7 @@ class Heartbeat(models.Model):
 
 
 # --------------------------------------------------------------------------- sessions and people
-EMOTION_FIELDS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # inference.classes order
+EMOTION_FIELDS = EMOTIONS  # one field per class, in the canonical order
 
 
 def _media_path(instance: Session, filename: str) -> str:
@@ -170,6 +172,28 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id} frame {self.frame_index} slot {self.slot}"
+
+    @classmethod
+    def from_face(cls, session: Session, track_id: int, frame_index: int, time: float, face) -> Observation:
+        """An unsaved row for one engine ``FaceResult``."""
+        top, right, bottom, left = face.box
+        return cls(
+            session=session,
+            track_id=track_id,
+            time=time,
+            frame_index=frame_index,
+            slot=face.slot,
+            box_top=top,
+            box_right=right,
+            box_bottom=bottom,
+            box_left=left,
+            attention=face.attention,
+            yaw=face.yaw,
+            pitch=face.pitch,
+            roll=face.roll,
+            eye_openness=face.eye_openness,
+            **{e: face.probabilities[e] for e in EMOTION_FIELDS},
+        )
 
 
 class Segment(models.Model):

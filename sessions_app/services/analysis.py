@@ -33,7 +33,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from inference.classes import EMOTIONS
 from inference.errors import MediaError
 from sessions_app.models import Observation, Person, PersonThumbnail, Segment, Session, Track
 from sessions_app.services.progress import send_state
@@ -281,26 +280,8 @@ def _store(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker:
         rows = []
         for frame in analysis.frames:
             for face in frame.faces:
-                top, right, bottom, left = face.box
-                rows.append(
-                    Observation(
-                        session=session,
-                        track_id=ids[f"{seg.index}:{face.track_id}"],
-                        time=frame.time,
-                        frame_index=frame.index,
-                        slot=face.slot,
-                        box_top=top,
-                        box_right=right,
-                        box_bottom=bottom,
-                        box_left=left,
-                        attention=face.attention,
-                        yaw=face.yaw,
-                        pitch=face.pitch,
-                        roll=face.roll,
-                        eye_openness=face.eye_openness,
-                        **{e: face.probabilities[e] for e in EMOTIONS},
-                    )
-                )
+                track_id = ids[f"{seg.index}:{face.track_id}"]
+                rows.append(Observation.from_face(session, track_id, frame.index, frame.time, face))
         for i in range(0, len(rows), BATCH):
             Observation.objects.bulk_create(rows[i : i + BATCH], ignore_conflicts=True)
         Segment.objects.filter(pk=seg.pk).update(

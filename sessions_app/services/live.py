@@ -26,7 +26,6 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 
-from inference.classes import EMOTIONS
 from inference.errors import MediaError
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
@@ -139,27 +138,6 @@ def _known_people(owner_id: int) -> dict[int, list]:
     return {pk: emb for pk, emb in Person.objects.filter(owner_id=owner_id).values_list("pk", "embeddings") if emb}
 
 
-def _observation(session: Session, track_id: int, frame_index: int, time: float, face: Any) -> Observation:
-    top, right, bottom, left = face.box
-    return Observation(
-        session=session,
-        track_id=track_id,
-        time=time,
-        frame_index=frame_index,
-        slot=face.slot,
-        box_top=top,
-        box_right=right,
-        box_bottom=bottom,
-        box_left=left,
-        attention=face.attention,
-        yaw=face.yaw,
-        pitch=face.pitch,
-        roll=face.roll,
-        eye_openness=face.eye_openness,
-        **{e: face.probabilities[e] for e in EMOTIONS},
-    )
-
-
 def decode_jpeg(data: bytes) -> np.ndarray:
     import cv2
 
@@ -251,7 +229,7 @@ def _store_live(session: Session, analyzer: Any, result: Any) -> None:
                 last_time=max(track.last_time, result.time),
                 embedding=raw.embedding if raw is not None and raw.embedding is not None else track.embedding,
             )
-            rows.append(_observation(session, track.pk, result.index, result.time, face))
+            rows.append(Observation.from_face(session, track.pk, result.index, result.time, face))
         Observation.objects.bulk_create(rows, ignore_conflicts=True)
 
 
