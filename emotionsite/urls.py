@@ -15,6 +15,7 @@ def healthz(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/", include("sessions_app.api_urls")),
     path("accounts/", include("sessions_app.accounts_urls")),
     path("", include("sessions_app.urls")),
 ]

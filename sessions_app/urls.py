@@ -11,5 +11,11 @@ urlpatterns = [
     path("sessions/<int:session_id>/rename/", views.session_rename, name="session_rename"),
     path("sessions/<int:session_id>/delete/", views.session_delete, name="session_delete"),
     path("sessions/<int:session_id>/media/<str:kind>/", views.session_media, name="session_media"),
+    path(
+        "sessions/<int:session_id>/export/observations.<str:fmt>",
+        views.export_observations,
+        name="session_export_observations",
+    ),
+    path("sessions/<int:session_id>/export/people.csv", views.export_people, name="session_export_people"),
     path("people/thumbnails/<int:thumbnail_id>/", views.person_thumbnail, name="person_thumbnail"),
 ]

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from sessions_app import exports
 from sessions_app.forms import SignUpForm
 from sessions_app.http import serve_stored_file
 from sessions_app.models import PersonThumbnail
@@ -76,3 +77,28 @@ def person_thumbnail(request, thumbnail_id: int):
         qs = qs.filter(person__owner=request.user)
     thumb = get_object_or_404(qs, pk=thumbnail_id)
     return serve_stored_file(request, thumb.image.name)
+
+
+def _download(lines, content_type: str, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def export_observations(request, session_id: int, fmt: str):
+    session = get_session_or_404(request.user, session_id)
+    if fmt == "csv":
+        lines, content_type = exports.observations_csv(session), "text/csv; charset=utf-8"
+    elif fmt == "json":
+        lines, content_type = exports.observations_json(session), "application/json"
+    else:
+        raise Http404("no such format")
+    return _download(lines, content_type, f"session-{session.pk}-observations.{fmt}")
+
+
+@login_required
+def export_people(request, session_id: int):
+    session = get_session_or_404(request.user, session_id)
+    return _download(exports.people_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-people.csv")

@@ -1,0 +1,135 @@
+"""REST API (Django REST framework): sessions, their people and timeline, and uploads. Same ownership as pages."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sessions_app.models import Session
+from sessions_app.selectors import owned_session, people_summary, timeline
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "title",
+            "source",
+            "status",
+            "error",
+            "progress",
+            "duration",
+            "sample_fps",
+            "width",
+            "height",
+            "frames_analysed",
+            "face_share",
+            "created",
+            "updated",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, obj: Session) -> str:
+        return obj.get_absolute_url()
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class PersonSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    thumbnail = serializers.CharField(allow_null=True)
+    frames = serializers.IntegerField()
+    time_on_screen = serializers.FloatField()
+    probabilities = serializers.DictField(child=serializers.FloatField())
+    dominant = serializers.CharField()
+    attention = serializers.FloatField()
+
+
+def _session(request, session_id: int) -> Session:
+    session = owned_session(request.user, session_id)
+    if session is None:
+        raise Http404("no such session")
+    return session
+
+
+class SessionListView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=SessionSerializer(many=True), summary="Your sessions, newest first")
+    def get(self, request):
+        sessions = Session.objects.filter(owner=request.user).order_by("-created")
+        return Response(SessionSerializer(sessions, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: SessionSerializer, 400: OpenApiTypes.OBJECT},
+        summary="Create a session by uploading a video or image",
+    )
+    def post(self, request):
+        from sessions_app.services.ingest import IngestError, ingest_file
+
+        form = UploadSerializer(data=request.data)
+        if not form.is_valid():
+            return Response({"detail": "Send the video or image as the multipart field 'file'.", **form.errors}, 400)
+        upload = form.validated_data["file"]
+        if upload.size > settings.EMOTION_UPLOAD_MAX_BYTES:
+            limit = settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024)
+            return Response({"detail": f"The file is larger than the {limit} MB limit."}, 400)
+        staging = Path(settings.EMOTION_STAGING_DIR) / "api"
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=staging, suffix=Path(upload.name or "").suffix[:10])
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in upload.chunks():
+                    fh.write(chunk)
+            session = ingest_file(request.user, tmp, upload.name, form.validated_data.get("title", ""))
+        except IngestError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailView(APIView):
+    @extend_schema(responses=SessionSerializer, summary="A session: status, progress, duration")
+    def get(self, request, session_id: int):
+        return Response(SessionSerializer(_session(request, session_id)).data)
+
+
+class SessionPeopleView(APIView):
+    @extend_schema(responses=PersonSummarySerializer(many=True), summary="People seen in the session, with figures")
+    def get(self, request, session_id: int):
+        return Response(people_summary(_session(request, session_id)))
+
+
+class SessionTimelineView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("max_points", int, description="At most this many points per series (10..5000)")],
+        responses=OpenApiTypes.OBJECT,
+        summary="Bucketed emotions and attention over time, per person and for everyone",
+    )
+    def get(self, request, session_id: int):
+        session = _session(request, session_id)
+        try:
+            max_points = min(5000, max(10, int(request.query_params.get("max_points", 600))))
+        except ValueError:
+            return Response({"detail": "max_points must be a whole number."}, 400)
+        return Response(timeline(session, max_points=max_points))

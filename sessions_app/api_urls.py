@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from sessions_app import api
+
+urlpatterns = [
+    path("sessions/", api.SessionListView.as_view(), name="api_sessions"),
+    path("sessions/<int:session_id>/", api.SessionDetailView.as_view(), name="api_session"),
+    path("sessions/<int:session_id>/people/", api.SessionPeopleView.as_view(), name="api_session_people"),
+    path("sessions/<int:session_id>/timeline/", api.SessionTimelineView.as_view(), name="api_session_timeline"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+]

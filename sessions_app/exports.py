@@ -1,0 +1,115 @@
+"""Downloads of a session's data: tidy per-observation CSV/JSON and a per-person summary CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from inference.classes import EMOTIONS
+from sessions_app.models import Session
+from sessions_app.selectors import people_summary
+
+OBSERVATION_COLUMNS = [
+    "session",
+    "person_id",
+    "person_name",
+    "time",
+    "frame_index",
+    "slot",
+    "box_top",
+    "box_right",
+    "box_bottom",
+    "box_left",
+    *EMOTIONS,
+    "attention",
+    "yaw",
+    "pitch",
+    "roll",
+    "eye_openness",
+]
+PEOPLE_COLUMNS = ["person_id", "person_name", "frames", "time_on_screen", *EMOTIONS, "dominant", "attention"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Text cells that a spreadsheet would read as a formula get a leading single quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """One dict per person per sampled frame, in frame order, read with a server-side cursor."""
+    fields = [
+        "person_id",
+        "person__name",
+        "person__number",
+        "time",
+        "frame_index",
+        "slot",
+        "box_top",
+        "box_right",
+        "box_bottom",
+        "box_left",
+        *EMOTIONS,
+        "attention",
+        "yaw",
+        "pitch",
+        "roll",
+        "eye_openness",
+    ]
+    qs = session.observations.order_by("frame_index", "slot").values_list(*fields)
+    for row in qs.iterator(chunk_size=2000):
+        rec = dict(zip(fields, row, strict=True))
+        pid, name, number = rec.pop("person_id"), rec.pop("person__name"), rec.pop("person__number")
+        display = (name or f"Person {number}") if pid is not None else ""
+        yield {"session": session.pk, "person_id": pid, "person_name": display, **rec}
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(columns: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([safe_cell(row[c]) if row[c] is not None else "" for c in columns])
+
+
+def observations_csv(session: Session) -> Iterator[str]:
+    return csv_lines(OBSERVATION_COLUMNS, observation_rows(session))
+
+
+def observations_json(session: Session) -> Iterator[str]:
+    """A JSON array of observation objects, streamed row by row."""
+    yield "["
+    first = True
+    for row in observation_rows(session):
+        yield ("" if first else ",") + "\n" + json.dumps(row)
+        first = False
+    yield "\n]\n"
+
+
+def people_rows(session: Session) -> list[dict[str, Any]]:
+    rows = []
+    for p in people_summary(session):
+        rows.append(
+            {
+                "person_id": p["id"],
+                "person_name": p["name"],
+                "frames": p["frames"],
+                "time_on_screen": round(p["time_on_screen"], 3),
+                **p["probabilities"],
+                "dominant": p["dominant"],
+                "attention": p["attention"],
+            }
+        )
+    return rows
+
+
+def people_csv(session: Session) -> Iterator[str]:
+    return csv_lines(PEOPLE_COLUMNS, people_rows(session))

@@ -1,0 +1,55 @@
+"""Sessions with observations built directly in the database (no worker)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.classes import EMOTIONS
+from sessions_app.models import Observation, Person, Session, Track
+
+
+def probs(main: str, value: float) -> dict[str, float]:
+    """``main`` gets ``value``, the rest share 1 - value evenly."""
+    rest = (1.0 - value) / (len(EMOTIONS) - 1)
+    return {e: (value if e == main else rest) for e in EMOTIONS}
+
+
+def add_observations(session: Session, person: Person | None, samples, slot: int, key: str) -> Track:
+    """``samples``: (frame_index, main emotion, its probability, attention); time = frame / sample_fps."""
+    track = Track.objects.create(session=session, person=person, key=key)
+    Observation.objects.bulk_create(
+        Observation(
+            session=session,
+            track=track,
+            person=person,
+            time=frame / session.sample_fps,
+            frame_index=frame,
+            slot=slot,
+            box_top=10,
+            box_right=60,
+            box_bottom=70,
+            box_left=5,
+            attention=attention,
+            yaw=1.5,
+            pitch=-2.0,
+            roll=0.25,
+            eye_openness=0.3,
+            **probs(main, p),
+        )
+        for frame, main, p, attention in samples
+    )
+    return track
+
+
+@pytest.fixture
+def replay_session(user):
+    """Two people at 5 fps over frames 0..9 (2 s): Alice happy, a person named ``=cmd()`` sad."""
+    session = Session.objects.create(
+        owner=user, title="Replay", status=Session.Status.DONE, progress=1.0, duration=2.0, sample_fps=5.0
+    )
+    alice = Person.objects.create(owner=user, number=1, name="Alice")
+    evil = Person.objects.create(owner=user, number=2, name="=cmd()")
+    add_observations(session, alice, [(f, "happy", 0.5 + 0.05 * f, 0.1 * f) for f in range(10)], 0, "0:1")
+    add_observations(session, evil, [(f, "sad", 0.9, 1.0) for f in range(0, 10, 2)], 1, "0:2")
+    session.alice, session.evil = alice, evil
+    return session
