@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sessions_app.models import Session
+from sessions_app.models import Marker, Session
 from sessions_app.selectors import owned_session, people_summary, timeline
 
 
@@ -133,3 +134,69 @@ class SessionTimelineView(APIView):
         except ValueError:
             return Response({"detail": "max_points must be a whole number."}, 400)
         return Response(timeline(session, max_points=max_points))
+
+
+# --------------------------------------------------------------------------- markers
+MARKER_NOTE_MAX = 200
+
+
+class MarkerSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = Marker
+        fields = ["id", "session", "time", "note", "author", "created"]
+        read_only_fields = ["id", "session", "author", "created"]
+
+
+class MarkerInputSerializer(serializers.Serializer):
+    time = serializers.FloatField()
+    note = serializers.CharField(max_length=MARKER_NOTE_MAX, required=False, allow_blank=True, trim_whitespace=True)
+
+
+def _marker_error(form: serializers.Serializer) -> str:
+    errors = form.errors
+    if "note" in errors:
+        return f"The note must be at most {MARKER_NOTE_MAX} characters."
+    return "Send the marker's time in seconds as a number."
+
+
+class SessionMarkersView(APIView):
+    @extend_schema(responses=MarkerSerializer(many=True), summary="The session's markers, in time order")
+    def get(self, request, session_id: int):
+        session = _session(request, session_id)
+        markers = session.markers.select_related("author").order_by("time", "id")
+        return Response(MarkerSerializer(markers, many=True).data)
+
+    @extend_schema(
+        request=MarkerInputSerializer,
+        responses={201: MarkerSerializer, 400: OpenApiTypes.OBJECT},
+        summary="Drop a marker with a short note at a time of the session",
+    )
+    def post(self, request, session_id: int):
+        session = _session(request, session_id)
+        form = MarkerInputSerializer(data=request.data)
+        if not form.is_valid():
+            return Response({"detail": _marker_error(form), **form.errors}, status=status.HTTP_400_BAD_REQUEST)
+        t = form.validated_data["time"]
+        duration = float(session.duration or 0.0)
+        if not math.isfinite(t) or t < 0 or t > duration + 1e-6:
+            return Response(
+                {"detail": f"The time must be between 0 and {duration:.1f} seconds."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        marker = Marker.objects.create(
+            session=session, author=request.user, time=t, note=form.validated_data.get("note", "")
+        )
+        return Response(MarkerSerializer(marker).data, status=status.HTTP_201_CREATED)
+
+
+class SessionMarkerView(APIView):
+    @extend_schema(responses={204: None}, summary="Delete one marker")
+    def delete(self, request, session_id: int, marker_id: int):
+        session = _session(request, session_id)
+        marker = session.markers.filter(pk=marker_id).first()
+        if marker is None:
+            raise Http404("no such marker")
+        marker.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

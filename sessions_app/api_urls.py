@@ -10,6 +10,12 @@ urlpatterns = [
     path("sessions/<int:session_id>/", api.SessionDetailView.as_view(), name="api_session"),
     path("sessions/<int:session_id>/people/", api.SessionPeopleView.as_view(), name="api_session_people"),
     path("sessions/<int:session_id>/timeline/", api.SessionTimelineView.as_view(), name="api_session_timeline"),
+    path("sessions/<int:session_id>/markers/", api.SessionMarkersView.as_view(), name="api_session_markers"),
+    path(
+        "sessions/<int:session_id>/markers/<int:marker_id>/",
+        api.SessionMarkerView.as_view(),
+        name="api_session_marker",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -223,3 +223,20 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"segment {self.index} of session {self.session_id}"
+
+
+class Marker(models.Model):
+    """A moment of a session the owner marked with a short note (replay or live)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="markers")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="markers")
+    time = models.FloatField()  # seconds from the start of the session, >= 0
+    note = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "time", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(time__gte=0), name="marker_time_non_negative")]
+
+    def __str__(self) -> str:
+        return f"marker {self.time:.1f}s of session {self.session_id}"
