@@ -1,0 +1,59 @@
+// Emotions over time for the selected series: one line per emotion, legend toggles, a cursor at the
+// video time, click/drag to seek, and a hover readout.
+/* global d3 */
+import { clock, emotionColor, pointAt, timeFrame } from "./common.js";
+
+export function timelineChart(container, { emotions, duration, bucketWidth, seek }) {
+  const color = emotionColor(emotions);
+  const hidden = new Set();
+  let points = [];
+  const legend = d3.select(container).append("div").attr("class", "legend");
+  const readout = d3.select(container).append("div").attr("class", "readout muted").text("\u00a0");
+  const frame = timeFrame(container, {
+    height: 220, duration, seek, label: "Emotions over time",
+    onHover(t) {
+      const p = t == null ? null : pointAt(points, t, bucketWidth);
+      readout.text(t == null ? "\u00a0" : `${clock(t)} · ` + (p
+        ? emotions.filter((e) => !hidden.has(e)).map((e) => `${e} ${Math.round(p.probabilities[emotions.indexOf(e)] * 100)}%`).join(" · ")
+        : "nobody on screen"));
+    },
+  });
+  const y = d3.scaleLinear().domain([0, 1]).range([frame.inner.h, 0]);
+  frame.g.insert("g", ".plot").attr("class", "axis y").call(d3.axisLeft(y).ticks(4).tickFormat(d3.format(".0%")));
+
+  function draw() {
+    const lines = emotions.map((e, i) => ({ e, i }));
+    frame.plot.selectAll("path.emotion-line").data(lines, (d) => d.e).join("path")
+      .attr("class", (d) => `emotion-line emotion-${d.e}`)
+      .attr("fill", "none").attr("stroke", (d) => color(d.e)).attr("stroke-width", 1.5)
+      .style("display", (d) => (hidden.has(d.e) ? "none" : null))
+      .attr("d", (d) => d3.line().defined((p) => p != null)
+        .x((p) => frame.x(p.t)).y((p) => y(p.probabilities[d.i]))(withGaps(points, bucketWidth)));
+  }
+
+  legend.selectAll("button").data(emotions).join("button")
+    .attr("type", "button").attr("class", "legend-toggle").attr("aria-pressed", "true")
+    .style("border-color", (e) => color(e))
+    .text((e) => e)
+    .on("click", function (ev, e) {
+      if (hidden.has(e)) hidden.delete(e); else hidden.add(e);
+      d3.select(this).attr("aria-pressed", String(!hidden.has(e))).classed("off", hidden.has(e));
+      draw();
+    });
+
+  return {
+    setSeries(series) { points = series; draw(); },
+    setTime: frame.setTime,
+    setMarkers: frame.setMarkers,
+  };
+}
+
+// Break the line where the series has a gap longer than a bucket and a half (the person left).
+export function withGaps(points, width) {
+  const out = [];
+  points.forEach((p, i) => {
+    if (i > 0 && p.t - points[i - 1].t > width * 1.5) out.push(null);
+    out.push(p);
+  });
+  return out;
+}
