@@ -29,6 +29,7 @@ OBSERVATION_COLUMNS = [
     "roll",
     "eye_openness",
 ]
+MARKER_COLUMNS = ["time", "time_mmss", "note", "author", "created"]
 PEOPLE_COLUMNS = ["person_id", "person_name", "frames", "time_on_screen", *EMOTIONS, "dominant", "attention"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -113,3 +114,18 @@ def people_rows(session: Session) -> list[dict[str, Any]]:
 
 def people_csv(session: Session) -> Iterator[str]:
     return csv_lines(PEOPLE_COLUMNS, people_rows(session))
+
+
+def markers_csv(session: Session) -> Iterator[str]:
+    """The session's markers in time order; ``time_mmss`` as the pages show it."""
+    rows = (
+        {
+            "time": round(m.time, 3),
+            "time_mmss": f"{int(m.time) // 60:02d}:{int(m.time) % 60:02d}",
+            "note": m.note,
+            "author": m.author.get_username() if m.author else "",
+            "created": m.created.isoformat(timespec="seconds"),
+        }
+        for m in session.markers.select_related("author").order_by("time", "pk")
+    )
+    return csv_lines(MARKER_COLUMNS, rows)

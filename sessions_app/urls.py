@@ -17,5 +17,6 @@ urlpatterns = [
         name="session_export_observations",
     ),
     path("sessions/<int:session_id>/export/people.csv", views.export_people, name="session_export_people"),
+    path("sessions/<int:session_id>/export/markers.csv", views.export_markers, name="session_export_markers"),
     path("people/thumbnails/<int:thumbnail_id>/", views.person_thumbnail, name="person_thumbnail"),
 ]

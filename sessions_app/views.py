@@ -102,3 +102,9 @@ def export_observations(request, session_id: int, fmt: str):
 def export_people(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     return _download(exports.people_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-people.csv")
+
+
+@login_required
+def export_markers(request, session_id: int):
+    session = get_session_or_404(request.user, session_id)
+    return _download(exports.markers_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-markers.csv")

@@ -94,3 +94,19 @@ def test_marker_of_another_session_is_404(api, user, replay_session):
     r = api.delete(f"/api/sessions/{replay_session.pk}/markers/{marker.pk}/")
     assert r.status_code == 404
     assert Marker.objects.filter(pk=marker.pk).exists()
+
+
+def test_markers_export_csv(api, other_api, user, replay_session):
+    import csv
+    import io
+
+    for time, note in ((1.25, "=HYPERLINK(evil)"), (0.5, "start")):
+        assert api.post(url(replay_session), {"time": time, "note": note}, format="json").status_code == 201
+    r = api.get(f"/sessions/{replay_session.pk}/export/markers.csv")
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
+    assert [(float(x["time"]), x["time_mmss"], x["note"], x["author"]) for x in rows] == [
+        (0.5, "00:00", "start", user.username),
+        (1.25, "00:01", "'=HYPERLINK(evil)", user.username),
+    ]
+    assert other_api.get(f"/sessions/{replay_session.pk}/export/markers.csv").status_code == 404

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files import File
 
-from conftest import CHROMIUM, CHROMIUM_ARGS
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from sessions_app.models import Marker, Person, Session
 from tests.replay.conftest import add_observations
 from tests.sessions import conftest as sessions_conftest
@@ -15,6 +15,8 @@ from tests.sessions.conftest import CLIP
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EVIL = "<img src=x onerror=alert(1)>"
+# Saved by every run, for a person to look at (git-ignored).
+SCREENSHOT = ROOT / "var" / "test-artifacts" / "replay.png"
 media_dir = sessions_conftest.media_dir  # the shared-media fixture: skips with its reason when missing
 
 
@@ -105,10 +107,13 @@ def test_replay_page(user, password, played_session, daphne_server):
             assert page.locator("#replay-timeline line.marker-line").count() == 1
             links.nth(1).click()  # the 00:01 in the note jumps the video
             page.wait_for_function("Math.abs(document.getElementById('replay-video').currentTime - 1) < 0.2")
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
             browser.close()
 
     assert not errors, errors
+    assert SCREENSHOT.stat().st_size > 10_000  # the replay page, kept for review
     marker = Marker.objects.get(session=played_session)
     assert marker.note == "look <b>here</b> 00:01"
     assert marker.author_id == user.pk

@@ -7,6 +7,13 @@ export function emotionColor(emotions) {
   return d3.scaleOrdinal(emotions, d3.schemeTableau10);
 }
 
+// Ticks on whole seconds only (mm:ss labels would repeat otherwise), at most about `count`.
+function wholeSecondTicks(duration, count) {
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  const step = steps.find((s) => duration / s <= count) || 3600 * Math.ceil(duration / 3600 / count);
+  return d3.range(0, duration + 1e-9, step);
+}
+
 // An <svg> with an inner <g>, an x axis over [0, duration] and a transparent overlay that seeks on
 // click or drag and reports hover. Returns the parts the charts draw into.
 export function timeFrame(container, { height, duration, seek, onHover, label }) {
@@ -17,7 +24,7 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
   const g = svg.append("g").attr("transform", `translate(${MARGIN.left},${MARGIN.top})`);
   const x = d3.scaleLinear().domain([0, Math.max(duration, 0.001)]).range([0, inner.w]);
   g.append("g").attr("class", "axis x").attr("transform", `translate(0,${inner.h})`)
-    .call(d3.axisBottom(x).ticks(8).tickFormat((t) => clock(t)));
+    .call(d3.axisBottom(x).tickValues(wholeSecondTicks(duration, 8)).tickFormat((t) => clock(t)));
   const plot = g.append("g").attr("class", "plot");
   const markers = g.append("g").attr("class", "markers");
   const cursor = g.append("line").attr("class", "cursor").attr("y1", 0).attr("y2", inner.h);
