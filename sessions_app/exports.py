@@ -11,10 +11,8 @@ from inference.classes import EMOTIONS
 from sessions_app.models import Session
 from sessions_app.selectors import people_summary
 
-OBSERVATION_COLUMNS = [
-    "session",
-    "person_id",
-    "person_name",
+# The stored values of an observation, in export order; the person columns come first.
+OBSERVATION_VALUES = [
     "time",
     "frame_index",
     "slot",
@@ -29,6 +27,7 @@ OBSERVATION_COLUMNS = [
     "roll",
     "eye_openness",
 ]
+OBSERVATION_COLUMNS = ["session", "person_id", "person_name", *OBSERVATION_VALUES]
 MARKER_COLUMNS = ["time", "time_mmss", "note", "author", "created"]
 PEOPLE_COLUMNS = ["person_id", "person_name", "frames", "time_on_screen", *EMOTIONS, "dominant", "attention"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -43,24 +42,7 @@ def safe_cell(value: Any) -> Any:
 
 def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
     """One dict per person per sampled frame, in frame order, read with a server-side cursor."""
-    fields = [
-        "person_id",
-        "person__name",
-        "person__number",
-        "time",
-        "frame_index",
-        "slot",
-        "box_top",
-        "box_right",
-        "box_bottom",
-        "box_left",
-        *EMOTIONS,
-        "attention",
-        "yaw",
-        "pitch",
-        "roll",
-        "eye_openness",
-    ]
+    fields = ["person_id", "person__name", "person__number", *OBSERVATION_VALUES]
     qs = session.observations.order_by("frame_index", "slot").values_list(*fields)
     for row in qs.iterator(chunk_size=2000):
         rec = dict(zip(fields, row, strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from inference.classes import EMOTIONS
 from sessions_app.models import Observation, Person, Session, Track
@@ -53,3 +54,18 @@ def replay_session(user):
     add_observations(session, evil, [(f, "sad", 0.9, 1.0) for f in range(0, 10, 2)], 1, "0:2")
     session.alice, session.evil = alice, evil
     return session
+
+
+@pytest.fixture
+def api(user):
+    c = APIClient()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def other_api(django_user_model):
+    other = django_user_model.objects.create_user(username="api-other", password="another-pass-123")
+    c = APIClient()
+    c.force_login(other)
+    return c

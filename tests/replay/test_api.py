@@ -12,21 +12,6 @@ from rest_framework.test import APIClient
 from sessions_app.models import Session
 
 
-@pytest.fixture
-def api(user):
-    c = APIClient()
-    c.force_login(user)
-    return c
-
-
-@pytest.fixture
-def other_api(django_user_model):
-    other = django_user_model.objects.create_user(username="api-other", password="another-pass-123")
-    c = APIClient()
-    c.force_login(other)
-    return c
-
-
 def test_list_and_detail_own_sessions(api, other_api, replay_session):
     r = api.get("/api/sessions/")
     assert r.status_code == 200

@@ -10,21 +10,6 @@ from sessions_app.models import Marker
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(user):
-    c = APIClient()
-    c.force_login(user)
-    return c
-
-
-@pytest.fixture
-def other_api(django_user_model):
-    other = django_user_model.objects.create_user(username="marker-other", password="another-pass-123")
-    c = APIClient()
-    c.force_login(other)
-    return c
-
-
 def url(session, marker=None) -> str:
     base = f"/api/sessions/{session.pk}/markers/"
     return f"{base}{marker.pk}/" if marker is not None else base

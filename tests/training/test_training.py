@@ -143,30 +143,16 @@ def test_weights_metadata_checks(tmp_path):
         wfile.load(tmp_path / "junk.pt")
 
 
+def tiny_run_args(root: Path, out: Path, epochs: int) -> list[str]:
+    """``training.train`` arguments for a quick CPU run on a tiny dataset."""
+    return ["--root", str(root), "--arch", "vgg-s", "--epochs", str(epochs), "--batch-size", "16",
+            "--val-fraction", "0.2", "--out", str(out), "--no-progress", "--threads", "1"]  # fmt: skip
+
+
 def test_train_evaluate_export_roundtrip(tmp_path, capsys):
     root = make_dataset(tmp_path / "data", per_class=6)
     out = tmp_path / "run"
-    exported = train.main(
-        [
-            "--root",
-            str(root),
-            "--arch",
-            "vgg-s",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--val-fraction",
-            "0.2",
-            "--out",
-            str(out),
-            "--no-progress",
-            "--threads",
-            "1",
-            "--version",
-            "test-1",
-        ]
-    )
+    exported = train.main(tiny_run_args(root, out, epochs=1) + ["--version", "test-1"])
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
     w = wfile.load(exported)
     assert w.trained and w.version == "test-1" and w.metadata["label_source"] == "fer2013"
@@ -174,26 +160,7 @@ def test_train_evaluate_export_roundtrip(tmp_path, capsys):
     assert w.metadata["recipe"]["arch"] == "vgg-s"
 
     # resume continues from the checkpoint instead of starting over
-    train.main(
-        [
-            "--root",
-            str(root),
-            "--arch",
-            "vgg-s",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "16",
-            "--val-fraction",
-            "0.2",
-            "--out",
-            str(out),
-            "--no-progress",
-            "--threads",
-            "1",
-            "--resume",
-        ]
-    )
+    train.main(tiny_run_args(root, out, epochs=2) + ["--resume"])
     assert "resumed from epoch 1" in capsys.readouterr().out
     assert len(wfile.load(out / "emotion.pt").metadata["history"]) == 2
 
