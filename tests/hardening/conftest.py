@@ -1,0 +1,58 @@
+"""Fixtures for the hardening tests: a small world of two users, a staff member and owned objects.
+
+Rows of the access audit (test_access_audit.py) build their URLs from a ``World``; a new kind of owned
+object gets a line in ``world`` so its routes can be audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.test import Client
+
+from sessions_app.models import Marker, Person, PersonThumbnail, Session
+
+MEDIA_BYTES = bytes(range(256)) * 8
+
+
+@dataclass
+class World:
+    owner: Any
+    other: Any
+    staff: Any
+    session: Session  # done, with original + playable media
+    victim: Session  # a second session of the owner, for destructive routes
+    person: Person
+    thumbnail: PersonThumbnail
+    marker: Marker
+    extra: dict[str, Any]  # objects later areas add (summaries, LLM settings, ...)
+
+    def client(self, who: str | None, **kwargs) -> Client:
+        c = Client(**kwargs)
+        if who is not None:
+            c.force_login(getattr(self, who))
+        return c
+
+
+@pytest.fixture
+def world(db, settings, tmp_path) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    users = get_user_model().objects
+    owner = users.create_user(username="owner", password=None)
+    other = users.create_user(username="intruder", password=None)
+    staff = users.create_user(username="staffer", password=None, is_staff=True, is_superuser=True)
+    session = Session.objects.create(owner=owner, title="Private", status=Session.Status.DONE, progress=1.0)
+    session.original.save("clip.mp4", ContentFile(MEDIA_BYTES), save=False)
+    session.playable.name = session.original.name
+    session.duration = 10.0
+    session.save()
+    victim = Session.objects.create(owner=owner, title="Victim", status=Session.Status.DONE, progress=1.0)
+    person = Person.objects.create(owner=owner, number=1, name="Secret Person")
+    thumbnail = PersonThumbnail(person=person)
+    thumbnail.image.save("face.jpg", ContentFile(b"\xff\xd8\xff\xe0fakejpeg"), save=True)
+    marker = Marker.objects.create(session=session, author=owner, time=1.0, note="mine")
+    return World(owner, other, staff, session, victim, person, thumbnail, marker, extra={})

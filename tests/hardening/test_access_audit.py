@@ -1,0 +1,419 @@
+"""Access-control audit built from the code itself: every URL pattern and websocket route has a row here.
+
+A route without a row fails ``test_every_url_pattern_has_a_row`` (or the websocket twin) with a message
+naming it. For each row the audit checks an anonymous visitor, another signed-in user and the owner:
+
+- ``public``: everyone gets ``expect``.
+- ``user``: anonymous → 302 to the login page (pages) or 401/403 (API); any signed-in user gets ``expect``,
+  and another user's response never contains ``leak`` (the owner's data).
+- ``owner``: anonymous as above, another user → 404, the owner → ``expect`` (and ``contains``).
+
+The admin (namespace ``admin``) is audited separately: staff only, for every registered model.
+State-changing rows (POST/PUT/PATCH/DELETE) are also sent without a CSRF token and must get 403.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from sessions_app.models import Marker, Session
+from tests.hardening.conftest import MEDIA_BYTES, World
+from tests.sessions.conftest import communicator, cookie_for
+
+STATE_CHANGING = {"post", "put", "patch", "delete"}
+
+
+@dataclass(frozen=True)
+class Check:
+    url: Callable[[World], str]
+    access: str  # "public" | "user" | "owner"
+    method: str = "get"
+    expect: int = 200  # what the owner (or, for public/user rows, anyone allowed) gets
+    data: dict[str, Any] | None = None
+    api: bool = False  # anonymous gets 401/403 instead of a redirect to the login page
+    contains: bytes | None = None  # must be in the owner's response body
+    leak: bytes | None = None  # must not be in another signed-in user's response body (user rows)
+    json_body: bool = False
+    signed_in: int | None = None  # public rows: what signed-in users get, when it differs from ``expect``
+    after: Callable[[World], None] | None = field(default=None)  # extra assertion once the owner has run
+
+
+def _session_gone(w: World) -> None:
+    assert not Session.objects.filter(pk=w.victim.pk).exists()
+
+
+def _renamed(w: World) -> None:
+    assert Session.objects.get(pk=w.session.pk).title == "Renamed"
+
+
+def _marker_gone(w: World) -> None:
+    assert not Marker.objects.filter(pk=w.marker.pk).exists()
+
+
+S = "/sessions/{}"
+
+# route name → the checks for it. Add a row for every new route (see the module docstring).
+ROUTES: dict[str, list[Check]] = {
+    "healthz": [Check(lambda w: "/healthz", "public", contains=b'"database"')],
+    # accounts
+    "signup": [
+        Check(lambda w: "/accounts/signup/", "public", signed_in=302),  # signed in: off to the home page
+        Check(lambda w: "/accounts/signup/", "public", "post", data={"username": ""}, signed_in=302),
+    ],
+    "login": [
+        Check(lambda w: "/accounts/login/", "public"),
+        Check(lambda w: "/accounts/login/", "public", "post", data={"username": "x", "password": "y"}),
+    ],
+    "logout": [Check(lambda w: "/accounts/logout/", "public", "post", expect=302)],
+    "password_change": [
+        Check(lambda w: "/accounts/password/", "user"),
+        Check(lambda w: "/accounts/password/", "user", "post", data={"old_password": "wrong"}),
+    ],
+    "password_change_done": [Check(lambda w: "/accounts/password/done/", "user")],
+    # pages
+    "home": [Check(lambda w: "/", "user", contains=b"Private", leak=b"Private")],
+    "session_new": [Check(lambda w: "/sessions/new/", "user")],
+    "session_detail": [Check(lambda w: f"/sessions/{w.session.pk}/", "owner", contains=b"Private")],
+    "session_rename": [
+        Check(lambda w: f"/sessions/{w.session.pk}/rename/", "owner", "post", 302, {"title": "Renamed"}, after=_renamed)
+    ],
+    "session_delete": [Check(lambda w: f"/sessions/{w.victim.pk}/delete/", "owner", "post", 302, after=_session_gone)],
+    # media: the authorising views (MEDIA_URL itself is not served: test_media_url_is_not_served)
+    "session_media": [
+        Check(lambda w: f"/sessions/{w.session.pk}/media/original/", "owner", contains=MEDIA_BYTES),
+        Check(lambda w: f"/sessions/{w.session.pk}/media/playable/", "owner", contains=MEDIA_BYTES),
+        Check(lambda w: f"/sessions/{w.session.pk}/media/other/", "owner", expect=404),
+    ],
+    "person_thumbnail": [Check(lambda w: f"/people/thumbnails/{w.thumbnail.pk}/", "owner", contains=b"fakejpeg")],
+    "session_export_observations": [
+        Check(lambda w: f"/sessions/{w.session.pk}/export/observations.csv", "owner"),
+        Check(lambda w: f"/sessions/{w.session.pk}/export/observations.json", "owner"),
+    ],
+    "session_export_people": [Check(lambda w: f"/sessions/{w.session.pk}/export/people.csv", "owner")],
+    "session_export_markers": [
+        Check(lambda w: f"/sessions/{w.session.pk}/export/markers.csv", "owner", contains=b"mine")
+    ],
+    # REST API
+    "api_sessions": [
+        Check(lambda w: "/api/sessions/", "user", api=True, contains=b"Private", leak=b"Private"),
+        Check(lambda w: "/api/sessions/", "user", "post", 400, {"title": "no file"}, api=True),
+    ],
+    "api_session": [Check(lambda w: f"/api/sessions/{w.session.pk}/", "owner", api=True, contains=b"Private")],
+    "api_session_people": [Check(lambda w: f"/api/sessions/{w.session.pk}/people/", "owner", api=True)],
+    "api_session_timeline": [Check(lambda w: f"/api/sessions/{w.session.pk}/timeline/", "owner", api=True)],
+    "api_session_markers": [
+        Check(lambda w: f"/api/sessions/{w.session.pk}/markers/", "owner", api=True, contains=b"mine"),
+        Check(
+            lambda w: f"/api/sessions/{w.session.pk}/markers/",
+            "owner",
+            "post",
+            201,
+            {"time": 2.0, "note": "new"},
+            api=True,
+            json_body=True,
+        ),
+    ],
+    "api_session_marker": [
+        Check(
+            lambda w: f"/api/sessions/{w.session.pk}/markers/{w.marker.pk}/",
+            "owner",
+            "delete",
+            204,
+            api=True,
+            after=_marker_gone,
+        )
+    ],
+    "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
+    "api_docs": [Check(lambda w: "/api/docs/", "public")],
+}
+
+# websocket route pattern → (path for the world, access)
+WS_ROUTES: dict[str, tuple[Callable[[World], str], str]] = {
+    "ws/ping/": (lambda w: "/ws/ping/", "user"),
+    "ws/upload/": (lambda w: "/ws/upload/", "user"),
+    "ws/live/": (lambda w: "/ws/live/", "user"),
+    "ws/sessions/<int:session_id>/": (lambda w: f"/ws/sessions/{w.session.pk}/", "owner"),
+}
+
+
+def iter_url_patterns(patterns=None, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, str]]:
+    """(namespace, qualified name or "", route) of every pattern, recursing into includes."""
+    for p in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(p, URLResolver):
+            ns = ":".join(filter(None, [namespace, p.namespace or ""]))
+            yield from iter_url_patterns(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            name = f"{namespace}:{p.name}" if namespace and p.name else (p.name or "")
+            yield namespace, name, prefix + str(p.pattern)
+
+
+def iter_ws_routes() -> Iterator[str]:
+    """Route patterns of the websocket URLRouter inside the real ASGI application's middleware."""
+    from emotionsite.asgi import application
+
+    app = application.application_mapping["websocket"]
+    while not hasattr(app, "routes"):
+        app = getattr(app, "application", None) or app.inner
+    for route in app.routes:
+        yield str(route.pattern)
+
+
+def test_every_url_pattern_has_a_row():
+    site = [(ns, name, route) for ns, name, route in iter_url_patterns() if ns != "admin"]
+    unnamed = [route for _, name, route in site if not name]
+    missing = sorted({name for _, name, _ in site if name} - ROUTES.keys())
+    stale = sorted(ROUTES.keys() - {name for _, name, _ in site})
+    assert not unnamed, f"URL patterns without a name cannot be audited: {unnamed}; give each a name= and a row"
+    assert not missing, (
+        f"routes without an access-control row: {missing}. Add a row for each to ROUTES in "
+        "tests/hardening/test_access_audit.py saying what anonymous / another user / the owner get."
+    )
+    assert not stale, f"rows for routes that no longer exist: {stale}; remove them from ROUTES"
+
+
+def test_every_websocket_route_has_a_row():
+    routes = set(iter_ws_routes())
+    missing = sorted(routes - WS_ROUTES.keys())
+    assert not missing, (
+        f"websocket routes without an access-control row: {missing}. Add each to WS_ROUTES in "
+        "tests/hardening/test_access_audit.py."
+    )
+    assert not (WS_ROUTES.keys() - routes), "rows for websocket routes that no longer exist"
+
+
+def _send(client: Client, check: Check, url: str):
+    kwargs: dict[str, Any] = {}
+    if check.data is not None:
+        kwargs["data"] = json.dumps(check.data) if check.json_body else check.data
+        if check.json_body:
+            kwargs["content_type"] = "application/json"
+    return getattr(client, check.method)(url, **kwargs)
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _assert_refuses_anonymous(response, check: Check, url: str) -> None:
+    if check.api:
+        assert response.status_code in (401, 403), f"anonymous {check.method.upper()} {url}: {response.status_code}"
+    else:
+        login = resolve_url(settings.LOGIN_URL)
+        assert response.status_code == 302, f"anonymous {check.method.upper()} {url}: {response.status_code}"
+        assert response["Location"].startswith(login), response["Location"]
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_route_access(world, name):
+    for check in ROUTES[name]:
+        url = check.url(world)
+        label = f"{name}: {check.method.upper()} {url}"
+        anonymous = _send(world.client(None), check, url)
+        if check.access == "public":
+            assert anonymous.status_code == check.expect, f"{label} anonymous: {anonymous.status_code}"
+        else:
+            _assert_refuses_anonymous(anonymous, check, url)
+        expect = check.expect if check.signed_in is None else check.signed_in
+        other = _send(world.client("other"), check, url)
+        if check.access == "public":
+            assert other.status_code == expect, f"{label} signed in: {other.status_code}"
+        elif check.access == "owner":
+            assert other.status_code == 404, f"{label} another user: {other.status_code}, expected 404"
+        elif check.access == "user":
+            assert other.status_code == check.expect, f"{label} another user: {other.status_code}"
+            if check.leak:
+                assert check.leak not in _body(other), f"{label}: another user sees the owner's {check.leak!r}"
+        owner = _send(world.client("owner"), check, url)
+        assert owner.status_code == expect, f"{label} owner: {owner.status_code}, expected {expect}"
+        if check.contains:
+            assert check.contains in _body(owner), f"{label}: {check.contains!r} missing for the owner"
+        if check.after:
+            check.after(world)
+
+
+def test_admin_is_staff_only(world):
+    """Every registered model's changelist, add and change pages: anonymous and non-staff users go to the
+    admin login; staff get the page."""
+    from django.test import RequestFactory
+
+    login = resolve_url("admin:login")
+    staff_request = RequestFactory().get("/admin/")
+    staff_request.user = world.staff
+    urls = ["/admin/"]
+    for model, model_admin in admin.site._registry.items():
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        urls.append(base)
+        if model_admin.has_add_permission(staff_request):  # some (axes' logs) are read-only even for staff
+            urls.append(base + "add/")
+        obj = model._default_manager.first()
+        if obj is not None:
+            urls.append(f"{base}{obj.pk}/change/")
+    assert "/admin/sessions_app/session/" in urls, "the session admin is expected to be registered"
+    for who in (None, "owner", "other"):
+        client = world.client(who)
+        for url in urls:
+            r = client.get(url)
+            assert r.status_code == 302 and r["Location"].startswith(login), f"{who or 'anonymous'} {url}"
+    staff = world.client("staff")
+    for url in urls:
+        assert staff.get(url).status_code == 200, url
+    # a write without staff rights changes nothing
+    r = world.client("owner").post(f"/admin/sessions_app/session/{world.session.pk}/delete/", {"post": "yes"})
+    assert r.status_code == 302 and Session.objects.filter(pk=world.session.pk).exists()
+
+
+def test_media_url_is_not_served(world):
+    """Stored files are reachable only through the authorising views, never as static MEDIA_URL paths."""
+    for name in (world.session.original.name, world.thumbnail.image.name):
+        for who in (None, "other", "owner"):
+            assert world.client(who).get(settings.MEDIA_URL + name).status_code == 404, (who, name)
+    assert not str(settings.MEDIA_ROOT).startswith(str(settings.STATIC_ROOT))
+
+
+def _state_changing() -> list[tuple[str, int]]:
+    return [(n, i) for n, checks in sorted(ROUTES.items()) for i, c in enumerate(checks) if c.method in STATE_CHANGING]
+
+
+@pytest.mark.parametrize(("name", "index"), _state_changing())
+def test_state_changing_requests_need_csrf(world, name, index):
+    check = ROUTES[name][index]
+    who = "owner" if check.access != "public" else None
+    client = world.client(who, enforce_csrf_checks=True)
+    titles = dict(Session.objects.values_list("pk", "title"))
+    markers = Marker.objects.count()
+    r = _send(client, check, check.url(world))
+    assert r.status_code == 403, f"{name}: {check.method.upper()} without a CSRF token got {r.status_code}"
+    assert dict(Session.objects.values_list("pk", "title")) == titles and Marker.objects.count() == markers
+
+
+def test_admin_post_needs_csrf(world):
+    client = world.client("staff", enforce_csrf_checks=True)
+    r = client.post(f"/admin/sessions_app/session/{world.session.pk}/delete/", {"post": "yes"})
+    assert r.status_code == 403 and Session.objects.filter(pk=world.session.pk).exists()
+
+
+def test_pages_send_security_headers(world):
+    for who, url in ((None, "/accounts/login/"), ("owner", "/"), ("owner", f"/sessions/{world.session.pk}/")):
+        r = world.client(who).get(url)
+        assert r["X-Content-Type-Options"] == "nosniff", url
+        assert r["Referrer-Policy"] == "same-origin", url
+        assert r["X-Frame-Options"] == "DENY", url
+    r = world.client("owner").get(f"/api/sessions/{world.session.pk}/")
+    assert r["X-Content-Type-Options"] == "nosniff" and r["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_routes_access(world):
+    """Anonymous → close 4401; another user → 4404 on owned routes; the owner (or any user) connects."""
+    cookies = {who: cookie_for(Client(), getattr(world, who)) for who in ("owner", "other")}
+
+    async def attempt(path: str, cookie: bytes | None) -> tuple[bool, int | None]:
+        comm = communicator(path, cookie)
+        connected, code = await comm.connect(timeout=10)
+        await comm.disconnect()
+        return connected, code
+
+    async def run() -> None:
+        for route, (build, access) in WS_ROUTES.items():
+            path = build(world)
+            assert await attempt(path, None) == (False, 4401), f"anonymous {route}"
+            other = await attempt(path, cookies["other"])
+            assert other == ((False, 4404) if access == "owner" else (True, None)), f"another user {route}: {other}"
+            connected, _ = await attempt(path, cookies["owner"])
+            assert connected, f"owner {route}"
+
+    async_to_sync(run)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_foreign_origin_refused(world):
+    """A page on another site cannot open the sockets with the user's cookie (cross-site websocket hijacking)."""
+    from channels.testing import WebsocketCommunicator
+
+    from emotionsite.asgi import application
+
+    cookie = cookie_for(Client(), world.owner)
+
+    async def run() -> None:
+        for route, (build, _) in WS_ROUTES.items():
+            for origin in (b"http://evil.example", b"http://localhost.evil.example", b"null"):
+                comm = WebsocketCommunicator(
+                    application, build(world), headers=[(b"origin", origin), (b"cookie", cookie)]
+                )
+                connected, _ = await comm.connect(timeout=10)
+                await comm.disconnect()
+                assert not connected, f"{route} accepted Origin {origin!r}"
+
+    async_to_sync(run)()
+
+
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "p" * 20 + "-production-secret-key-with-enough-entropy-" + "q" * 20,
+    "EMOTION_FERNET_KEYS": "ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcy0hISE=",
+    "ALLOWED_HOSTS": "emotion.example.org,testserver",
+}
+# Run outside pytest (settings relax hardening when pytest is imported): HTTPS headers and redirect.
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+c = Client()
+secure = c.get("/accounts/login/", secure=True)
+plain = c.get("/accounts/login/")
+print(json.dumps({
+    "secret": settings.SECRET_KEY, "fernet": settings.FERNET_KEYS,
+    "status": secure.status_code, "hsts": secure.get("Strict-Transport-Security"),
+    "nosniff": secure.get("X-Content-Type-Options"), "frame": secure.get("X-Frame-Options"),
+    "referrer": secure.get("Referrer-Policy"), "plain": plain.status_code, "location": plain.get("Location"),
+    "cookie_secure": settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE,
+}))
+"""
+
+
+def _production(env_changes: dict[str, str], *args: str):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY_FILE", "EMOTION_FERNET_KEYS_FILE"}}
+    env.update(env_changes, DJANGO_SETTINGS_MODULE="emotionsite.settings")
+    env = {k: v for k, v in env.items() if v is not None}
+    cmd = [sys.executable, *args] if args else [sys.executable, "-c", PROBE]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_production_https_headers_and_secrets_from_environment():
+    result = _production(PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr[-2000:]
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["secret"] == PRODUCTION_ENV["SECRET_KEY"] and probe["fernet"] == [
+        PRODUCTION_ENV["EMOTION_FERNET_KEYS"]
+    ]
+    assert probe["status"] == 200
+    assert probe["hsts"].startswith("max-age=31536000") and "includeSubDomains" in probe["hsts"]
+    assert (probe["nosniff"], probe["frame"], probe["referrer"]) == ("nosniff", "DENY", "same-origin")
+    assert probe["plain"] == 301 and probe["location"].startswith("https://")
+    assert probe["cookie_secure"]
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "EMOTION_FERNET_KEYS"])
+def test_production_requires_secrets_from_environment(missing):
+    """With DEBUG=0 there is no built-in fallback for either secret: start-up stops with a clear reason."""
+    result = _production({**PRODUCTION_ENV, missing: None}, "manage.py", "check")
+    assert result.returncode != 0 and f"{missing} must be set when DEBUG is off" in result.stderr
+    assert "Traceback" not in result.stderr.splitlines()[-1]
