@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up if needed, then run the whole stack in the foreground: embedded PostgreSQL/Redis when
 # DATABASE_URL/REDIS_URL are unset, Daphne (HTTP, optionally HTTPS) and three Celery workers
-# (live | inference,default | summaries). Ctrl-C stops all of them.
+# (live | inference,default with Celery beat for periodic tasks | summaries). Ctrl-C stops all of them.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -54,7 +54,7 @@ if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
   spawn live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c 1 -n "live@%h"
   spawn inference "${worker[@]}" -Q "${EMOTION_QUEUE_INFERENCE:-inference},${EMOTION_QUEUE_DEFAULT:-default}" \
-    -c "${EMOTION_INFERENCE_CONCURRENCY:-1}" -n "inference@%h"
+    -c "${EMOTION_INFERENCE_CONCURRENCY:-1}" -n "inference@%h" -B -s "$ROOT/var/celerybeat-schedule"
   spawn summaries "${worker[@]}" -Q "${EMOTION_QUEUE_SUMMARIES:-summaries}" -c 1 -n "summaries@%h"
 fi
 LOG_TAG=run log "site on http://$BIND:$PORT/ (Ctrl-C stops everything)"

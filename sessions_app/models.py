@@ -66,6 +66,7 @@ class Session(models.Model):
     original = models.FileField(upload_to=_media_path, max_length=300, blank=True)
     playable = models.FileField(upload_to=_media_path, max_length=300, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
+    media_deleted = models.DateTimeField(null=True, blank=True)  # when retention or staff removed the files
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -91,6 +92,10 @@ class Person(models.Model):
     number = models.PositiveIntegerField()  # per-owner sequence: "Person 4"
     name = models.CharField(max_length=120, blank=True)
     embeddings = models.JSONField(default=list, blank=True)  # list of 128-float lists
+    # Consent of the person filmed to the processing of their face data (recorded by the owner).
+    consent_given = models.BooleanField(default=False)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_note = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -240,3 +245,62 @@ class Marker(models.Model):
 
     def __str__(self) -> str:
         return f"marker {self.time:.1f}s of session {self.session_id}"
+
+
+# --------------------------------------------------------------------------- privacy
+class UserSettings(models.Model):
+    """A user's privacy settings: how long session media is kept."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="privacy_settings")
+    # Media of sessions older than this many days is deleted by the periodic retention task; empty: kept.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # With False the whole session goes (observations, summaries, markers), not only its video.
+    retention_keep_results = models.BooleanField(default=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "user settings"
+        verbose_name_plural = "user settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, when and from where. ``owner`` is whose data it was."""
+
+    class Action(models.TextChoices):
+        VIEWED = "viewed", "Viewed"
+        EXPORTED = "exported", "Exported"
+        RENAMED = "renamed", "Renamed"
+        MERGED = "merged", "Merged"
+        SPLIT = "split", "Split"
+        DELETED = "deleted", "Deleted"
+        CONSENT = "consent", "Consent changed"
+        SETTINGS = "settings", "Settings changed"
+        MEDIA_DELETED = "media_deleted", "Media deleted"
+        REANALYSED = "reanalysed", "Re-analysed"
+        SUMMARIZED = "summarized", "Summary requested"
+        ACCOUNT_DELETED = "account_deleted", "Account deleted"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_actions"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_about"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=40)  # "session", "person", "track", "user", ...
+    object_id = models.CharField(max_length=40, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["actor", "-created"]), models.Index(fields=["owner", "-created"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_type} {self.object_id}"

@@ -13,7 +13,7 @@ from sessions_app.forms import SignUpForm
 from sessions_app.http import serve_stored_file
 from sessions_app.models import PersonThumbnail
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
-from sessions_app.services import manage
+from sessions_app.services import audit, manage
 
 
 @login_required
@@ -41,6 +41,7 @@ def new_session(request):
 @login_required
 def session_detail(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
+    audit.record(request.user, audit.Action.VIEWED, session, request=request)
     return render(request, "sessions/detail.html", {"session": session, "people": session_people(session)})
 
 
@@ -79,7 +80,9 @@ def person_thumbnail(request, thumbnail_id: int):
     return serve_stored_file(request, thumb.image.name)
 
 
-def _download(lines, content_type: str, filename: str) -> StreamingHttpResponse:
+def _download(lines, content_type: str, filename: str, request=None, session=None) -> StreamingHttpResponse:
+    if request is not None:
+        audit.record(request.user, audit.Action.EXPORTED, session, request=request, detail=filename)
     response = StreamingHttpResponse(lines, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
@@ -95,16 +98,20 @@ def export_observations(request, session_id: int, fmt: str):
         lines, content_type = exports.observations_json(session), "application/json"
     else:
         raise Http404("no such format")
-    return _download(lines, content_type, f"session-{session.pk}-observations.{fmt}")
+    return _download(lines, content_type, f"session-{session.pk}-observations.{fmt}", request, session)
 
 
 @login_required
 def export_people(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    return _download(exports.people_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-people.csv")
+    return _download(
+        exports.people_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-people.csv", request, session
+    )
 
 
 @login_required
 def export_markers(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    return _download(exports.markers_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-markers.csv")
+    return _download(
+        exports.markers_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-markers.csv", request, session
+    )

@@ -1,0 +1,174 @@
+"""Pages of the People issue: people (rename, consent, merge, split, delete), privacy settings, audit log,
+account deletion. Thin: checks of access and input here, the work in services.people/privacy."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sessions_app.people_selectors import get_person_or_404, people_overview, person_tracks, visible_people
+from sessions_app.services import audit, people, privacy
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _back(request, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = default
+    return redirect(target)
+
+
+@login_required
+def people_list(request):
+    return render(request, "people/list.html", {"people": people_overview(request.user)})
+
+
+@login_required
+def person_detail(request, person_id: int):
+    person = get_person_or_404(request.user, person_id)
+    audit.record(request.user, audit.Action.VIEWED, person, request=request)
+    overview = people_overview(person.owner, [person.pk])[0]
+    return render(request, "people/detail.html", {"person": overview, "tracks": person_tracks(person)})
+
+
+@login_required
+@require_POST
+def person_rename(request, person_id: int):
+    person = get_person_or_404(request.user, person_id)
+    try:
+        person = people.rename_person(person, request.POST.get("name", ""), actor=request.user, request=request)
+    except people.PeopleError as exc:
+        if _wants_json(request):
+            return JsonResponse({"detail": str(exc)}, status=400)
+        messages.error(request, str(exc))
+    else:
+        if _wants_json(request):
+            return JsonResponse({"id": person.pk, "name": person.name, "display_name": person.display_name})
+        messages.success(request, f"Renamed to “{person.display_name}”.")
+    return _back(request, reverse("people"))
+
+
+@login_required
+@require_POST
+def person_consent(request, person_id: int):
+    person = get_person_or_404(request.user, person_id)
+    given = request.POST.get("consent_given") in ("1", "on", "true", "yes")
+    try:
+        people.set_consent(person, given, request.POST.get("consent_note", ""), actor=request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Consent of “{person.display_name}” recorded.")
+    return _back(request, reverse("people"))
+
+
+def _person_from_post(request, field: str):
+    value = request.POST.get(field, "")
+    if not value.isdigit():
+        return None
+    return visible_people(request.user).filter(pk=int(value)).first()
+
+
+@login_required
+@require_POST
+def people_merge(request):
+    keep, other = _person_from_post(request, "keep"), _person_from_post(request, "other")
+    if keep is None or other is None:
+        messages.error(request, "Choose the person to keep and the person to merge into them.")
+        return _back(request, reverse("people"))
+    try:
+        moved = people.merge_people(keep, other, actor=request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+        return _back(request, reverse("people"))
+    messages.success(
+        request,
+        f"Merged into “{keep.display_name}”: {moved['observations']} observations, {moved['tracks']} tracks, "
+        f"{moved['thumbnails']} thumbnails moved.",
+    )
+    return redirect("person_detail", keep.pk)
+
+
+@login_required
+@require_POST
+def person_split(request, person_id: int):
+    person = get_person_or_404(request.user, person_id)
+    value = request.POST.get("track", "")
+    track = person.tracks.filter(pk=int(value)).first() if value.isdigit() else None
+    if track is None:
+        messages.error(request, "Choose one of this person's tracks to split off.")
+        return redirect("person_detail", person.pk)
+    try:
+        new = people.split_track(track, actor=request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+        return redirect("person_detail", person.pk)
+    messages.success(request, f"The track is now “{new.display_name}”; you can name them here.")
+    return redirect("person_detail", new.pk)
+
+
+@login_required
+@require_POST
+def person_delete(request, person_id: int):
+    person = get_person_or_404(request.user, person_id)
+    choice = request.POST.get("observations", "")
+    if choice not in ("keep", "remove"):
+        messages.error(request, "Choose whether to keep their observations (unattributed) or remove them.")
+        return redirect("person_detail", person.pk)
+    label = person.display_name
+    try:
+        people.delete_person(person, keep_observations=choice == "keep", actor=request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+        return redirect("people")
+    messages.success(request, f"Deleted “{label}” and their face data.")
+    return redirect("people")
+
+
+# --------------------------------------------------------------------------- privacy
+@login_required
+@require_http_methods(["GET", "POST"])
+def privacy_settings(request):
+    prefs = privacy.settings_for(request.user)
+    if request.method == "POST":
+        raw = request.POST.get("retention_days", "").strip()
+        keep = request.POST.get("retention_keep_results") in ("1", "on", "true", "yes")
+        try:
+            if raw and not raw.isdigit():
+                raise privacy.PrivacyError("Give the number of days as a whole number, or leave it empty.")
+            privacy.update_settings(request.user, int(raw) if raw else None, keep, request=request)
+        except privacy.PrivacyError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Privacy settings saved.")
+            return redirect("privacy_settings")
+    return render(request, "people/privacy.html", {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS})
+
+
+@login_required
+def audit_log(request):
+    entries = audit.entries_for(request.user)[:500]
+    return render(request, "people/audit.html", {"entries": entries})
+
+
+@login_required
+@require_POST
+def account_delete(request):
+    user = request.user
+    try:
+        privacy.delete_account(user, request.POST.get("password", ""), request=request)
+    except privacy.PrivacyError as exc:
+        messages.error(request, str(exc))
+        return redirect("privacy_settings")
+    logout(request)
+    messages.success(request, "Your account and all your data were deleted.")
+    return redirect("login")

@@ -1,0 +1,185 @@
+"""Owner and staff actions on people: rename, consent, merge, split a track off, delete with all face data.
+
+Every write runs in one transaction with the rows it changes locked, so a finalize running at the same
+time (it locks the owner's user row before it creates people) sees either the old or the new state.
+Stored files are removed only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from sessions_app.models import Observation, Person, PersonThumbnail, Track
+from sessions_app.services import audit
+
+NAME_MAX = 120
+NOTE_MAX = 500
+
+
+class PeopleError(Exception):
+    """A refused action, with a message fit to show the user."""
+
+
+def delete_files_on_commit(names: set[str] | list[str]) -> None:
+    """Remove stored files once the surrounding transaction commits (at once outside one)."""
+    names = {n for n in names if n}
+
+    def remove() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    if names:
+        transaction.on_commit(remove)
+
+
+def _lock_owner(owner_id: int) -> None:
+    # finalize_session serialises people creation per owner on this row lock: do the same.
+    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+
+
+def rename_person(person: Person, name: str, *, actor: Any = None, request: Any = None) -> Person:
+    """Set the name (trimmed; empty goes back to "Person N"). Replays and summaries read it at once."""
+    name = " ".join((name or "").split())
+    if len(name) > NAME_MAX:
+        raise PeopleError(f"A name can be at most {NAME_MAX} characters.")
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        old = person.display_name
+        person.name = name
+        person.save(update_fields=["name"])
+        audit.record(actor, audit.Action.RENAMED, person, request=request, detail=f"from {old!r} to {name!r}")
+    return person
+
+
+def set_consent(person: Person, given: bool, note: str = "", *, actor: Any = None, request: Any = None) -> Person:
+    """Record whether the person consented, when this was recorded, and a note (how, by whom)."""
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise PeopleError(f"The consent note can be at most {NOTE_MAX} characters.")
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        person.consent_given, person.consent_note, person.consent_at = bool(given), note, timezone.now()
+        person.save(update_fields=["consent_given", "consent_note", "consent_at"])
+        state = "given" if given else "not given"
+        audit.record(actor, audit.Action.CONSENT, person, request=request, detail=f"{state}; {note}")
+    return person
+
+
+def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any = None) -> dict[str, int]:
+    """Move ``other``'s observations, tracks, thumbnails and embeddings to ``keep`` and delete ``other``.
+
+    Returns how many rows moved. Both must belong to the same owner.
+    """
+    if keep.pk == other.pk:
+        raise PeopleError("Choose two different people to merge.")
+    if keep.owner_id != other.owner_id:
+        raise PeopleError("Only people of the same owner can be merged.")
+    with transaction.atomic():
+        _lock_owner(keep.owner_id)
+        locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[keep.pk, other.pk]).order_by("pk")}
+        if len(locked) != 2:
+            raise PeopleError("One of the people no longer exists.")
+        keep, other = locked[keep.pk], locked[other.pk]
+        moved = {
+            "observations": Observation.objects.filter(person=other).update(person=keep),
+            "tracks": Track.objects.filter(person=other).update(person=keep),
+            "thumbnails": PersonThumbnail.objects.filter(person=other).update(person=keep),
+            "embeddings": len(other.embeddings or []),
+        }
+        keep.embeddings = [*(keep.embeddings or []), *(other.embeddings or [])]
+        if not keep.name and other.name:
+            keep.name = other.name
+        keep.save(update_fields=["embeddings", "name"])
+        label = other.display_name
+        audit.record(
+            actor,
+            audit.Action.MERGED,
+            keep,
+            request=request,
+            detail=f"{label} (#{other.pk}) merged in: {moved['observations']} observations, {moved['tracks']} tracks",
+        )
+        other.delete()
+    return moved
+
+
+def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Person:
+    """Give one track (and its observations) of a person to a new person of the same owner."""
+    from sessions_app.services.analysis import MAX_REFERENCE_EMBEDDINGS
+
+    with transaction.atomic():
+        track = Track.objects.select_for_update().select_related("session").get(pk=track.pk)
+        old = track.person
+        if old is None:
+            raise PeopleError("This track belongs to nobody; there is nothing to split it from.")
+        _lock_owner(old.owner_id)
+        old = Person.objects.select_for_update().get(pk=old.pk)
+        if not Track.objects.filter(person=old).exclude(pk=track.pk).exists():
+            raise PeopleError(f"This is the only track of {old.display_name}; there is nothing to split off.")
+        number = (Person.objects.filter(owner_id=old.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
+        embedding = track.embedding
+        new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=[embedding] if embedding else [])
+        Track.objects.filter(pk=track.pk).update(person=new)
+        Observation.objects.filter(track=track).update(person=new)
+        if embedding:
+            # Reference embeddings taken from this track would keep matching it to the old person.
+            ref = np.asarray(embedding)
+            kept = [e for e in (old.embeddings or []) if not np.allclose(np.asarray(e), ref, atol=1e-6)]
+            if not kept:  # keep the old person recognisable: the mean of their remaining tracks
+                rest = [t.embedding for t in Track.objects.filter(person=old) if t.embedding]
+                kept = [np.mean(np.asarray(rest), axis=0).tolist()] if rest else []
+            old.embeddings = kept[:MAX_REFERENCE_EMBEDDINGS]
+            old.save(update_fields=["embeddings"])
+        audit.record(
+            actor,
+            audit.Action.SPLIT,
+            old,
+            request=request,
+            detail=f"track {track.key} of session {track.session_id} to {new.display_name} (#{new.pk})",
+        )
+    session = track.session
+    if session.original.name and not session.media_deleted:
+        from sessions_app.services.analysis import _make_thumbnails
+
+        _make_thumbnails(session, [(new, [track])])  # best effort: logs and goes on without media
+    return new
+
+
+def delete_person(person: Person, *, keep_observations: bool, actor: Any = None, request: Any = None) -> dict:
+    """Delete the person with their face data: embeddings, thumbnail rows and files, track embeddings.
+
+    Their observations stay without a person (``keep_observations``) or go with their tracks.
+    """
+    with transaction.atomic():
+        _lock_owner(person.owner_id)
+        person = Person.objects.select_for_update().filter(pk=person.pk).first()
+        if person is None:
+            raise PeopleError("This person no longer exists.")
+        files = list(person.thumbnails.values_list("image", flat=True))
+        tracks = Track.objects.filter(person=person)
+        if keep_observations:
+            observations = Observation.objects.filter(person=person).update(person=None)
+            tracks.update(person=None, embedding=None)  # a track's mean embedding is face data too
+        else:
+            observations = Observation.objects.filter(person=person).delete()[0]
+            Observation.objects.filter(track__in=tracks).delete()
+            tracks.delete()
+        label = person.display_name
+        audit.record(
+            actor,
+            audit.Action.DELETED,
+            person,
+            request=request,
+            object_repr=label,
+            detail=f"observations {'kept unattributed' if keep_observations else 'removed'}: {observations}",
+        )
+        person.thumbnails.all().delete()
+        person.delete()
+        delete_files_on_commit(files)
+    return {"observations": observations, "thumbnails": len(files)}
