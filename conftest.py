@@ -5,7 +5,9 @@
 - ``celery_worker_proc``: one real Celery worker (prefork, -c 1) on all four queues for the whole test
   session; use with ``@pytest.mark.django_db(transaction=True)`` so the worker sees your rows.
 - ``daphne_server``: the real ASGI app served by a Daphne subprocess; yields its base URL.
-- ``browser_page``: a Playwright page in headless system Chromium (skips without /usr/bin/chromium).
+- ``browser_page``: a Playwright page in headless system Chromium (skips without /usr/bin/chromium);
+  ``logged_in_page``: the same, signed in as ``user``. ``log_in(page, base, username, password)`` and
+  ``with chromium_page(*args) as page`` for tests that check the database after the browser is closed.
 - ``user`` / ``password``, ``auth_client``.
 """
 
@@ -18,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -152,6 +155,44 @@ def browser_page(_browser) -> Iterator[object]:
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the login form and wait for the session list."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#session-list")
+
+
+@contextmanager
+def chromium_page(*extra_args: str, errors: list[str] | None = None) -> Iterator[object]:
+    """A fresh headless Chromium page, for tests that check the database afterwards: use it in a
+    ``with`` block and query the ORM after it (the ORM refuses to run beside Playwright's event loop).
+    Uncaught page errors and dialogs go to ``errors`` when given."""
+    if not CHROMIUM.exists():
+        pytest.skip("system Chromium not found at /usr/bin/chromium (install Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True)
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(15000)
+            if errors is not None:
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def logged_in_page(user, password, daphne_server, browser_page):
+    """``browser_page`` signed in as ``user``; request it after the fixtures that write to the database."""
+    log_in(browser_page, daphne_server, user.username, password)
+    return browser_page
 
 
 @pytest.fixture

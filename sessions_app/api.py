@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -180,6 +181,9 @@ class SessionMarkersView(APIView):
             return Response({"detail": _marker_error(form), **form.errors}, status=status.HTTP_400_BAD_REQUEST)
         t = form.validated_data["time"]
         duration = float(session.duration or 0.0)
+        if session.source == Session.Source.LIVE and not session.duration:
+            # still recording (or finishing): the recording cannot be longer than the session's age
+            duration = (timezone.now() - session.created).total_seconds()
         if not math.isfinite(t) or t < 0 or t > duration + 1e-6:
             return Response(
                 {"detail": f"The time must be between 0 and {duration:.1f} seconds."},

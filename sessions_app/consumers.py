@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
+from inference.classes import EMOTIONS
 from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
 from sessions_app.services import live, uploads
@@ -208,7 +209,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             path = await sync_to_async(live.staging_path)(user.pk, session.pk)
             self.staging = await sync_to_async(open)(path, "wb")
             self.staging_path = path
-            await self._send({"type": "started", "session_id": session.pk, "url": session.get_absolute_url()})
+            await self._send(
+                {
+                    "type": "started",
+                    "session_id": session.pk,
+                    "url": session.get_absolute_url(),
+                    "fps": session.sample_fps,
+                    "emotions": list(EMOTIONS),  # the order of each live face's "probabilities"
+                }
+            )
         elif kind == "stop":
             await self._stop()
         else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -18,10 +20,7 @@ def test_signup_login_and_empty_session_list(browser_page, daphne_server):
 
     page.click("text=Log out")
     page.wait_for_url("**/accounts/login/")
-    page.fill("#id_username", "browser-user")
-    page.fill("#id_password", "Browser-pass-2024")
-    page.click("main button[type=submit]")
-    page.wait_for_selector("#session-list")
+    log_in(page, daphne_server, "browser-user", "Browser-pass-2024")
     assert "No sessions yet" in page.inner_text("#session-list")
     assert "browser-user" in page.inner_text("header")
     # The page's websocket reaches Daphne, passes the origin and auth checks, and echoes via Redis.

@@ -26,6 +26,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 
+from inference.classes import EMOTIONS
 from inference.errors import MediaError
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
@@ -185,17 +186,19 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
         numbers = dict(Person.objects.filter(owner_id=session.owner_id).values_list("pk", "number"))
         faces = []
         for face in result.faces:
-            person = None
+            person = person_id = None
             if face.person is not None and face.person.isdigit() and int(face.person) in numbers:
-                pk = int(face.person)
-                person = names[pk] or f"Person {numbers[pk]}"
+                person_id = int(face.person)
+                person = names[person_id] or f"Person {numbers[person_id]}"
             faces.append(
                 {
                     "track": face.track_id,
                     "person": person,
+                    "person_id": person_id,  # the live charts key a known person's lane by it
                     "emotion": face.emotion,
                     "confidence": face.confidence,
                     "attention": face.attention,
+                    "probabilities": [float(face.probabilities[e]) for e in EMOTIONS],
                     "box": list(face.box),
                 }
             )

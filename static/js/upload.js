@@ -1,7 +1,7 @@
 // Upload a file over /ws/upload/ in 256 KB chunks; after a dropped connection, resume from the
 // last offset the server acknowledged. Then follow the analysis on /ws/sessions/<id>/.
 import { followSession } from "./follow.js";
-import { openSocket } from "./ws.js";
+import { controlSocket } from "./ws.js";
 
 const CHUNK = 256 * 1024;
 const form = document.getElementById("upload-form");
@@ -18,42 +18,39 @@ function upload(file, title) {
   let retries = 0;
   return new Promise((resolve, reject) => {
     const connect = () => {
-      const ws = openSocket("/ws/upload/");
-      ws.binaryType = "arraybuffer";
       let finished = false;
+      const ws = controlSocket("/ws/upload/", {
+        start: () => ({ type: "start", name: file.name, size: file.size, title, upload_id: uploadId }),
+        onMessage(msg) {
+          if (msg.type === "ready") {
+            uploadId = msg.upload_id;
+            retries = 0;
+            say(msg.offset > 0 ? `Resuming at ${Math.round((100 * msg.offset) / file.size)}%…` : "Uploading…");
+            sendFrom(msg.offset);
+          } else if (msg.type === "ack") {
+            sendFrom(msg.offset);
+            if (msg.offset >= file.size) say("Checking the file…");
+          } else if (msg.type === "accepted") {
+            finished = true;
+            uploadBar.value = 1;
+            ws.close();
+            resolve(msg);
+          } else if (msg.type === "error") {
+            finished = true;
+            ws.close();
+            reject(new Error(msg.message));
+          }
+        },
+        onClose() {
+          if (finished) return;
+          if (++retries > 10) return reject(new Error("The connection keeps dropping; try again later."));
+          say("Connection lost; reconnecting…");
+          setTimeout(connect, Math.min(1000 * retries, 5000));
+        },
+      });
       const sendFrom = (offset) => {
         uploadBar.value = offset / file.size;
         if (offset < file.size) ws.send(file.slice(offset, offset + CHUNK));
-      };
-      ws.onopen = () => {
-        ws.send(JSON.stringify({ type: "start", name: file.name, size: file.size, title, upload_id: uploadId }));
-      };
-      ws.onmessage = (ev) => {
-        const msg = JSON.parse(ev.data);
-        if (msg.type === "ready") {
-          uploadId = msg.upload_id;
-          retries = 0;
-          say(msg.offset > 0 ? `Resuming at ${Math.round((100 * msg.offset) / file.size)}%…` : "Uploading…");
-          sendFrom(msg.offset);
-        } else if (msg.type === "ack") {
-          sendFrom(msg.offset);
-          if (msg.offset >= file.size) say("Checking the file…");
-        } else if (msg.type === "accepted") {
-          finished = true;
-          uploadBar.value = 1;
-          ws.close();
-          resolve(msg);
-        } else if (msg.type === "error") {
-          finished = true;
-          ws.close();
-          reject(new Error(msg.message));
-        }
-      };
-      ws.onclose = () => {
-        if (finished) return;
-        if (++retries > 10) return reject(new Error("The connection keeps dropping; try again later."));
-        say("Connection lost; reconnecting…");
-        setTimeout(connect, Math.min(1000 * retries, 5000));
       };
     };
     connect();

@@ -10,13 +10,8 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_upload_page_reaches_session(user, password, media_dir, celery_worker_proc, daphne_server, browser_page):
-    page = browser_page  # requested last: the ORM must not run beside its event loop
-    page.goto(f"{daphne_server}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_selector("#session-list")
+def test_upload_page_reaches_session(media_dir, celery_worker_proc, daphne_server, logged_in_page):
+    page = logged_in_page  # requested last: the ORM must not run beside its event loop
     page.goto(f"{daphne_server}/sessions/new/")
     page.fill("input[name=title]", "From the browser")
     page.set_input_files("input[name=file]", str(media_dir / "obama.jpg"))

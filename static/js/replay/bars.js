@@ -1,4 +1,5 @@
-// Current-frame emotion bars for the selected series (a person, or the average of everyone).
+// Current-frame emotion bars for the selected series (a person, or the average of everyone): from the
+// series at the video's time (replay) or straight from the latest live frame (``setValues``).
 /* global d3 */
 import { emotionColor, pointAt } from "./common.js";
 
@@ -6,7 +7,7 @@ export function barsChart(container, { emotions, bucketWidth }) {
   const color = emotionColor(emotions);
   const w = 320, row = 22, left = 70, h = emotions.length * row + 20;
   const svg = d3.select(container).append("svg").attr("viewBox", `0 0 ${w} ${h}`)
-    .attr("class", "replay-chart bars").attr("role", "img").attr("aria-label", "Emotions at the video's time");
+    .attr("class", "replay-chart bars").attr("role", "img").attr("aria-label", "Emotions at the current time");
   const x = d3.scaleLinear().domain([0, 1]).range([0, w - left - 44]);
   const rows = svg.selectAll("g.bar").data(emotions).join("g").attr("class", "bar")
     .attr("transform", (_, i) => `translate(0,${i * row})`);
@@ -17,12 +18,16 @@ export function barsChart(container, { emotions, bucketWidth }) {
   const status = svg.append("text").attr("class", "bars-status muted").attr("x", left).attr("y", h - 4);
   let points = [];
 
-  function setTime(t) {
-    const p = pointAt(points, t, bucketWidth);
-    const v = (i) => (p ? p.probabilities[i] : 0);
+  // ``probabilities`` in the order of ``emotions``, or null: nobody on screen.
+  function setValues(probabilities) {
+    const v = (i) => (probabilities ? probabilities[i] : 0);
     rects.attr("width", (_, i) => x(v(i))).attr("data-value", (_, i) => v(i).toFixed(3));
-    values.attr("x", (_, i) => left + x(v(i)) + 4).text((_, i) => (p ? `${Math.round(v(i) * 100)}%` : ""));
-    status.text(p ? "" : "nobody on screen");
+    values.attr("x", (_, i) => left + x(v(i)) + 4).text((_, i) => (probabilities ? `${Math.round(v(i) * 100)}%` : ""));
+    status.text(probabilities ? "" : "nobody on screen");
   }
-  return { setSeries(series) { points = series; }, setTime };
+  return {
+    setSeries(series) { points = series; },
+    setTime(t) { setValues(pointAt(points, t, bucketWidth)?.probabilities ?? null); },
+    setValues,
+  };
 }

@@ -15,45 +15,75 @@ function wholeSecondTicks(duration, count) {
 }
 
 // An <svg> with an inner <g>, an x axis over [0, duration] and a transparent overlay that seeks on
-// click or drag and reports hover. Returns the parts the charts draw into.
+// click or drag (when ``seek`` is given) and reports hover. Returns the parts the charts draw into;
+// ``setDuration`` and ``resize`` let a live recording grow the axis and add lanes.
 export function timeFrame(container, { height, duration, seek, onHover, label }) {
-  const inner = { w: WIDTH - MARGIN.left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
+  const inner = { w: WIDTH - MARGIN.left - MARGIN.right, h: 0 };
   const svg = d3.select(container).append("svg")
-    .attr("viewBox", `0 0 ${WIDTH} ${height}`).attr("class", "replay-chart").attr("role", "img")
-    .attr("aria-label", label);
+    .attr("class", "replay-chart").attr("role", "img").attr("aria-label", label);
   const g = svg.append("g").attr("transform", `translate(${MARGIN.left},${MARGIN.top})`);
-  const x = d3.scaleLinear().domain([0, Math.max(duration, 0.001)]).range([0, inner.w]);
-  g.append("g").attr("class", "axis x").attr("transform", `translate(0,${inner.h})`)
-    .call(d3.axisBottom(x).tickValues(wholeSecondTicks(duration, 8)).tickFormat((t) => clock(t)));
+  const x = d3.scaleLinear().range([0, inner.w]);
+  const xAxis = g.append("g").attr("class", "axis x");
   const plot = g.append("g").attr("class", "plot");
   const markers = g.append("g").attr("class", "markers");
-  const cursor = g.append("line").attr("class", "cursor").attr("y1", 0).attr("y2", inner.h);
-  const overlay = g.append("rect").attr("class", "seek-overlay").attr("width", inner.w).attr("height", inner.h)
-    .attr("fill", "transparent").style("cursor", "crosshair");
+  const cursor = g.append("line").attr("class", "cursor").attr("y1", 0);
+  const overlay = g.append("rect").attr("class", "seek-overlay").attr("width", inner.w)
+    .attr("fill", "transparent").style("cursor", seek ? "crosshair" : null);
   let dragging = false;
-  const timeAt = (ev) => Math.min(x.domain()[1], Math.max(0, x.invert(d3.pointer(ev, overlay.node())[0])));
+  let now = 0;
+  let marked = [];
+  const end = () => x.domain()[1];
+  const timeAt = (ev) => Math.min(end(), Math.max(0, x.invert(d3.pointer(ev, overlay.node())[0])));
   overlay
-    .on("pointerdown", (ev) => { dragging = true; overlay.node().setPointerCapture?.(ev.pointerId); seek(timeAt(ev)); })
+    .on("pointerdown", (ev) => {
+      if (!seek) return;
+      dragging = true;
+      overlay.node().setPointerCapture?.(ev.pointerId);
+      seek(timeAt(ev));
+    })
     .on("pointermove", (ev) => { const t = timeAt(ev); if (dragging) seek(t); onHover?.(t); })
     .on("pointerup pointercancel", () => { dragging = false; })
     .on("pointerleave", () => onHover?.(null));
   const frame = {
     svg, g, x, inner, plot,
-    setTime(t) { const px = x(Math.min(t, x.domain()[1])); cursor.attr("x1", px).attr("x2", px); },
+    setTime(t) { now = t; const px = x(Math.min(t, end())); cursor.attr("x1", px).attr("x2", px); },
     setMarkers(list) {
+      marked = list;
       markers.selectAll("line").data(list, (m) => m.id).join("line")
         .attr("class", "marker-line").attr("y1", 0).attr("y2", inner.h)
-        .attr("x1", (m) => x(m.time)).attr("x2", (m) => x(m.time))
+        .attr("x1", (m) => x(Math.min(m.time, end()))).attr("x2", (m) => x(Math.min(m.time, end())))
         .selectAll("title").data((m) => [m]).join("title").text((m) => `${clock(m.time)} ${m.note}`);
     },
+    setDuration(d) {
+      x.domain([0, Math.max(d, 0.001)]);
+      xAxis.call(d3.axisBottom(x).tickValues(wholeSecondTicks(end(), 8)).tickFormat((t) => clock(t)));
+      frame.setTime(now);
+      frame.setMarkers(marked);
+    },
+    resize(h) {
+      inner.h = h - MARGIN.top - MARGIN.bottom;
+      svg.attr("viewBox", `0 0 ${WIDTH} ${h}`);
+      xAxis.attr("transform", `translate(0,${inner.h})`);
+      cursor.attr("y2", inner.h);
+      overlay.attr("height", inner.h);
+      markers.selectAll("line").attr("y2", inner.h);
+    },
   };
-  frame.setTime(0);
+  frame.resize(height);
+  frame.setDuration(duration);
   return frame;
 }
 
 export function clock(seconds) {
   const total = Math.max(0, Math.floor(seconds));
   return `${String(Math.floor(total / 60)).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
+}
+
+// Lines break (and lanes end) where a series skips more than this: a bucket and a half, or ``gap``
+// (seconds, or a function of the bucket width).
+export function maxGap(width, gap) {
+  if (typeof gap === "function") return gap(width);
+  return gap ?? width * 1.5;
 }
 
 // The point of ``points`` (sorted by t) covering time ``t``, or null when nobody is there.

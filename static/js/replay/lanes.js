@@ -1,34 +1,52 @@
 // Who is on screen when: one lane per person (thumbnail and name), bars where they were seen.
+// ``setPeople`` redraws with a new list (a live recording adds lanes as faces appear).
 /* global d3 */
-import { MARGIN, timeFrame } from "./common.js";
+import { MARGIN, maxGap, timeFrame } from "./common.js";
 
 const LANE = 26;
+const heightFor = (n) => MARGIN.top + MARGIN.bottom + Math.max(1, n) * LANE;
 
-export function lanesChart(container, { people, duration, bucketWidth, seek }) {
-  const height = MARGIN.top + MARGIN.bottom + Math.max(1, people.length) * LANE;
-  const frame = timeFrame(container, { height, duration, seek, label: "Who is on screen when" });
+export function lanesChart(container, { people = [], duration, bucketWidth, gap, seek }) {
+  const frame = timeFrame(container, { height: heightFor(people.length), duration, seek, label: "Who is on screen when" });
   frame.svg.attr("class", "replay-chart lanes");
-  const lanes = frame.plot.selectAll("g.lane").data(people).join("g")
-    .attr("class", "lane").attr("transform", (_, i) => `translate(0,${i * LANE})`);
-  lanes.append("rect").attr("class", "lane-bg").attr("width", frame.inner.w).attr("height", LANE - 4)
-    .attr("fill", (_, i) => (i % 2 ? "#f4f4f4" : "#eaeaea"));
-  lanes.selectAll("rect.run").data((p) => runs(p.points, bucketWidth)).join("rect")
-    .attr("class", "run").attr("y", 2).attr("height", LANE - 8).attr("fill", "#4e79a7")
-    .attr("x", (r) => frame.x(r[0])).attr("width", (r) => Math.max(1, frame.x(r[1]) - frame.x(r[0])));
-  lanes.filter((p) => p.thumbnail).append("image").attr("class", "lane-thumb")
-    .attr("href", (p) => p.thumbnail).attr("x", 2).attr("y", 1).attr("width", LANE - 6).attr("height", LANE - 6);
-  lanes.append("text").attr("class", "lane-name").attr("x", (p) => (p.thumbnail ? LANE : 4)).attr("y", LANE / 2 + 2)
-    .text((p) => p.name);
-  return { setTime: frame.setTime, setMarkers: frame.setMarkers };
+  let shown = people;
+  let width = bucketWidth;
+
+  function draw() {
+    frame.resize(heightFor(shown.length));
+    const lanes = frame.plot.selectAll("g.lane").data(shown, (p) => p.key ?? String(p.id)).join((enter) => {
+      const lane = enter.append("g").attr("class", "lane");
+      lane.append("rect").attr("class", "lane-bg").attr("height", LANE - 4);
+      lane.append("g").attr("class", "runs");
+      lane.filter((p) => p.thumbnail).append("image").attr("class", "lane-thumb")
+        .attr("href", (p) => p.thumbnail).attr("x", 2).attr("y", 1).attr("width", LANE - 6).attr("height", LANE - 6);
+      lane.append("text").attr("class", "lane-name").attr("x", (p) => (p.thumbnail ? LANE : 4)).attr("y", LANE / 2 + 2);
+      return lane;
+    }).order().attr("transform", (_, i) => `translate(0,${i * LANE})`);
+    lanes.select("rect.lane-bg").attr("width", frame.inner.w).attr("fill", (_, i) => (i % 2 ? "#f4f4f4" : "#eaeaea"));
+    lanes.select("text.lane-name").text((p) => p.name);
+    lanes.select("g.runs").selectAll("rect.run").data((p) => runs(p.points, width, maxGap(width, gap))).join("rect")
+      .attr("class", "run").attr("y", 2).attr("height", LANE - 8).attr("fill", "#4e79a7")
+      .attr("x", (r) => frame.x(r[0])).attr("width", (r) => Math.max(1, frame.x(r[1]) - frame.x(r[0])));
+  }
+  draw();
+  return {
+    setPeople(list, newWidth = width) { shown = list; width = newWidth; draw(); },
+    setDuration(d) { frame.setDuration(d); draw(); },
+    setTime: frame.setTime,
+    setMarkers: frame.setMarkers,
+  };
 }
 
-// [start, end] spans of consecutive buckets.
-function runs(points, width) {
+// [start, end] spans of buckets no more than ``gap`` apart (start to start).
+function runs(points, width, gap) {
   const out = [];
+  let prev = null;
   for (const p of points) {
     const last = out[out.length - 1];
-    if (last && p.t - last[1] <= width * 0.5 + 1e-9) last[1] = p.t + width;
+    if (last && p.t - prev <= gap + 1e-9) last[1] = p.t + width;
     else out.push([p.t, p.t + width]);
+    prev = p.t;
   }
   return out;
 }

@@ -1,26 +1,12 @@
 // The replay page: loads the session's timeline and markers from the API, draws the charts and keeps
 // them in step with the video; markers are added with the form or the "m" key.
+import { api } from "./api.js";
 import { attentionChart } from "./attention.js";
 import { barsChart } from "./bars.js";
 import { clock } from "./common.js";
 import { lanesChart } from "./lanes.js";
-import { seekLinks } from "./seeklinks.js";
+import { markerPanel } from "./markers.js";
 import { timelineChart } from "./timeline.js";
-
-function csrfToken(root) {
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : root.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
-}
-
-async function api(root, url, options = {}) {
-  const headers = { Accept: "application/json", ...(options.body ? { "Content-Type": "application/json" } : {}) };
-  if (options.method && options.method !== "GET") headers["X-CSRFToken"] = csrfToken(root);
-  const r = await fetch(url, { credentials: "same-origin", ...options, headers });
-  if (r.status === 204) return null;
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(body.detail || `request failed (${r.status})`);
-  return body;
-}
 
 export async function startReplay(root) {
   const video = document.getElementById(root.dataset.video);
@@ -60,70 +46,13 @@ export async function startReplay(root) {
   video.addEventListener("seeked", () => sync(video.currentTime));
   choose();
 
-  // markers
-  const list = root.querySelector("#marker-list");
-  const form = root.querySelector("#marker-form");
-  const note = form.querySelector("input[name=note]");
-  const pending = form.querySelector("#marker-time");
-  const error = form.querySelector("#marker-error");
-  let markers = [];
-  let pendingTime = null;
-
-  function renderMarkers() {
-    [emo, att, lanes].forEach((c) => c.setMarkers(markers));
-    list.replaceChildren(...markers.map((m) => {
-      const li = document.createElement("li");
-      li.className = "marker seekable";
-      li.dataset.id = String(m.id);
-      li.append(document.createTextNode(`${clock(m.time)} `));
-      const text = document.createElement("span");
-      text.className = "marker-note";
-      text.textContent = m.note;
-      const del = document.createElement("button");
-      del.type = "button";
-      del.className = "link marker-delete";
-      del.textContent = "delete";
-      del.setAttribute("aria-label", `Delete the marker at ${clock(m.time)}`);
-      del.addEventListener("click", async () => {
-        await api(root, `${base}/markers/${m.id}/`, { method: "DELETE" });
-        markers = markers.filter((x) => x.id !== m.id);
-        renderMarkers();
-      });
-      li.append(text, " ", del);
-      return li;
-    }));
-    seekLinks(list, seek);
-  }
-
-  function capture() {
-    pendingTime = video.currentTime || 0;
-    pending.textContent = clock(pendingTime);
-    note.focus();
-  }
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const t = pendingTime ?? (video.currentTime || 0);
-    error.textContent = "";
-    try {
-      const m = await api(root, `${base}/markers/`, { method: "POST", body: JSON.stringify({ time: t, note: note.value }) });
-      markers = [...markers, m].sort((a, b) => a.time - b.time || a.id - b.id);
-      renderMarkers();
-      note.value = "";
-      pendingTime = null;
-      pending.textContent = "";
-    } catch (err) {
-      error.textContent = err.message;
-    }
+  const markers = markerPanel(root, {
+    base: () => base,
+    now: () => video.currentTime || 0,
+    seek,
+    onChange: (list) => [emo, att, lanes].forEach((c) => c.setMarkers(list)),
   });
-  form.querySelector("#marker-now").addEventListener("click", capture);
-  document.addEventListener("keydown", (ev) => {
-    if (ev.key !== "m" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (ev.target.closest?.("input, textarea, select, [contenteditable]")) return;
-    ev.preventDefault();
-    capture();
-  });
-  markers = await api(root, `${base}/markers/`);
-  renderMarkers();
+  await markers.load();
   root.dataset.ready = "1";
 }
 

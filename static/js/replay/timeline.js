@@ -1,18 +1,20 @@
 // Emotions over time for the selected series: one line per emotion, legend toggles, a cursor at the
-// video time, click/drag to seek, and a hover readout.
+// video time (or at "now" while recording), click/drag to seek, and a hover readout. ``setSeries``
+// may be called again and again with a growing series (live recording).
 /* global d3 */
-import { clock, emotionColor, pointAt, timeFrame } from "./common.js";
+import { clock, emotionColor, maxGap, pointAt, timeFrame } from "./common.js";
 
-export function timelineChart(container, { emotions, duration, bucketWidth, seek }) {
+export function timelineChart(container, { emotions, duration, bucketWidth, gap, seek }) {
   const color = emotionColor(emotions);
   const hidden = new Set();
   let points = [];
+  let width = bucketWidth;
   const legend = d3.select(container).append("div").attr("class", "legend");
   const readout = d3.select(container).append("div").attr("class", "readout muted").text("\u00a0");
   const frame = timeFrame(container, {
     height: 220, duration, seek, label: "Emotions over time",
     onHover(t) {
-      const p = t == null ? null : pointAt(points, t, bucketWidth);
+      const p = t == null ? null : pointAt(points, t, maxGap(width, gap) / 1.5);
       readout.text(t == null ? "\u00a0" : `${clock(t)} · ` + (p
         ? emotions.filter((e) => !hidden.has(e)).map((e) => `${e} ${Math.round(p.probabilities[emotions.indexOf(e)] * 100)}%`).join(" · ")
         : "nobody on screen"));
@@ -23,12 +25,13 @@ export function timelineChart(container, { emotions, duration, bucketWidth, seek
 
   function draw() {
     const lines = emotions.map((e, i) => ({ e, i }));
+    const gapped = withGaps(points, maxGap(width, gap));
     frame.plot.selectAll("path.emotion-line").data(lines, (d) => d.e).join("path")
       .attr("class", (d) => `emotion-line emotion-${d.e}`)
       .attr("fill", "none").attr("stroke", (d) => color(d.e)).attr("stroke-width", 1.5)
       .style("display", (d) => (hidden.has(d.e) ? "none" : null))
       .attr("d", (d) => d3.line().defined((p) => p != null)
-        .x((p) => frame.x(p.t)).y((p) => y(p.probabilities[d.i]))(withGaps(points, bucketWidth)));
+        .x((p) => frame.x(p.t)).y((p) => y(p.probabilities[d.i]))(gapped));
   }
 
   legend.selectAll("button").data(emotions).join("button")
@@ -42,17 +45,18 @@ export function timelineChart(container, { emotions, duration, bucketWidth, seek
     });
 
   return {
-    setSeries(series) { points = series; draw(); },
+    setSeries(series, newWidth = width) { points = series; width = newWidth; draw(); },
+    setDuration(d) { frame.setDuration(d); draw(); },
     setTime: frame.setTime,
     setMarkers: frame.setMarkers,
   };
 }
 
-// Break the line where the series has a gap longer than a bucket and a half (the person left).
-export function withGaps(points, width) {
+// Break the line where the series skips more than ``gap`` seconds between points (the person left).
+export function withGaps(points, gap) {
   const out = [];
   points.forEach((p, i) => {
-    if (i > 0 && p.t - points[i - 1].t > width * 1.5) out.push(null);
+    if (i > 0 && p.t - points[i - 1].t > gap + 1e-9) out.push(null);
     out.push(p);
   });
   return out;
