@@ -16,6 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/", include("sessions_app.api_urls")),
+    path("api/", include("summaries.api_urls")),
     path("accounts/", include("sessions_app.accounts_urls")),
     path("", include("sessions_app.urls")),
+    path("", include("summaries.urls")),
 ]

@@ -26,7 +26,23 @@ from sessions_app.services.progress import session_state as state_payload
 CLOSE_UNAUTHENTICATED = 4401
 
 
-class PingConsumer(AsyncJsonWebsocketConsumer):
+class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
+    """A JSON socket that answers binary frames and text that is not JSON with an error message;
+    Channels' own ``receive`` raises on them, which drops the connection with a server error."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if text_data is None:
+            await self.send_json({"type": "error", "message": "This socket takes JSON text messages only."})
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "message": "Messages must be JSON."})
+            return
+        await self.receive_json(content, **kwargs)
+
+
+class PingConsumer(JsonOnlyConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -116,7 +132,7 @@ class UploadConsumer(AsyncWebsocketConsumer):
         )
 
 
-class SessionProgressConsumer(AsyncJsonWebsocketConsumer):
+class SessionProgressConsumer(JsonOnlyConsumer):
     """The state of one of the user's sessions: the stored state on connect, then the workers' messages."""
 
     async def connect(self) -> None:
@@ -143,6 +159,9 @@ class SessionProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event["state"])
+
+    async def summary_state(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["state"])  # a summary of this session: queued, running, done…
 
 
 FRAME_PREFIX, CHUNK_PREFIX = 0x01, 0x02

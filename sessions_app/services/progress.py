@@ -38,14 +38,22 @@ def session_state(session: Any) -> SessionState:
     }
 
 
-def send_state(session: Any) -> None:
-    """Tell the browsers watching ``session`` its current state; a broken layer never fails the caller."""
+def _group_send(session_id: int, message_type: str, state: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            group_name(session.pk), {"type": "session.state", "state": session_state(session)}
-        )
+        async_to_sync(layer.group_send)(group_name(session_id), {"type": message_type, "state": state})
     except Exception:  # noqa: BLE001 - progress is best effort; the database keeps the truth
-        logger.warning("could not send progress of session %s", session.pk, exc_info=True)
+        logger.warning("could not send %s of session %s", message_type, session_id, exc_info=True)
+
+
+def send_state(session: Any) -> None:
+    """Tell the browsers watching ``session`` its current state; a broken layer never fails the caller."""
+    _group_send(session.pk, "session.state", session_state(session))
+
+
+def send_summary_state(session_id: int, state: dict[str, Any]) -> None:
+    """Push a summary's state (``{"type": "summary.state", "summary": {...}}``, built by summaries.selectors)
+    to the session's group; the progress consumer forwards it as is."""
+    _group_send(session_id, "summary.state", state)

@@ -1,0 +1,91 @@
+"""REST API of summaries: list, create, read and cancel the summaries of a session (same ownership as sessions)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sessions_app.api import _session
+from summaries.base import SummaryError
+from summaries.models import Summary
+from summaries.selectors import summaries_of, summary_data
+from summaries.services import cancel_summary, request_summary
+
+
+class SummarySerializer(serializers.Serializer):
+    """Documents the shape of :func:`summaries.selectors.summary_data` (the same JSON as the websocket's)."""
+
+    id = serializers.IntegerField()
+    session = serializers.IntegerField()
+    backend = serializers.ChoiceField(choices=Summary.Backend.choices)
+    backend_label = serializers.CharField()
+    model_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Summary.Status.choices)
+    status_label = serializers.CharField()
+    progress = serializers.FloatField()
+    text = serializers.CharField()
+    error = serializers.CharField()
+    requested_by = serializers.CharField(allow_null=True)
+    cancel_requested = serializers.BooleanField()
+    created = serializers.DateTimeField()
+    started = serializers.DateTimeField(allow_null=True)
+    finished = serializers.DateTimeField(allow_null=True)
+
+
+class SummaryRequestSerializer(serializers.Serializer):
+    backend = serializers.ChoiceField(choices=Summary.Backend.choices)
+
+
+def _summary(request, session_id: int, summary_id: int) -> Summary:
+    summary = summaries_of(_session(request, session_id)).filter(pk=summary_id).first()
+    if summary is None:
+        raise Http404("no such summary")
+    return summary
+
+
+class SessionSummariesView(APIView):
+    @extend_schema(responses=SummarySerializer(many=True), summary="The session's summaries, newest first")
+    def get(self, request, session_id: int):
+        return Response([summary_data(s) for s in summaries_of(_session(request, session_id))])
+
+    @extend_schema(
+        request=SummaryRequestSerializer,
+        responses={201: SummarySerializer, 400: OpenApiTypes.OBJECT},
+        summary="Queue a new summary of the session by one backend (heuristic, local or remote)",
+    )
+    def post(self, request, session_id: int):
+        session = _session(request, session_id)
+        form = SummaryRequestSerializer(data=request.data)
+        if not form.is_valid():
+            choices = ", ".join(Summary.Backend.values)
+            return Response({"detail": f"Send a backend: one of {choices}.", **form.errors}, 400)
+        try:
+            summary = request_summary(session, form.validated_data["backend"], request.user)
+        except SummaryError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(summary_data(summary), status=status.HTTP_201_CREATED)
+
+
+class SessionSummaryView(APIView):
+    @extend_schema(responses=SummarySerializer, summary="One summary: status, progress, text")
+    def get(self, request, session_id: int, summary_id: int):
+        return Response(summary_data(_summary(request, session_id, summary_id)))
+
+
+class SessionSummaryCancelView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: SummarySerializer, 400: OpenApiTypes.OBJECT},
+        summary="Cancel a queued or running summary",
+    )
+    def post(self, request, session_id: int, summary_id: int):
+        summary = _summary(request, session_id, summary_id)
+        try:
+            summary = cancel_summary(summary, request.user)
+        except SummaryError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(summary_data(summary))

@@ -1,0 +1,20 @@
+"""``{% summary_panel session %}``: the summaries part of the replay page, without touching its view."""
+
+from __future__ import annotations
+
+from django import template
+
+from summaries.selectors import backend_options, summaries_of
+
+register = template.Library()
+
+
+@register.inclusion_tag("summaries/panel.html", takes_context=True)
+def summary_panel(context, session):
+    request = context["request"]
+    return {
+        "session": session,
+        "summaries": list(summaries_of(session)),
+        "backends": backend_options(request.user),
+        "csrf_token": context.get("csrf_token"),
+    }
