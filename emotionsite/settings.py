@@ -214,6 +214,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # An unacknowledged task is redelivered after this: keep it above the longest task's hard limit.
 _VISIBILITY = max(CELERY_TASK_TIME_LIMIT, EMOTION_LIVE_TIME_LIMIT, EMOTION_SUMMARY_TIME_LIMIT) + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
+# Periodic tasks (Celery beat, started by scripts/run.sh): media retention, every EMOTION_RETENTION_INTERVAL s.
+EMOTION_RETENTION_INTERVAL = env_int("EMOTION_RETENTION_INTERVAL", 3600)
+CELERY_BEAT_SCHEDULE = {
+    "apply-retention": {"task": "sessions_app.apply_retention", "schedule": float(EMOTION_RETENTION_INTERVAL)}
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 
 # Security: on whenever DEBUG is off (outside tests), each one switchable, e.g. behind a TLS proxy.

@@ -69,6 +69,10 @@ def _session(request, session_id: int) -> Session:
     session = owned_session(request.user, session_id)
     if session is None:
         raise Http404("no such session")
+    if request.method == "GET":  # reads of a session's data through the API go to the audit log
+        from sessions_app.services import audit
+
+        audit.record(request.user, audit.Action.VIEWED, session, request=request, detail=f"API {request.path}")
     return session
 
 
