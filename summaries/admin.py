@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from sessions_app.admin import StaffOnly
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
@@ -37,6 +38,7 @@ class LLMSettingsAdmin(StaffOnly, admin.ModelAdmin):
     fields = ["user", "remote_url", "remote_model", "has_api_key", "updated"]  # never the encrypted key
     readonly_fields = ["has_api_key", "updated"]
     raw_id_fields = ["user"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="API key stored", boolean=True)
     def has_api_key(self, obj):
