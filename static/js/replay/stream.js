@@ -83,6 +83,7 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
   let end = opts.duration;
   let scheduled = false;
   let lastDraw = 0;
+  let draws = 0;
 
   const keyOf = (face) => (face.person_id != null ? `p${face.person_id}` : `t${face.track}`);
 
@@ -95,6 +96,7 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
   function draw() {
     scheduled = false;
     lastDraw = performance.now();
+    draws += 1;
     const width = buckets.width;
     if (axisEnd(now) !== end) {
       end = axisEnd(now);
@@ -145,5 +147,7 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
       [emo, att, lanes].forEach((c) => c.setMarkers(list));
     },
     buckets,
+    draw, // at once, unthrottled (for measurements)
+    get draws() { return draws; },
   };
 }
