@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from celery import Celery
-from celery.signals import celeryd_init, worker_process_init
+from celery.signals import celeryd_init, worker_process_init, worker_process_shutdown
 
-from emotionsite.queues import VISION_QUEUES
+from emotionsite.queues import VISION_QUEUES, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emotionsite.settings")
 
@@ -21,11 +22,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _consumed_queues: set[str] = set()
+_worker_hostname = ""
 
 
 @celeryd_init.connect
 def _remember_queues(sender=None, instance=None, conf=None, options=None, **kwargs) -> None:
     """Record which queues this worker consumes, before the pool forks its processes."""
+    global _worker_hostname
+    _worker_hostname = str(sender or "")
     queues = (options or {}).get("queues") or []
     if isinstance(queues, str):
         queues = queues.split(",")
@@ -53,3 +57,29 @@ def _warm_up_models(**kwargs) -> None:
     if callable(warmup):
         logger.info("warming up vision models (device=%s)", settings.EMOTION_WORKER_DEVICE)
         warmup(device=settings.EMOTION_WORKER_DEVICE)
+
+
+def runs_summaries(queues: set[str]) -> bool:
+    return not queues or Queue.SUMMARIES.value in queues
+
+
+@worker_process_init.connect
+def _record_summaries_facts(**kwargs) -> None:
+    """A summaries worker process reports CUDA and its local model's state for the web's status panel.
+
+    In the pool process, not before the fork: checking CUDA initialises the driver, which a fork breaks.
+    A thread, so the torch import does not delay the process's start.
+    """
+    if not runs_summaries(_consumed_queues):
+        return
+    from summaries.availability import record_worker_facts
+
+    threading.Thread(target=record_worker_facts, args=(_worker_hostname or None,), daemon=True).start()
+
+
+@worker_process_shutdown.connect
+def _clear_summaries_facts(**kwargs) -> None:
+    if runs_summaries(_consumed_queues):
+        from summaries.availability import clear_worker_facts
+
+        clear_worker_facts()

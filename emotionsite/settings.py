@@ -187,6 +187,16 @@ EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cud
 os.environ.setdefault("EMOTION_WORKER_DEVICE", EMOTION_WORKER_DEVICE)  # the Django-free engine reads it
 EMOTION_WORKER_WARMUP = env_bool("EMOTION_WORKER_WARMUP", True)
 
+# Summaries' LLM backends (summaries/backends/). The local model: a Hugging Face name or a local folder;
+# empty = tiiuae/falcon-7b-instruct on a CUDA worker, Qwen/Qwen2.5-1.5B-Instruct on a CPU-only one.
+EMOTION_LOCAL_LLM_MODEL = env_str("EMOTION_LOCAL_LLM_MODEL", "").strip()
+EMOTION_LLM_ALLOW_DOWNLOAD = env_bool("EMOTION_LLM_ALLOW_DOWNLOAD", False)  # off: no network at run time
+EMOTION_LOCAL_LLM_DEVICE = env_choice("EMOTION_LOCAL_LLM_DEVICE", ("auto", "cpu", "cuda"), "auto")
+EMOTION_LOCAL_LLM_CPU_DTYPE = env_choice("EMOTION_LOCAL_LLM_CPU_DTYPE", ("auto", "bfloat16", "float32"), "auto")
+EMOTION_LLM_CONNECT_TIMEOUT = float(env_str("EMOTION_LLM_CONNECT_TIMEOUT", "10"))  # seconds, remote LLM
+EMOTION_LLM_READ_TIMEOUT = float(env_str("EMOTION_LLM_READ_TIMEOUT", "120"))  # seconds between bytes
+EMOTION_LLM_STREAM = env_bool("EMOTION_LLM_STREAM", True)  # stream remote replies (progress, cancel)
+
 # Celery (read by emotionsite/celery.py with namespace CELERY). Time limits in seconds.
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("sessions_app.api_urls")),
     path("api/", include("summaries.api_urls")),
     path("accounts/", include("sessions_app.accounts_urls")),
+    path("settings/llm/", include("summaries.settings_urls")),
     path("", include("sessions_app.urls")),
     path("", include("summaries.urls")),
 ]

@@ -1,0 +1,29 @@
+"""The LLM settings page: the user's remote endpoint and the summaries status panel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from summaries.availability import status_panel
+from summaries.models import LLMSettings
+from summaries.settings_forms import LLMSettingsForm
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def llm_settings(request):
+    row = LLMSettings.objects.filter(user=request.user).first() or LLMSettings(user=request.user)
+    initial = {"remote_url": row.remote_url, "remote_model": row.remote_model}  # never the key
+    form = LLMSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        form.save(row)
+        messages.success(request, "LLM settings saved.")
+        return redirect("llm_settings")
+    return render(
+        request,
+        "summaries/settings.html",
+        {"form": form, "panel": status_panel(request.user), "api_key_set": row.has_api_key},
+    )
