@@ -67,9 +67,11 @@ def _model_name(backend: str, user: Any) -> str:
     """The model that will answer, as far as is known before the run (the reply may name it exactly)."""
     try:
         if backend == Summary.Backend.LOCAL:
+            from summaries.availability import worker_facts
             from summaries.backends.local import local_model_name
 
-            return local_model_name()[:300]
+            facts = worker_facts()  # the summaries worker's CUDA decides the default model
+            return local_model_name(bool(facts and facts.get("cuda")))[:300]
         if backend == Summary.Backend.REMOTE:
             from summaries.models import LLMSettings
 
@@ -156,13 +158,19 @@ class _Run:
             raise SummaryCancelled()
 
 
-def llm_for(backend: str, user: Any) -> LLM:
+def scaled(report: Any, start: float, end: float) -> Any:
+    """A progress callback for one stage, mapped onto [start, end] of the whole run."""
+    return lambda fraction: report(start + (end - start) * min(1.0, max(0.0, float(fraction))))
+
+
+def llm_for(backend: str, user: Any, run: _Run | None = None) -> LLM:
     if backend == Summary.Backend.LOCAL:
         try:
             from summaries.backends.local import get_local_llm
         except ImportError:
             raise SummaryError("The local LLM backend is not installed on this site yet.") from None
-        return get_local_llm()
+        # a first use may download the model (where allowed): that is the first part of the bar
+        return get_local_llm(on_download_progress=scaled(run.progress, 0.05, 0.3) if run else None)
     try:
         from summaries.backends.remote import remote_llm_for
     except ImportError:
@@ -174,10 +182,13 @@ def summarize(digest: Digest, backend: str, user: Any, run: _Run, llm: LLM | Non
     if backend == Summary.Backend.HEURISTIC and llm is None:
         return heuristic.summarize(digest)
     messages = build_messages(digest)
-    model = llm or llm_for(backend, user)
+    model = llm or llm_for(backend, user, run)
     run.check()
     reply = model.generate(
-        messages, max_new_tokens=MAX_NEW_TOKENS, on_progress=run.progress, should_cancel=run.should_cancel
+        messages,
+        max_new_tokens=MAX_NEW_TOKENS,
+        on_progress=scaled(run.progress, 0.3 if backend == Summary.Backend.LOCAL else 0.1, 1.0),
+        should_cancel=run.should_cancel,
     )
     run.check()
     text = (reply.text or "").strip()
@@ -189,7 +200,12 @@ def summarize(digest: Digest, backend: str, user: Any, run: _Run, llm: LLM | Non
 def _claim(summary_id: int) -> Summary | None:
     """Mark the summary running, or None when there is nothing to do (gone, finished or cancelled)."""
     with transaction.atomic():
-        summary = Summary.objects.select_for_update().select_related("session").filter(pk=summary_id).first()
+        summary = (
+            Summary.objects.select_for_update(of=("self",))
+            .select_related("session", "requested_by")
+            .filter(pk=summary_id)
+            .first()
+        )
         if summary is None or summary.is_finished:
             return None
         if summary.cancel_requested:
@@ -226,6 +242,8 @@ def run_summary(summary_id: int, *, llm: LLM | None = None) -> str:
         return row or "missing"
     run = _Run(summary)
     try:
+        if summary.requested_by_id and not may_summarize(summary.requested_by, summary.session):
+            raise SummaryError("You can only summarize your own sessions.")  # checked again where it runs
         run.check()
         digest = build_digest(summary.session)
         run.progress(0.05)

@@ -135,3 +135,12 @@ def test_cancel_running(summary_session, user):
     row.refresh_from_db()
     assert row.status == "cancelled" and row.text == "" and row.finished is not None
     assert 0 < row.progress < 1  # progress was stored while it ran
+
+
+@pytest.mark.django_db
+def test_task_for_another_users_session_is_refused(summary_session, other_user):
+    """Even a row that bypassed request_summary is refused where it runs, and nothing is computed."""
+    summary = Summary.objects.create(session=summary_session, requested_by=other_user, backend="heuristic")
+    assert run_summary(summary.pk) == "failed"
+    summary.refresh_from_db()
+    assert summary.error == "You can only summarize your own sessions." and summary.text == ""
