@@ -23,6 +23,14 @@ from inference.errors import MediaError
 _PSEUDO_FORMATS = {"bin", "tty", "xbin", "idf", "ansi", "adf"}
 _PSEUDO_CODECS = {"bintext", "xbin", "idf", "ansi", "tty", "text"}
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+# Largest frame accepted (pixels), checked from the header before anything is decoded: a file that
+# claims 100000x100000 would otherwise ask for tens of gigabytes. 100 MP covers 8K video and big photos.
+MAX_PIXELS = 100_000_000
+
+
+def _check_size(p: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise MediaError(f"{p.name}: the picture is too large ({width}x{height}); the limit is 100 megapixels", str(p))
 
 
 @dataclass
@@ -60,8 +68,10 @@ def _check_file(path: str | os.PathLike) -> Path:
 
 
 def _looks_like_image(p: Path) -> bool:
-    if p.suffix.lower() in IMAGE_EXTENSIONS:
-        return True
+    return p.suffix.lower() in IMAGE_EXTENSIONS or _has_image_signature(p)
+
+
+def _has_image_signature(p: Path) -> bool:
     with open(p, "rb") as fh:
         head = fh.read(16)
     return head.startswith((b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")) or (
@@ -101,11 +111,14 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     p = _check_file(path)
     try:
         with Image.open(p) as im:
+            _check_size(p, *im.size)
             im.load()
             im = ImageOps.exif_transpose(im)
             return to_rgb(im)
     except UnidentifiedImageError:
         raise MediaError(f"{p.name}: not a readable image", str(p)) from None
+    except Image.DecompressionBombError:
+        raise MediaError(f"{p.name}: the picture is too large; the limit is 100 megapixels", str(p)) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"{p.name}: the image is damaged or truncated ({exc})", str(p)) from None
 
@@ -141,13 +154,16 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         try:
             img = load_image(p)
         except MediaError:
-            if p.suffix.lower() in IMAGE_EXTENSIONS:
+            # an image by name or by signature that PIL cannot read is a damaged image, whatever FFmpeg
+            # might salvage from it (a staged upload is named .part, so the signature decides there)
+            if p.suffix.lower() in IMAGE_EXTENSIONS or _has_image_signature(p):
                 raise
         else:
             return MediaInfo("image", img.shape[1], img.shape[0], 0.0, 0.0, 1, "image")
     container = _open_container(p)
     try:
         stream = container.streams.video[0]
+        _check_size(p, stream.codec_context.width or 0, stream.codec_context.height or 0)
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
         duration = 0.0
         if stream.duration is not None and stream.time_base is not None:
@@ -167,6 +183,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         if first is None:
             raise MediaError(f"{p.name}: the video has no decodable frames", str(p))
         width, height = first.width, first.height
+        _check_size(p, width, height)
         if not duration and frames and fps:
             duration = frames / fps
         return MediaInfo("video", width, height, duration, fps, frames, stream.codec_context.name)

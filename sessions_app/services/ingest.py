@@ -22,7 +22,7 @@ class IngestError(Exception):
     """A file the user sent cannot become a session; the message is meant for them."""
 
 
-def unreadable_message(exc: Exception) -> str:
+def unreadable_message(exc: Exception | str) -> str:
     return f"This file could not be read as a video or image: {exc}"
 
 
@@ -38,7 +38,9 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
     try:
         info = probe(path)
     except MediaError as exc:
-        raise IngestError(unreadable_message(exc)) from None
+        # the engine names the staging file; the user knows the file by the name they sent
+        shown = str(exc).replace(Path(path).name, Path(name or "upload").name or "upload", 1)
+        raise IngestError(unreadable_message(shown)) from None
     name = Path(name or "upload").name or "upload"
     title = (title or "").strip()[:200] or Path(name).stem[:200] or "Untitled session"
     stored = ""

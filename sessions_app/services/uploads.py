@@ -76,7 +76,9 @@ def _clean_name(name: Any) -> str:
 
 def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id: Any = None) -> StagedUpload:
     """Begin a new upload, or resume ``upload_id`` of this user at its staged size."""
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+    if size == 0 and not isinstance(size, bool):
+        raise UploadError("The file is empty.")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise UploadError("The start message needs the file's size in bytes.")
     limit = settings.EMOTION_UPLOAD_MAX_BYTES
     if size > limit:

@@ -15,8 +15,17 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from sessions_app.models import Marker, Person, PersonThumbnail, Session
+from tests.sessions.conftest import media_dir  # noqa: F401 - re-exported fixture
 
 MEDIA_BYTES = bytes(range(256)) * 8
+
+
+@pytest.fixture(autouse=True)
+def _staging(settings, tmp_path):
+    """Stage uploads in tmp and sample at 2 fps (the worker reads the rate stored on each session)."""
+    settings.EMOTION_STAGING_DIR = tmp_path / "staging"
+    settings.EMOTION_DEFAULT_SAMPLE_FPS = 2.0
+    return settings
 
 
 @dataclass
