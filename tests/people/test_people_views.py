@@ -127,3 +127,15 @@ def test_views_exports_and_api_reads_are_audited(auth_client, people_world, clie
     assert log.count("<tr>") == 1 + 5 and "Exported" in log and f"session-{sid}-people.csv" in log
     client.force_login(type(w.owner).objects.create_user(username="nosy", password="nosy-pass-123"))
     assert "Exported" not in client.get(reverse("audit_log")).content.decode()  # not their log
+
+
+def test_session_rename_and_delete_are_audited(auth_client, people_world, django_capture_on_commit_callbacks):
+    w = people_world
+    auth_client.post(reverse("session_rename", args=[w.a.pk]), {"title": "Renamed A"})
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_client.post(reverse("session_delete", args=[w.b.pk]))
+    rows = list(AuditEntry.objects.order_by("pk").values_list("action", "object_id", "object_repr", "detail"))
+    assert rows == [
+        ("renamed", str(w.a.pk), "Renamed A", "from 'Meeting A'"),
+        ("deleted", str(w.b.pk), "Meeting B", ""),
+    ]
