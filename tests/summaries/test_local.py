@@ -28,7 +28,7 @@ CORPUS = [
 ] * 20
 
 
-def _build_tiny_model(folder: Path, *, chat_template: str | None) -> None:
+def _build_tiny_model(folder: Path, *, chat_template: str | None, llama: bool = False) -> None:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -46,11 +46,21 @@ def _build_tiny_model(folder: Path, *, chat_template: str | None) -> None:
     tokenizer.save_pretrained(folder)
 
     torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer), n_positions=512, n_embd=32, n_layer=2, n_head=2,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
-    )  # fmt: skip
-    model = GPT2LMHeadModel(config)
+    if llama:  # nn.Linear layers, which bitsandbytes quantizes to 4 bits
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        config = LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+            num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
+            bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        )  # fmt: skip
+        model = LlamaForCausalLM(config)
+    else:
+        config = GPT2Config(
+            vocab_size=len(tokenizer), n_positions=512, n_embd=32, n_layer=2, n_head=2,
+            bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        )  # fmt: skip
+        model = GPT2LMHeadModel(config)
     # Random weights may pick the end token early; without it every run generates max_new_tokens.
     model.generation_config.eos_token_id = None
     model.save_pretrained(folder)
@@ -177,3 +187,26 @@ def test_missing_folder_and_defaults(use_model, settings, tmp_path):
     assert local.local_model_name(cuda=False) == "Qwen/Qwen2.5-1.5B-Instruct"
     gpu_model_on_cpu = local.availability_for("tiiuae/falcon-7b-instruct", "cached", cuda=False)
     assert not gpu_model_on_cpu.available and "CUDA" in gpu_model_on_cpu.reason
+
+
+@pytest.mark.gpu
+def test_cuda_loads_in_4bit_nf4(use_model, settings, tmp_path):
+    """On a CUDA worker the model loads through bitsandbytes in 4-bit NF4 and still generates and cancels."""
+    import bitsandbytes as bnb
+
+    _build_tiny_model(tmp_path / "llama", chat_template=CHAT_TEMPLATE, llama=True)
+    use_model(str(tmp_path / "llama"))
+    settings.EMOTION_LOCAL_LLM_DEVICE = "auto"
+    llm = local.get_local_llm()
+    assert llm.device == "cuda (4-bit NF4)"
+    layers = [m for m in llm.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert layers and all(m.weight.quant_type == "nf4" for m in layers)
+    assert next(llm.model.parameters()).device.type == "cuda"
+
+    progress: list[float] = []
+    assert llm.generate(MESSAGES, max_new_tokens=6, on_progress=progress.append).text.strip()
+    assert len(progress) == 6
+    progress.clear()
+    with pytest.raises(SummaryCancelled):
+        llm.generate(MESSAGES, max_new_tokens=30, on_progress=progress.append, should_cancel=lambda: len(progress) >= 2)
+    assert len(progress) == 2
