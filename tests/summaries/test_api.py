@@ -80,6 +80,7 @@ def test_page_lists_summaries_and_posts(client, user, other_user, summary_sessio
     assert "&lt;b&gt;x&lt;/b&gt; at 00:08" in page and "<b>x</b>" not in page  # text escaped, times linked in JS
     assert '<option value="heuristic">Heuristic</option>' in page
     assert '<option value="remote" disabled>' in page  # no remote settings: shown disabled, with the reason
+    assert '<li data-backend="remote">Remote LLM: ' in page and 'href="/settings/llm/"' in page
 
     with django_capture_on_commit_callbacks(execute=False):
         r = client.post(f"/sessions/{summary_session.pk}/summaries/", {"backend": "heuristic"})
