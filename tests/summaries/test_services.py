@@ -144,3 +144,11 @@ def test_task_for_another_users_session_is_refused(summary_session, other_user):
     assert run_summary(summary.pk) == "failed"
     summary.refresh_from_db()
     assert summary.error == "You can only summarize your own sessions." and summary.text == ""
+
+
+def test_task_goes_to_the_summaries_queue_and_acks_late():
+    from emotionsite.celery import app
+    from summaries.tasks import generate_summary
+
+    assert generate_summary.name == "summaries.generate" and generate_summary.acks_late
+    assert app.amqp.router.route({}, generate_summary.name, args=(1,), kwargs={})["queue"].name == "summaries"
