@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 
+from summaries.backends.remote import clean_reply
 from summaries.base import Availability, CancelFn, LLMReply, Messages, ProgressFn, SummaryCancelled, SummaryError
 
 logger = logging.getLogger(__name__)
@@ -344,7 +345,7 @@ class LocalLLM:
             )
         if criteria.cancelled:
             raise SummaryCancelled()
-        reply = self.tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True).strip()
+        reply = clean_reply(self.tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))
         if not reply:
             raise SummaryError(f"The local model “{self.name}” produced no text.")
         return LLMReply(text=reply, model=self.name)

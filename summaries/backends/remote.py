@@ -31,6 +31,15 @@ logger = logging.getLogger(__name__)
 _SERVER_TEXT_LIMIT = 200  # how much of a server's own error message is shown to the user
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+_CONTROL.update({0x7F: None})
+
+
+def clean_reply(text: str) -> str:
+    """A model's text without control characters (NUL cannot be stored in PostgreSQL), stripped."""
+    return text.replace("\r\n", "\n").translate(_CONTROL).strip()
+
+
 def chat_completions_url(base: str) -> str:
     base = base.strip()
     path = netguard.parse_url(base).path.rstrip("/")
@@ -199,10 +208,11 @@ class RemoteLLM:
             raise self._malformed("no choices[0].message.content") from None
         if not isinstance(text, str):
             raise self._malformed("the content is not text")
-        if not text.strip():
+        text = clean_reply(text)
+        if not text:
             raise SummaryError("The LLM server returned an empty reply.")
         model = data.get("model") if isinstance(data.get("model"), str) else ""
-        return LLMReply(text=text.strip(), model=model or self.model)
+        return LLMReply(text=text, model=model or self.model)
 
     def _read_stream(
         self,
@@ -244,7 +254,7 @@ class RemoteLLM:
                 chunks += 1  # servers send about one token per event
                 if on_progress:
                     on_progress(min(0.99, chunks / max(1, max_new_tokens)))
-        text = "".join(parts).strip()
+        text = clean_reply("".join(parts))
         if not text:
             raise SummaryError("The LLM server returned an empty reply.")
         return LLMReply(text=text, model=model or self.model)

@@ -72,6 +72,9 @@ class ChatHandler(BaseHTTPRequestHandler):
         elif mode == "slow":
             time.sleep(1.5)
             self._send(200, json.dumps(completion).encode())
+        elif mode == "controls":
+            reply = dict(completion, choices=[{"message": {"content": " A\u0000B at 00:02\r\nnext\u0007 "}}])
+            self._send(200, json.dumps(reply).encode())
         elif mode == "notjson":
             self._send(200, b"<html>Welcome to nginx</html>", content_type="text/html")
         elif mode == "wrongshape":
@@ -140,6 +143,11 @@ def test_streaming_reports_progress_and_cancels_mid_reply(llm_server, allowed):
         )
     assert len(progress) == 3  # stopped after the third piece, not after twenty
     assert time.monotonic() - started < 0.3
+
+
+def test_control_characters_are_removed(llm_server, allowed):
+    """NUL and other control characters cannot be stored in PostgreSQL text; line breaks stay."""
+    assert llm(llm_server, "controls").generate(MESSAGES, max_new_tokens=8).text == "AB at 00:02\nnext"
 
 
 def test_wrong_key(llm_server, allowed):
