@@ -242,11 +242,11 @@ class PersonThumbnailAdmin(StaffOnly, admin.ModelAdmin):
 
 # --------------------------------------------------------------------------- sessions
 class TrackInline(StaffOnly, admin.TabularInline):
+    # Read-only: a track changes person only through merge/split, which keep owners apart.
     model = Track
     extra = 0
     fields = ["key", "person", "segment_index", "first_time", "last_time", "count"]
-    readonly_fields = ["key", "segment_index", "first_time", "last_time", "count"]
-    raw_id_fields = ["person"]
+    readonly_fields = fields
     show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -394,9 +394,10 @@ class TrackAdmin(StaffOnly, admin.ModelAdmin):
     list_select_related = ["session", "person"]
     list_filter = [("person", admin.EmptyFieldListFilter)]
     search_fields = ["key", "session__title", "person__name", "session__owner__username"]
-    raw_id_fields = ["session", "person"]
-    readonly_fields = ["session", "key", "segment_index", "first_time", "last_time", "count", "has_embedding"]
-    fields = ["person", *readonly_fields]
+    readonly_fields = [
+        "session", "person", "key", "segment_index", "first_time", "last_time", "count", "has_embedding",
+    ]  # fmt: skip
+    fields = readonly_fields  # reassign through the people pages' merge/split (same owner only)
 
     def has_add_permission(self, request, *args) -> bool:
         return False
@@ -430,7 +431,11 @@ class MarkerAdmin(StaffOnly, admin.ModelAdmin):
     list_select_related = ["session", "author"]
     list_filter = ["created"]
     search_fields = ["note", "session__title", "author__username"]
-    raw_id_fields = ["session", "author"]
+    fields = ["session", "author", "time", "note", "created"]
+    readonly_fields = ["session", "author", "created"]
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False  # markers are dropped on a session's replay
 
 
 @admin.register(Heartbeat)
