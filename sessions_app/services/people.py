@@ -7,6 +7,7 @@ Stored files are removed only after the transaction commits.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from sessions_app.models import Observation, Person, PersonThumbnail, Track
 from sessions_app.services import audit
+
+logger = logging.getLogger(__name__)
 
 NAME_MAX = 120
 NOTE_MAX = 500
@@ -147,7 +150,10 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
     if session.original.name and not session.media_deleted:
         from sessions_app.services.analysis import _make_thumbnails
 
-        _make_thumbnails(session, [(new, [track])])  # best effort: logs and goes on without media
+        try:  # best effort: the split stands without a face picture
+            _make_thumbnails(session, [(new, [track])])
+        except Exception:
+            logger.warning("no thumbnail for split-off person %s", new.pk, exc_info=True)
     return new
 
 

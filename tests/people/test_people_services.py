@@ -7,6 +7,9 @@ import pytest
 from sessions_app.models import AuditEntry, Observation, Person, PersonThumbnail, Track
 from sessions_app.services import people
 from tests.people.conftest import counts, embedding, stored_path
+from tests.sessions import conftest as sessions_conftest
+
+media_dir = sessions_conftest.media_dir  # the shared-media fixture: skips with its reason when missing
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +111,24 @@ def test_rename_and_consent(people_world):
     carol = Person.objects.get(pk=w.carol.pk)
     assert carol.consent_given and carol.consent_at is not None and carol.consent_note == "signed form, 3 March"
     assert list(AuditEntry.objects.order_by("pk").values_list("action", flat=True)) == ["renamed", "renamed", "consent"]
+
+
+def test_split_off_person_gets_a_thumbnail_from_the_video(people_world, media_dir):
+    """With the session's video stored, the new person gets a face crop of their largest face."""
+    from django.core.files import File
+
+    from tests.sessions.conftest import CLIP
+
+    w = people_world
+    with open(media_dir / CLIP, "rb") as fh:
+        w.b.original.save(CLIP, File(fh), save=True)
+    box = {"box_top": 200, "box_right": 600, "box_bottom": 600, "box_left": 250}
+    Observation.objects.filter(track=w.tracks["b-alice"]).update(**box)
+    new = people.split_track(w.tracks["b-alice"])
+    thumb = PersonThumbnail.objects.get(person=new)
+    path = stored_path(thumb.image.name)
+    assert path.is_file() and path.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert max(image.size) <= 160 and min(image.size) > 50
