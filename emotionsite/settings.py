@@ -196,6 +196,7 @@ EMOTION_LOCAL_LLM_CPU_DTYPE = env_choice("EMOTION_LOCAL_LLM_CPU_DTYPE", ("auto",
 EMOTION_LLM_CONNECT_TIMEOUT = float(env_str("EMOTION_LLM_CONNECT_TIMEOUT", "10"))  # seconds, remote LLM
 EMOTION_LLM_READ_TIMEOUT = float(env_str("EMOTION_LLM_READ_TIMEOUT", "120"))  # seconds between bytes
 EMOTION_LLM_STREAM = env_bool("EMOTION_LLM_STREAM", True)  # stream remote replies (progress, cancel)
+EMOTION_LLM_CA_BUNDLE = env_str("EMOTION_LLM_CA_BUNDLE", "")  # PEM file of a private CA for https LLMs
 
 # Celery (read by emotionsite/celery.py with namespace CELERY). Time limits in seconds.
 CELERY_BROKER_URL = REDIS_URL

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 import httpx
@@ -118,10 +119,12 @@ class RemoteLLM:
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
         connect_s, read_s = settings.EMOTION_LLM_CONNECT_TIMEOUT, settings.EMOTION_LLM_READ_TIMEOUT
         timeout = httpx.Timeout(connect=connect_s, read=read_s, write=read_s, pool=connect_s)
+        bundle = settings.EMOTION_LLM_CA_BUNDLE
+        verify = ssl.create_default_context(cafile=bundle) if bundle else True
         where = target.host_header
         logger.info("remote LLM request to %s (model %s, stream=%s)", where, self.model, stream)
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            with httpx.Client(timeout=timeout, verify=verify, follow_redirects=False, trust_env=False) as client:
                 request = client.build_request("POST", target.url, json=body, headers=headers, extensions=extensions)
                 response = client.send(request, stream=True)
                 try:
@@ -142,6 +145,11 @@ class RemoteLLM:
         except httpx.TimeoutException:
             raise SummaryError(f"The request to the LLM server at {where} timed out.") from None
         except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise SummaryError(
+                    f"The TLS certificate of the LLM server at {where} is not trusted for that name "
+                    "(for a private CA, set EMOTION_LLM_CA_BUNDLE on the summaries worker)."
+                ) from None
             raise SummaryError(
                 f"Could not connect to the LLM server at {where} ({self._scrub(exc) or 'unreachable'})."
             ) from None

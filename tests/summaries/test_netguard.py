@@ -14,9 +14,15 @@ from summaries.netguard import UnsafeURLError
 
 
 def fake_dns(monkeypatch, answers: dict[str, list[str]]) -> None:
-    """getaddrinfo answering from ``answers`` (no network in tests)."""
+    """getaddrinfo answering names from ``answers`` (no network in tests); IP literals as usual."""
+    real = socket.getaddrinfo
 
     def getaddrinfo(host, port, *args, **kwargs):
+        try:
+            ipaddress.ip_address(host)
+            return real(host, port, *args, **kwargs)  # what the HTTP client does with a pinned address
+        except ValueError:
+            pass
         if host not in answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [

@@ -230,3 +230,84 @@ def test_chat_completions_url():
     assert chat_completions_url("http://llm.lan:8000") == "http://llm.lan:8000/v1/chat/completions"
     assert chat_completions_url("http://llm.lan/openai/v1") == "http://llm.lan/openai/v1/chat/completions"
     assert chat_completions_url("http://llm.lan/v1/chat/completions") == "http://llm.lan/v1/chat/completions"
+
+
+def _self_signed(folder, name: str):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_host_name_pinned_to_the_checked_address(llm_server, allowed, monkeypatch):
+    """The request goes to the address that was checked, with the URL's name in Host; a name that
+    resolves elsewhere at request time than when saved (DNS rebinding) is refused before connecting."""
+    from tests.summaries.test_netguard import fake_dns
+
+    port = llm_server.rsplit(":", 1)[1]
+    answers = {"llm.test": ["127.0.0.1"], "public.test": ["93.184.216.34"]}
+    fake_dns(monkeypatch, answers)
+    AllowedLLMHost.objects.create(host="llm.test")
+    reply = RemoteLLM(url=f"http://llm.test:{port}/ok/v1", model="m", api_key=API_KEY).generate(
+        MESSAGES, max_new_tokens=8
+    )
+    assert reply.text
+    assert ChatHandler.seen[-1]["headers"]["Host"] == f"llm.test:{port}"
+
+    from summaries.netguard import validate_llm_url
+
+    assert validate_llm_url(f"http://public.test:{port}/ok/v1")  # public when saved...
+    answers["public.test"] = ["127.0.0.1"]  # ...loopback when used
+    seen = len(ChatHandler.seen)
+    with pytest.raises(UnsafeURLError, match="loopback"):
+        RemoteLLM(url=f"http://public.test:{port}/ok/v1", model="m").generate(MESSAGES, max_new_tokens=8)
+    assert len(ChatHandler.seen) == seen
+
+
+def test_https_checks_the_certificate_for_the_name(allowed, monkeypatch, settings, tmp_path):
+    """Connecting to the pinned address still verifies the TLS certificate against the URL's name (SNI)."""
+    import ssl
+
+    from tests.summaries.test_netguard import fake_dns
+
+    cert, key = _self_signed(tmp_path, "llm.test")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        fake_dns(monkeypatch, {"llm.test": ["127.0.0.1"]})
+        AllowedLLMHost.objects.create(host="llm.test")
+        backend = RemoteLLM(url=f"https://llm.test:{port}/ok/v1", model="m", api_key=API_KEY, stream=False)
+
+        with pytest.raises(SummaryError, match="TLS certificate of the LLM server at llm.test:.* is not trusted"):
+            backend.generate(MESSAGES, max_new_tokens=8)  # self-signed: not trusted by default
+
+        settings.EMOTION_LLM_CA_BUNDLE = str(cert)
+        assert backend.generate(MESSAGES, max_new_tokens=8).text == "At 00:02 Alice smiles."
+        assert ChatHandler.seen[-1]["headers"]["Host"] == f"llm.test:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
