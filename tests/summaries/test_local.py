@@ -211,3 +211,50 @@ def test_cuda_loads_in_4bit_nf4(use_model, settings, tmp_path):
     with pytest.raises(SummaryCancelled):
         llm.generate(MESSAGES, max_new_tokens=30, on_progress=progress.append, should_cancel=lambda: len(progress) >= 2)
     assert len(progress) == 2
+
+
+@pytest.mark.django_db
+def test_download_where_allowed_reports_progress(tiny_models, use_model, settings, monkeypatch, tmp_path):
+    """With EMOTION_LLM_ALLOW_DOWNLOAD=1 a model missing from the cache is fetched (here by a stand-in for
+    the Hub's snapshot_download that drives the given tqdm class as the real one does), its byte progress
+    reported to the caller and to the worker facts, then loaded from the downloaded folder."""
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from summaries import availability
+
+    downloaded = tmp_path / "snapshot"
+    calls: list[dict] = []
+
+    def snapshot_download(repo_id, *, local_files_only=False, tqdm_class=None, **kwargs):
+        calls.append({"repo_id": repo_id, "local_files_only": local_files_only})
+        if local_files_only:
+            if downloaded.exists():
+                return str(downloaded)
+            raise LocalEntryNotFoundError("not in the cache")
+        bar = tqdm_class(total=4000, unit="B", desc="Downloading bytes")
+        for _ in range(4):
+            bar.update(1000)
+        bar.close()
+        shutil.copytree(tiny_models["chat"], downloaded)
+        return str(downloaded)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    use_model("tiny-org/remote-only")
+    assert local.local_model_status() == "needs_download"
+    assert not local.local_availability().available
+    settings.EMOTION_LLM_ALLOW_DOWNLOAD = True
+    assert local.local_availability().available
+
+    monkeypatch.setattr(availability, "_worker_name", "download-test-worker")
+    progress: list[float] = []
+    try:
+        llm = local.get_local_llm(on_download_progress=progress.append)
+        facts = availability.worker_facts("download-test-worker")
+    finally:
+        availability._redis().hdel(availability._facts_key(), "download-test-worker")
+    assert [c["local_files_only"] for c in calls][-2:] == [True, False]  # the cache first, then one download
+    assert progress[0] == pytest.approx(0.25) and progress[-1] == 1.0 and progress == sorted(progress)
+    assert facts["local_download"] == 1.0 and facts["local_status"] == "loaded"
+    assert facts["local_model"] == "tiny-org/remote-only"
+    assert llm.generate(MESSAGES, max_new_tokens=2).model == "tiny-org/remote-only"

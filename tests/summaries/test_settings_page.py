@@ -129,3 +129,16 @@ def test_a_real_summaries_worker_reports_its_facts(celery_worker_proc, settings)
     assert facts["cuda"] is False
     assert facts["local_model"] == local.CPU_DEFAULT_MODEL  # the worker's env sets no model
     assert facts["local_status"] in ("cached", "needs_download")
+
+
+def test_key_not_in_the_admin_either(admin_client, user):
+    row = LLMSettings(user=user, remote_url="https://llm.example.com/v1", remote_model="m")
+    row.set_api_key(API_KEY)
+    row.save()
+    for url in (
+        reverse("admin:summaries_llmsettings_changelist"),
+        reverse("admin:summaries_llmsettings_change", args=[row.pk]),
+    ):
+        body = admin_client.get(url).content.decode()
+        assert "llm.example.com" in body
+        assert API_KEY not in body and row.api_key_encrypted not in body
