@@ -302,6 +302,27 @@ class LocalLLM:
     def __post_init__(self) -> None:
         self._generate_lock = threading.Lock()  # one generation at a time per process: memory, not correctness
 
+    def context_length(self) -> int | None:
+        config = self.model.config
+        for attr in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+            value = getattr(config, attr, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    def _fit_context(self, prompt_length: int, max_new_tokens: int) -> int:
+        """Shorten the reply to the room the model's context leaves; refuse a prompt that does not fit."""
+        context = self.context_length()
+        if context is None:
+            return max_new_tokens
+        room = context - prompt_length
+        if room < min(32, max_new_tokens):
+            raise SummaryError(
+                f"The prompt ({prompt_length} tokens) leaves no room in the context of “{self.name}” "
+                f"({context} tokens); choose a model with a longer context."
+            )
+        return min(max_new_tokens, room)
+
     def prompt_text(self, messages: Messages) -> str:
         from jinja2 import TemplateError
 
@@ -332,17 +353,21 @@ class LocalLLM:
         device = next(self.model.parameters()).device
         inputs = {k: v.to(device) for k, v in inputs.items()}
         prompt_length = inputs["input_ids"].shape[1]
+        max_new_tokens = self._fit_context(prompt_length, max_new_tokens)
         criteria = _CancelAndProgress(prompt_length, max_new_tokens, on_progress, should_cancel)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        with self._generate_lock, torch.inference_mode():
-            output = self.model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,  # the same data gives the same summary
-                repetition_penalty=1.1,
-                pad_token_id=pad,
-                stopping_criteria=StoppingCriteriaList([criteria]),
-            )
+        try:
+            with self._generate_lock, torch.inference_mode():
+                output = self.model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,  # the same data gives the same summary
+                    repetition_penalty=1.1,
+                    pad_token_id=pad,
+                    stopping_criteria=StoppingCriteriaList([criteria]),
+                )
+        except torch.OutOfMemoryError:
+            raise SummaryError(f"The local model “{self.name}” ran out of memory while generating.") from None
         if criteria.cancelled:
             raise SummaryCancelled()
         reply = clean_reply(self.tokenizer.decode(output[0][prompt_length:], skip_special_tokens=True))

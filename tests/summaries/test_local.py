@@ -258,3 +258,14 @@ def test_download_where_allowed_reports_progress(tiny_models, use_model, setting
     assert facts["local_download"] == 1.0 and facts["local_status"] == "loaded"
     assert facts["local_model"] == "tiny-org/remote-only"
     assert llm.generate(MESSAGES, max_new_tokens=2).model == "tiny-org/remote-only"
+
+
+def test_reply_fits_the_context(tiny_models, use_model):
+    use_model(str(tiny_models["chat"]))
+    llm = local.get_local_llm()
+    assert llm.context_length() == 512  # the tiny GPT-2's n_positions
+    assert llm._fit_context(400, 400) == 112  # the reply is shortened to the room left
+    assert llm._fit_context(10, 400) == 400
+    long_prompt = [{"role": "user", "content": "Alice was happy at 00:02. " * 300}]
+    with pytest.raises(SummaryError, match=r"leaves no room in the context of .* \(512 tokens\)"):
+        llm.generate(long_prompt, max_new_tokens=16)
