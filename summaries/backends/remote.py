@@ -41,6 +41,10 @@ def clean_reply(text: str) -> str:
     return text.replace("\r\n", "\n").translate(_CONTROL).strip()
 
 
+class _UseMaxCompletionTokens(SummaryError):
+    """The server wants ``max_completion_tokens`` instead of ``max_tokens`` (OpenAI's newer models)."""
+
+
 def chat_completions_url(base: str) -> str:
     base = base.strip()
     path = netguard.parse_url(base).path.rstrip("/")
@@ -125,17 +129,25 @@ class RemoteLLM:
         logger.info("remote LLM request to %s (model %s, stream=%s)", where, self.model, stream)
         try:
             with httpx.Client(timeout=timeout, verify=verify, follow_redirects=False, trust_env=False) as client:
-                request = client.build_request("POST", target.url, json=body, headers=headers, extensions=extensions)
-                response = client.send(request, stream=True)
-                try:
-                    self._raise_for_status(response, endpoint)
-                    content_type = response.headers.get("content-type", "")
-                    if stream and content_type.startswith("text/event-stream"):
-                        return self._read_stream(response, max_new_tokens, on_progress, should_cancel)
-                    response.read()
-                    return self._parse_json(response.content)
-                finally:
-                    response.close()
+                for attempt in range(2):
+                    request = client.build_request(
+                        "POST", target.url, json=body, headers=headers, extensions=extensions
+                    )
+                    response = client.send(request, stream=True)
+                    try:
+                        self._raise_for_status(response, endpoint)
+                        content_type = response.headers.get("content-type", "")
+                        if stream and content_type.startswith("text/event-stream"):
+                            return self._read_stream(response, max_new_tokens, on_progress, should_cancel)
+                        response.read()
+                        return self._parse_json(response.content)
+                    except _UseMaxCompletionTokens:
+                        if attempt:
+                            raise
+                        # newer OpenAI models refuse max_tokens and name its successor: ask once more
+                        body["max_completion_tokens"] = body.pop("max_tokens")
+                    finally:
+                        response.close()
         except httpx.ConnectTimeout:
             raise SummaryError(f"Timed out connecting to the LLM server at {where} after {connect_s:g} s.") from None
         except httpx.ReadTimeout:
@@ -179,6 +191,8 @@ class RemoteLLM:
                 "Enter the final URL on the LLM settings page."
             )
         said = self._server_message(response)
+        if code == 400 and "max_completion_tokens" in said:
+            raise _UseMaxCompletionTokens(f"The LLM server rejected the request (HTTP 400).{said}")
         if code in (401, 403):
             raise SummaryError(
                 f"The LLM server refused the API key (HTTP {code}). Check the key on the LLM settings page.{said}"

@@ -72,6 +72,11 @@ class ChatHandler(BaseHTTPRequestHandler):
         elif mode == "slow":
             time.sleep(1.5)
             self._send(200, json.dumps(completion).encode())
+        elif mode == "newparam" and "max_tokens" in body:
+            message = "Unsupported parameter: 'max_tokens'. Use 'max_completion_tokens' instead."
+            self._send(400, json.dumps({"error": {"message": message}}).encode())
+        elif mode == "newparam":
+            self._send(200, json.dumps(completion).encode())
         elif mode == "controls":
             reply = dict(completion, choices=[{"message": {"content": " A\u0000B at 00:02\r\nnext\u0007 "}}])
             self._send(200, json.dumps(reply).encode())
@@ -143,6 +148,13 @@ def test_streaming_reports_progress_and_cancels_mid_reply(llm_server, allowed):
         )
     assert len(progress) == 3  # stopped after the third piece, not after twenty
     assert time.monotonic() - started < 0.3
+
+
+def test_max_completion_tokens_where_the_server_asks_for_it(llm_server, allowed):
+    assert llm(llm_server, "newparam").generate(MESSAGES, max_new_tokens=32).text == "At 00:02 Alice smiles."
+    first, second = ChatHandler.seen
+    assert first["body"]["max_tokens"] == 32 and "max_completion_tokens" not in first["body"]
+    assert second["body"]["max_completion_tokens"] == 32 and "max_tokens" not in second["body"]
 
 
 def test_control_characters_are_removed(llm_server, allowed):
