@@ -106,7 +106,7 @@ def availability_for(name: str, status: str, *, cuda: bool | None) -> Availabili
         return Availability(
             False,
             f"“{name}” is not in the local model cache and downloads are off; download it once (e.g. "
-            f"`hf download {name}`) or set EMOTION_LLM_ALLOW_DOWNLOAD=1 on the summaries worker.",
+            f"hf download {name}) or set EMOTION_LLM_ALLOW_DOWNLOAD=1 on the summaries worker.",
         )
     if name == GPU_DEFAULT_MODEL and cuda is False:
         return Availability(
