@@ -269,3 +269,16 @@ def test_reply_fits_the_context(tiny_models, use_model):
     long_prompt = [{"role": "user", "content": "Alice was happy at 00:02. " * 300}]
     with pytest.raises(SummaryError, match=r"leaves no room in the context of .* \(512 tokens\)"):
         llm.generate(long_prompt, max_new_tokens=16)
+
+
+def test_never_loaded_in_a_vision_worker(tiny_models, use_model, monkeypatch):
+    from emotionsite import celery as celery_module
+
+    use_model(str(tiny_models["chat"]))
+    monkeypatch.setattr(celery_module, "_consumed_queues", {"live", "inference"})
+    with pytest.raises(SummaryError, match="only on a summaries worker"):
+        local.get_local_llm()
+    assert local.local_model_status() == "cached"  # nothing was loaded
+
+    monkeypatch.setattr(celery_module, "_consumed_queues", {"summaries"})
+    assert local.get_local_llm().name == str(tiny_models["chat"])
