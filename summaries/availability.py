@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,9 @@ STATUS_TEXT = {
 }
 
 _worker_name = ""  # set in a summaries worker process by record_worker_facts
+_facts_lock = threading.Lock()  # the refresher, the loader and download progress all write the facts
+REFRESH_S = 60  # a running worker re-stamps its facts this often...
+MAX_AGE_S = 300  # ...so facts older than this belong to a worker that died without clearing them
 
 
 def _facts_key() -> str:
@@ -66,17 +70,26 @@ def record_worker_facts(worker_name: str | None = None) -> dict[str, Any]:
         "allow_download": settings.EMOTION_LLM_ALLOW_DOWNLOAD,
         "reported": time.time(),
     }
-    _write(_worker_name, facts)
+    with _facts_lock:
+        _write(_worker_name, facts)
+    threading.Thread(target=_keep_reporting, name="summaries-facts", daemon=True).start()
     return facts
+
+
+def _keep_reporting() -> None:
+    while _worker_name:
+        time.sleep(REFRESH_S)
+        update_worker_facts()
 
 
 def update_worker_facts(**changes: Any) -> None:
     """Merge ``changes`` into this worker's facts (no-op outside a summaries worker)."""
     if not _worker_name:
         return
-    current = worker_facts(_worker_name) or {"worker": _worker_name}
-    current.update(changes, reported=time.time())
-    _write(_worker_name, current)
+    with _facts_lock:
+        current = worker_facts(_worker_name, fresh_only=False) or {"worker": _worker_name}
+        current.update(changes, reported=time.time())
+        _write(_worker_name, current)
 
 
 def clear_worker_facts() -> None:
@@ -88,8 +101,8 @@ def clear_worker_facts() -> None:
         logger.warning("could not clear summaries worker facts", exc_info=True)
 
 
-def worker_facts(worker_name: str | None = None) -> dict[str, Any] | None:
-    """One worker's facts, or the most recently reported of all; None when no worker reported."""
+def worker_facts(worker_name: str | None = None, *, fresh_only: bool = True) -> dict[str, Any] | None:
+    """One worker's facts, or the most recently reported of all; None when no (living) worker reported."""
     try:
         raw = _redis().hgetall(_facts_key())
     except (redis.RedisError, OSError):
@@ -100,6 +113,8 @@ def worker_facts(worker_name: str | None = None) -> dict[str, Any] | None:
             facts = json.loads(value)
         except ValueError:
             continue
+        if fresh_only and time.time() - facts.get("reported", 0) > MAX_AGE_S:
+            continue  # a worker killed without clearing its entry
         if worker_name is None or name.decode() == worker_name:
             reports.append(facts)
     return max(reports, key=lambda f: f.get("reported", 0)) if reports else None

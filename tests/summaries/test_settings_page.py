@@ -142,3 +142,12 @@ def test_key_not_in_the_admin_either(admin_client, user):
         body = admin_client.get(url).content.decode()
         assert "llm.example.com" in body
         assert API_KEY not in body and row.api_key_encrypted not in body
+
+
+def test_facts_of_a_dead_worker_are_ignored(auth_client):
+    """A worker re-stamps its facts every minute; one killed without clearing them is not believed."""
+    old = time.time() - availability.MAX_AGE_S - 5
+    availability._write("dead@host", {"worker": "dead@host", "cuda": True, "reported": old})
+    assert availability.worker_facts() is None
+    assert availability.worker_facts("dead@host", fresh_only=False)["cuda"] is True
+    assert "unknown (no summaries worker has reported)" in auth_client.get(URL).content.decode()
