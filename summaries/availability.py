@@ -93,10 +93,13 @@ def update_worker_facts(**changes: Any) -> None:
 
 
 def clear_worker_facts() -> None:
-    if not _worker_name:
+    global _worker_name
+    name, _worker_name = _worker_name, ""  # also stops the refresher
+    if not name:
         return
     try:
-        _redis().hdel(_facts_key(), _worker_name)
+        with _facts_lock:
+            _redis().hdel(_facts_key(), name)
     except (redis.RedisError, OSError):
         logger.warning("could not clear summaries worker facts", exc_info=True)
 
