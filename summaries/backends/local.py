@@ -151,12 +151,14 @@ def _download_tqdm(report: ProgressFn) -> type:
 
 
 def _throttled(report: ProgressFn | None, every_s: float = 1.0) -> ProgressFn:
-    last = [0.0]
+    last, best = [0.0], [-1.0]
 
     def call(fraction: float) -> None:
         now = time.monotonic()
+        if fraction <= best[0]:
+            return  # two byte bars (transfer, write) report: only progress counts
         if fraction >= 1.0 or now - last[0] >= every_s:
-            last[0] = now
+            last[0], best[0] = now, fraction
             if report:
                 report(fraction)
             from summaries import availability
@@ -184,14 +186,16 @@ def _source(name: str, on_download_progress: ProgressFn | None) -> str:
 
     logger.info("downloading local LLM %s", name)
     report = _throttled(on_download_progress)
+    files = ["*.json", "*.model", "*.txt", "*.jinja", "*.tiktoken"]  # never code: no trust_remote_code
     try:
-        folder = snapshot_download(
-            name,
-            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"],
-            tqdm_class=_download_tqdm(report),
-        )
-    except (OSError, ValueError) as exc:  # network, 404 (HfHubHTTPError is an OSError), disk full
-        raise SummaryError(f"Downloading “{name}” failed: {type(exc).__name__}.") from None
+        folder = snapshot_download(name, allow_patterns=[*files, "*.safetensors"], tqdm_class=_download_tqdm(report))
+        if not _complete_folder(Path(folder)):  # an older repository with only PyTorch .bin weights
+            folder = snapshot_download(name, allow_patterns=[*files, "*.bin"], tqdm_class=_download_tqdm(report))
+    except Exception as exc:  # noqa: BLE001 - network, 404, disk full...: one message naming the model
+        logger.warning("downloading local LLM %s failed", name, exc_info=True)
+        raise SummaryError(f"Downloading “{name}” failed ({type(exc).__name__}).") from None
+    if not _complete_folder(Path(folder)):
+        raise SummaryError(f"“{name}” has no model weights (.safetensors or .bin) to download.")
     report(1.0)
     return folder
 
