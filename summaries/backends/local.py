@@ -355,7 +355,8 @@ class LocalLLM:
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
         inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=not has_template)
         device = next(self.model.parameters()).device
-        inputs = {k: v.to(device) for k, v in inputs.items()}
+        # Falcon-style tokenizers return token_type_ids, which causal LMs' generate refuses
+        inputs = {k: v.to(device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
         prompt_length = inputs["input_ids"].shape[1]
         max_new_tokens = self._fit_context(prompt_length, max_new_tokens)
         criteria = _CancelAndProgress(prompt_length, max_new_tokens, on_progress, should_cancel)
