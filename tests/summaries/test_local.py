@@ -40,7 +40,11 @@ def _build_tiny_model(folder: Path, *, chat_template: str | None, llama: bool = 
         vocab_size=400, special_tokens=["<unk>", "<pad>", "<eos>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tok.train_from_iterator(CORPUS, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
+    # the Llama one returns token_type_ids like Falcon's tokenizer does; Llama's generate refuses them
+    names = ["input_ids", "token_type_ids", "attention_mask"] if llama else ["input_ids", "attention_mask"]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>", model_input_names=names
+    )
     if chat_template:
         tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(folder)
