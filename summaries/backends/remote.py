@@ -193,9 +193,9 @@ class RemoteLLM:
         said = self._server_message(response)
         if code == 400 and "max_completion_tokens" in said:
             raise _UseMaxCompletionTokens(f"The LLM server rejected the request (HTTP 400).{said}")
-        if code in (401, 403):
+        if code in (401, 403):  # without the server's text: it often echoes part of the key
             raise SummaryError(
-                f"The LLM server refused the API key (HTTP {code}). Check the key on the LLM settings page.{said}"
+                f"The LLM server refused the API key (HTTP {code}). Check the key on the LLM settings page."
             )
         if code == 429:
             retry = response.headers.get("retry-after", "").strip()
