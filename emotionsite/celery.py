@@ -83,3 +83,32 @@ def _clear_summaries_facts(**kwargs) -> None:
         from summaries.availability import clear_worker_facts
 
         clear_worker_facts()
+
+
+def _survive_broker_restart() -> None:
+    """Keep the worker alive when Redis restarts while it holds unacknowledged messages.
+
+    Celery 5.7's consumer, after losing the broker, first collects the connection and then closes it;
+    the close tries to restore unacknowledged messages (late-acknowledged tasks, countdown tasks)
+    through the collected transport and raises AttributeError, which Celery treats as unrecoverable:
+    the whole worker exits. Those messages stay in Redis' unacked set, which kombu restores after the
+    visibility timeout or at the next worker start, and the segment leases reclaim the analysis
+    sooner; so the error is logged and the consumer goes on to reconnect.
+    """
+    from celery.worker.consumer.consumer import Consumer
+
+    original = Consumer.on_connection_error_after_connected
+    if getattr(original, "_emotion_patched", False):
+        return
+
+    def on_connection_error_after_connected(self, exc):
+        try:
+            original(self, exc)
+        except AttributeError:
+            logger.warning("broker connection lost: unacknowledged messages left for later restore", exc_info=True)
+
+    on_connection_error_after_connected._emotion_patched = True
+    Consumer.on_connection_error_after_connected = on_connection_error_after_connected
+
+
+_survive_broker_restart()

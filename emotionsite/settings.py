@@ -110,7 +110,7 @@ REDIS_URL = env_str("REDIS_URL", _embedded.get("REDIS_URL", "redis://127.0.0.1:6
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "emotionsite.channel_layer.PatientRedisChannelLayer",  # waits out a Redis restart
         # redis-py's default 5 s read timeout equals channels_redis' 5 s BZPOPMIN: a consumer idle in a
         # group for 5 s would then die with "Timeout reading"; keep the read timeout well above it.
         "CONFIG": {

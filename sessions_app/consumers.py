@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import math
@@ -14,6 +15,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from inference.classes import EMOTIONS
 from sessions_app.live_tasks import analyse_live_frame
@@ -165,6 +168,7 @@ class SessionProgressConsumer(JsonOnlyConsumer):
 
 
 FRAME_PREFIX, CHUNK_PREFIX = 0x01, 0x02
+BROKER_ERRORS = (RedisError, KombuOperationalError, ConnectionError, OSError)
 FRAME_HEADER = struct.Struct(">BdI")  # prefix, capture time (s, float64), sequence number (uint32)
 DRAIN_SECONDS = 60.0
 
@@ -192,7 +196,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except BROKER_ERRORS:  # Redis is away; the membership expires with the group
+                logger.warning("could not leave group %s", self.group)
         if self.session_id is not None and not self.stopped:
             if self.staging is not None:
                 await sync_to_async(self.staging.close)()
@@ -259,12 +266,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
         _, t, seq = FRAME_HEADER.unpack_from(data)
         if not math.isfinite(t) or t < 0:
             raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
-        if not await sync_to_async(live.reserve_frame)(session_id):
+        reserved = queued = False
+        try:
+            reserved = await sync_to_async(live.reserve_frame)(session_id)
+            if reserved:
+                jpeg = base64.b64encode(data[FRAME_HEADER.size :]).decode("ascii")
+                await sync_to_async(analyse_live_frame.delay)(session_id, seq, t, jpeg)
+                queued = True
+        except BROKER_ERRORS:
+            # Redis is restarting: skip this frame (the finishing task analyses its slot from the
+            # recording) and keep the socket, so the recording carries on when Redis is back.
+            logger.warning("live session %s: Redis unavailable, frame %s skipped", session_id, seq)
+            if reserved:
+                with contextlib.suppress(*BROKER_ERRORS):
+                    await sync_to_async(live.release_frame)(session_id)
+        if not queued:
             self.skipped += 1
             await self._send({"type": "skipped", "count": self.skipped})
-            return
-        jpeg = base64.b64encode(data[FRAME_HEADER.size :]).decode("ascii")
-        await sync_to_async(analyse_live_frame.delay)(session_id, seq, t, jpeg)
 
     async def _stop(self) -> None:
         session_id = self._require_recording()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 
 from celery import shared_task
@@ -20,12 +21,33 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@shared_task(name="sessions_app.analyse_segment", acks_late=True)
-def analyse_segment(session_id: int, segment_index: int) -> str:
+def _retry_db_errors() -> tuple[type[Exception], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError)
+
+
+@shared_task(
+    name="sessions_app.analyse_segment",
+    acks_late=True,
+    bind=True,
+    # A PostgreSQL restart: retry with backoff and jitter (about 1, 2, 4 … s, at most 30 s apart)
+    max_retries=10,
+    default_retry_delay=1,
+)
+def analyse_segment(self, session_id: int, segment_index: int) -> str:
     """Analyse one segment of a stored session (idempotent; the last one finalizes the session)."""
+    from django.db import close_old_connections
+
     from sessions_app.services import analysis
 
-    return analysis.analyse_segment(session_id, segment_index, worker=_worker_name())
+    try:
+        return analysis.analyse_segment(session_id, segment_index, worker=_worker_name())
+    except _retry_db_errors() as exc:
+        close_old_connections()  # the broken connection goes; the retry opens a new one
+        delay = min(30.0, 2.0**self.request.retries) * random.uniform(0.5, 1.0)
+        logging.getLogger(__name__).warning("segment %s/%s: database unavailable (%s)", session_id, segment_index, exc)
+        raise self.retry(exc=exc, countdown=delay) from None
 
 
 @shared_task(name="sessions_app.prepare_playable", acks_late=True)

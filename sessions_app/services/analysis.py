@@ -29,7 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -155,6 +155,7 @@ def _claim(session_id: int, index: int, worker: str) -> Segment | None:
             and seg.lease_until
             and seg.lease_until > now
             and not holder_is_dead(seg.worker)
+            and seg.worker != worker[:200]  # our own lease: this process retries it (database restart)
         ):
             return None  # another worker holds it
         if seg.attempts >= settings.EMOTION_SEGMENT_MAX_ATTEMPTS:
@@ -193,6 +194,9 @@ def update_progress(session_id: int) -> None:
         send_state(session)
 
 
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
 def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
     """Analyse one segment if it is claimable; returns what happened (for logs and tests)."""
     worker = worker or f"pid{os.getpid()}"
@@ -208,6 +212,8 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
     except MediaError as exc:
         fail_session(session_id, f"The media could not be decoded: {exc}", seg)
         return "failed"
+    except TRANSIENT_DB_ERRORS:
+        raise  # the database went away (a restart): the task retries and reclaims its own lease
     except Exception as exc:
         logger.exception("segment %s of session %s failed", index, session_id)
         fail_session(session_id, f"Analysis failed ({exc.__class__.__name__}: {exc})", seg)

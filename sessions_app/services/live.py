@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 STATE_TTL = 3600
 MAX_PENDING = 3  # frames in flight per session before the consumer skips
+LOCK_SECONDS = 5  # the per-session lock lapses after this (one frame takes well under a second)
+STALE_SECONDS = 10  # frames in flight with no frame finished for this long died (with Redis)
 DEFAULT_FPS = 5.0
 LIVE_SEGMENT, GAP_SEGMENT = 0, 1
 
@@ -84,20 +87,34 @@ def reserve_frame(session_id: int) -> bool:
     key = _key(session_id, "inflight")
     n = r.incr(key)
     r.expire(key, STATE_TTL)
+    r.set(_key(session_id, "released"), time.time(), ex=STATE_TTL, nx=True)  # the clock starts
     if n > MAX_PENDING:
+        if _count_is_stale(r, session_id):
+            r.set(key, 1, ex=STATE_TTL)
+            return True
         r.decr(key)
         return False
     return True
 
 
+def _count_is_stale(r, session_id: int) -> bool:
+    """A frame whose task died with Redis (a restart) is never released. Nothing released for longer
+    than a frame task may run means the count only holds such frames: it is forgotten."""
+    last = float(r.get(_key(session_id, "released")) or 0)
+    return time.time() - last > STALE_SECONDS
+
+
 def release_frame(session_id: int) -> None:
     r = redis_client()
+    r.set(_key(session_id, "released"), time.time(), ex=STATE_TTL)
     if r.decr(_key(session_id, "inflight")) < 0:
         r.set(_key(session_id, "inflight"), 0, ex=STATE_TTL)
 
 
 def pending_frames(session_id: int) -> int:
-    return int(redis_client().get(_key(session_id, "inflight")) or 0)
+    r = redis_client()
+    pending = int(r.get(_key(session_id, "inflight")) or 0)
+    return 0 if pending and _count_is_stale(r, session_id) else pending
 
 
 def store_recording(session_id: int, path: Path) -> Session:
@@ -131,7 +148,7 @@ def fail(session_id: int, message: str) -> None:
 
 
 def cleanup(session_id: int) -> None:
-    redis_client().delete(*(_key(session_id, k) for k in ("inflight", "state", "seen")))
+    redis_client().delete(*(_key(session_id, k) for k in ("inflight", "state", "seen", "released")))
 
 
 # --------------------------------------------------------------------------- worker: one frame
@@ -158,7 +175,9 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
         session = Session.objects.filter(pk=session_id).first()
         if session is None or session.status != Session.Status.RECEIVING:
             return None
-        with r.lock(_key(session_id, "lock"), timeout=60, blocking_timeout=60):
+        # a short lock: one frame takes well under a second, and a lock whose holder died with Redis
+        # (kept by its append-only file) must lapse before the next frames reach their time limit
+        with r.lock(_key(session_id, "lock"), timeout=LOCK_SECONDS, blocking_timeout=20):
             raw = r.get(_key(session_id, "state"))
             state = json.loads(raw) if raw else {}
             tracker = Tracker.from_dict(state["tracker"]) if state.get("tracker") else None
