@@ -27,7 +27,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import Marker, Session
+from sessions_app.models import Marker, Person, Session
 from tests.hardening.conftest import MEDIA_BYTES, World
 from tests.sessions.conftest import communicator, cookie_for
 
@@ -46,6 +46,7 @@ class Check:
     leak: bytes | None = None  # must not be in another signed-in user's response body (user rows)
     json_body: bool = False
     signed_in: int | None = None  # public rows: what signed-in users get, when it differs from ``expect``
+    unchanged: Callable[[World], None] | None = None  # user rows: asserts another user's request did nothing
     after: Callable[[World], None] | None = field(default=None)  # extra assertion once the owner has run
 
 
@@ -59,6 +60,35 @@ def _renamed(w: World) -> None:
 
 def _marker_gone(w: World) -> None:
     assert not Marker.objects.filter(pk=w.marker.pk).exists()
+
+
+def _people(w: World) -> list[tuple[int, str]]:
+    return sorted(Person.objects.filter(owner=w.owner).values_list("pk", "name"))
+
+
+def _both_people(w: World) -> None:
+    assert {w.person.pk, w.extra["person2"].pk} <= {pk for pk, _ in _people(w)}
+
+
+def _merged(w: World) -> None:
+    assert not Person.objects.filter(pk=w.extra["person2"].pk).exists()
+
+
+def _person_renamed(w: World) -> None:
+    assert Person.objects.get(pk=w.person.pk).name == "Renamed"
+
+
+def _person2_gone(w: World) -> None:
+    assert not Person.objects.filter(pk=w.extra["person2"].pk).exists()
+
+
+def _owner_exists(w: World) -> None:
+    assert type(w.owner).objects.filter(pk=w.owner.pk).exists()
+
+
+def _summary_cancelled(w: World) -> None:
+    w.extra["summary"].refresh_from_db()
+    assert w.extra["summary"].cancel_requested or w.extra["summary"].status == "cancelled"
 
 
 S = "/sessions/{}"
@@ -134,6 +164,93 @@ ROUTES: dict[str, list[Check]] = {
             after=_marker_gone,
         )
     ],
+    "api_session_summaries": [
+        Check(lambda w: f"/api/sessions/{w.session.pk}/summaries/", "owner", api=True, contains=b"private"),
+        Check(lambda w: f"/api/sessions/{w.session.pk}/summaries/", "owner", "post", 400, {"backend": "x"}, api=True),
+    ],
+    "api_session_summary": [
+        Check(
+            lambda w: f"/api/sessions/{w.session.pk}/summaries/{w.extra['summary'].pk}/",
+            "owner",
+            api=True,
+            contains=b"private",
+        )
+    ],
+    "api_session_summary_cancel": [
+        Check(
+            lambda w: f"/api/sessions/{w.session.pk}/summaries/{w.extra['summary'].pk}/cancel/",
+            "owner",
+            "post",
+            api=True,
+            after=_summary_cancelled,
+        )
+    ],
+    # summaries pages and the LLM settings
+    "summary_create": [
+        Check(lambda w: f"/sessions/{w.session.pk}/summaries/", "owner", "post", 302, {"backend": "nonsense"})
+    ],
+    "summary_cancel": [
+        Check(
+            lambda w: f"/sessions/{w.session.pk}/summaries/{w.extra['summary'].pk}/cancel/",
+            "owner",
+            "post",
+            302,
+            after=_summary_cancelled,
+        )
+    ],
+    "llm_settings": [
+        Check(lambda w: "/settings/llm/", "user", contains=b"owner-llm.example", leak=b"owner-llm.example"),
+        Check(lambda w: "/settings/llm/", "user", "post", 302, {"remote_url": "", "remote_model": ""}),
+    ],
+    # people and privacy
+    "people": [Check(lambda w: "/people/", "user", contains=b"Secret Person", leak=b"Secret Person")],
+    "people_merge": [
+        Check(
+            lambda w: "/people/merge/",
+            "user",
+            "post",
+            302,
+            {"keep": "{person}", "other": "{person2}"},
+            unchanged=_both_people,
+            after=_merged,
+        )
+    ],
+    "person_detail": [Check(lambda w: f"/people/{w.person.pk}/", "owner", contains=b"Secret Person")],
+    "person_rename": [
+        Check(
+            lambda w: f"/people/{w.person.pk}/rename/", "owner", "post", 302, {"name": "Renamed"}, after=_person_renamed
+        )
+    ],
+    "person_consent": [
+        Check(lambda w: f"/people/{w.person.pk}/consent/", "owner", "post", 302, {"consent_given": "1"})
+    ],
+    "person_split": [Check(lambda w: f"/people/{w.person.pk}/split/", "owner", "post", 302, {"track": "0"})],
+    "person_delete": [
+        Check(
+            lambda w: f"/people/{w.extra['person2'].pk}/delete/",
+            "owner",
+            "post",
+            302,
+            {"observations": "remove"},
+            after=_person2_gone,
+        )
+    ],
+    "privacy_settings": [
+        Check(lambda w: "/privacy/", "user"),
+        Check(lambda w: "/privacy/", "user", "post", 302, {"retention_days": "30"}),
+    ],
+    "audit_log": [Check(lambda w: "/privacy/audit/", "user")],
+    "account_delete": [
+        Check(
+            lambda w: "/privacy/delete-account/",
+            "user",
+            "post",
+            302,
+            {"password": "wrong"},
+            unchanged=_owner_exists,
+            after=_owner_exists,
+        )
+    ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
     "api_docs": [Check(lambda w: "/api/docs/", "public")],
 }
@@ -192,10 +309,19 @@ def test_every_websocket_route_has_a_row():
     assert not (WS_ROUTES.keys() - routes), "rows for websocket routes that no longer exist"
 
 
-def _send(client: Client, check: Check, url: str):
+def _data(check: Check, world: World | None) -> dict[str, Any] | None:
+    """The row's form data; "{person}" / "{person2}" stand for the world's people's ids."""
+    if check.data is None or world is None:
+        return check.data
+    ids = {"{person}": str(world.person.pk), "{person2}": str(world.extra["person2"].pk)}
+    return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in check.data.items()}
+
+
+def _send(client: Client, check: Check, url: str, world: World | None = None):
     kwargs: dict[str, Any] = {}
-    if check.data is not None:
-        kwargs["data"] = json.dumps(check.data) if check.json_body else check.data
+    data = _data(check, world)
+    if data is not None:
+        kwargs["data"] = json.dumps(data) if check.json_body else data
         if check.json_body:
             kwargs["content_type"] = "application/json"
     return getattr(client, check.method)(url, **kwargs)
@@ -219,13 +345,13 @@ def test_route_access(world, name):
     for check in ROUTES[name]:
         url = check.url(world)
         label = f"{name}: {check.method.upper()} {url}"
-        anonymous = _send(world.client(None), check, url)
+        anonymous = _send(world.client(None), check, url, world)
         if check.access == "public":
             assert anonymous.status_code == check.expect, f"{label} anonymous: {anonymous.status_code}"
         else:
             _assert_refuses_anonymous(anonymous, check, url)
         expect = check.expect if check.signed_in is None else check.signed_in
-        other = _send(world.client("other"), check, url)
+        other = _send(world.client("other"), check, url, world)
         if check.access == "public":
             assert other.status_code == expect, f"{label} signed in: {other.status_code}"
         elif check.access == "owner":
@@ -234,7 +360,9 @@ def test_route_access(world, name):
             assert other.status_code == check.expect, f"{label} another user: {other.status_code}"
             if check.leak:
                 assert check.leak not in _body(other), f"{label}: another user sees the owner's {check.leak!r}"
-        owner = _send(world.client("owner"), check, url)
+            if check.unchanged:
+                check.unchanged(world)
+        owner = _send(world.client("owner"), check, url, world)
         assert owner.status_code == expect, f"{label} owner: {owner.status_code}, expected {expect}"
         if check.contains:
             assert check.contains in _body(owner), f"{label}: {check.contains!r} missing for the owner"
@@ -281,6 +409,22 @@ def test_media_url_is_not_served(world):
     assert not str(settings.MEDIA_ROOT).startswith(str(settings.STATIC_ROOT))
 
 
+def _state() -> tuple:
+    """What the state-changing routes can change (extend it with new kinds of rows)."""
+    from django.contrib.auth import get_user_model
+
+    from summaries.models import LLMSettings, Summary
+
+    return (
+        sorted(Session.objects.values_list("pk", "title")),
+        sorted(Marker.objects.values_list("pk", "time", "note")),
+        sorted(Person.objects.values_list("pk", "name", "consent_given")),
+        sorted(Summary.objects.values_list("pk", "status", "cancel_requested")),
+        sorted(LLMSettings.objects.values_list("pk", "remote_url", "remote_model")),
+        get_user_model().objects.count(),
+    )
+
+
 def _state_changing() -> list[tuple[str, int]]:
     return [(n, i) for n, checks in sorted(ROUTES.items()) for i, c in enumerate(checks) if c.method in STATE_CHANGING]
 
@@ -290,11 +434,10 @@ def test_state_changing_requests_need_csrf(world, name, index):
     check = ROUTES[name][index]
     who = "owner" if check.access != "public" else None
     client = world.client(who, enforce_csrf_checks=True)
-    titles = dict(Session.objects.values_list("pk", "title"))
-    markers = Marker.objects.count()
-    r = _send(client, check, check.url(world))
+    before = _state()
+    r = _send(client, check, check.url(world), world)
     assert r.status_code == 403, f"{name}: {check.method.upper()} without a CSRF token got {r.status_code}"
-    assert dict(Session.objects.values_list("pk", "title")) == titles and Marker.objects.count() == markers
+    assert _state() == before, f"{name}: a request without a CSRF token changed something"
 
 
 def test_admin_post_needs_csrf(world):
