@@ -560,3 +560,34 @@ def test_production_requires_secrets_from_environment(missing):
     result = _production({**PRODUCTION_ENV, missing: None}, "manage.py", "check")
     assert result.returncode != 0 and f"{missing} must be set when DEBUG is off" in result.stderr
     assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+INTERNAL_TARGETS = [
+    "http://127.0.0.1:8000/v1",  # loopback
+    "http://localhost/v1",  # loopback by name (resolved)
+    "http://[::1]:11434/v1",  # IPv6 loopback
+    "http://0.0.0.0/v1",  # unspecified: reaches local services
+    "http://10.1.2.3/v1",  # private
+    "http://172.16.0.1/v1",
+    "http://192.168.1.10:8080/v1",
+    "http://169.254.169.254/latest/meta-data/",  # link-local: cloud metadata
+    "http://[fe80::1]/v1",  # IPv6 link-local
+    "http://[::ffff:127.0.0.1]/v1",  # IPv4-mapped loopback
+    "http://2130706433/v1",  # 127.0.0.1 written as one number
+    "http://100.64.0.1/v1",  # carrier-grade NAT
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_TARGETS)
+def test_llm_settings_refuse_internal_targets(world, url):
+    """The remote-LLM address filter (summaries/netguard.py) on the user's path, the settings page: a URL
+    that points at the server's own network is refused with a message and never stored. Requests are
+    checked again at run time and pinned to the checked address: tests/summaries/test_remote.py
+    (loopback refused unless allow-listed, DNS rebinding) and tests/summaries/test_netguard.py."""
+    from summaries.models import LLMSettings
+
+    r = world.client("owner").post("/settings/llm/", {"remote_url": url, "remote_model": "m", "api_key": ""})
+    assert r.status_code == 200, f"{url} was accepted ({r.status_code})"
+    page = r.content.decode()
+    assert "address" in page or "not valid" in page or "could not be resolved" in page, page[:2000]
+    assert LLMSettings.objects.get(user=world.owner).remote_url == "https://owner-llm.example/v1"
