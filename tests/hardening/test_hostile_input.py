@@ -187,7 +187,6 @@ message = st.one_of(
     frame,
 )
 OVERSIZED = ["x" * (1 << 20), json.dumps({"type": "start", "name": "n" * (1 << 20), "size": 10})]
-WS_PATHS = ["/ws/ping/", "/ws/upload/", "/ws/live/", "/ws/sessions/{session}/"]
 
 
 async def _drain(comm) -> list:
@@ -214,20 +213,21 @@ def _assert_clear(outputs: list, path: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_websocket_fuzz(users, settings, tmp_path):
-    """Random sequences on every route: each reply is JSON (errors with a message) or a clean close."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_websocket_fuzz(world, settings):
+    """Random sequences on every websocket route (those of the access audit's table, so a new route is
+    fuzzed too): each reply is JSON (errors with a message) or a clean close."""
+    from tests.hardening.test_access_audit import WS_ROUTES
+
     settings.EMOTION_UPLOAD_MAX_BYTES = 4096  # keeps accepted random uploads tiny
-    owner = users[0]
-    cookie = cookie_for(Client(), owner)
-    bystander = cookie_for(Client(), users[1])
-    session = Session.objects.create(owner=owner, title="fuzzed", status=Session.Status.ANALYSING)
+    cookie = cookie_for(Client(), world.owner)
+    bystander = cookie_for(Client(), world.other)
+    paths = [build(world) for build, _ in WS_ROUTES.values()]
 
     @FUZZ
-    @given(path=st.sampled_from(WS_PATHS), messages=st.lists(message, min_size=1, max_size=6))
+    @given(path=st.sampled_from(paths), messages=st.lists(message, min_size=1, max_size=6))
     def fuzz(path, messages):
         async def run() -> None:
-            comm = communicator(path.format(session=session.pk), cookie)
+            comm = communicator(path, cookie)
             connected, _ = await comm.connect(timeout=10)
             assert connected
             for msg in messages:
@@ -246,9 +246,9 @@ def test_websocket_fuzz(users, settings, tmp_path):
     fuzz()
 
     async def oversized_and_then_others() -> None:
-        for path in WS_PATHS:
+        for path in paths:
             for big in OVERSIZED:
-                comm = communicator(path.format(session=session.pk), cookie)
+                comm = communicator(path, cookie)
                 assert (await comm.connect(timeout=10))[0]
                 await comm.send_to(text_data=big)
                 _assert_clear(await _drain(comm), path)

@@ -1,0 +1,345 @@
+"""The benchmark suite: one command, run on demand (never by the tests), printing one table.
+
+    .venv/bin/python -m bench                       # everything, full length (about 20 min on 2 cores)
+    .venv/bin/python -m bench --quick               # shorter variants of each (a few minutes)
+    .venv/bin/python -m bench --only latency,upload # a subset: inference, latency, capacity, timeline,
+                                                    # upload, long
+    .venv/bin/python -m bench --json out.json       # the rows as JSON too
+
+The real stack runs in subprocesses (bench/stack.py): a private embedded PostgreSQL and Redis in a
+temporary folder (or the servers of --database-url/--redis-url, whose database is migrated), Daphne,
+one live worker and one inference worker with their models loaded, as scripts/run.sh starts them.
+The machine (cores, CPU model, RAM, load) is printed with the table: on a shared, busy machine the
+figures are lower bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.live import jpeg_frames, record  # noqa: E402
+from bench.media import loop_clip  # noqa: E402
+from bench.stack import Stack  # noqa: E402
+from bench.wsclient import WebSocket  # noqa: E402
+
+CLIP = "talking_face_retalking_2.mp4"
+ALL = ("inference", "latency", "capacity", "timeline", "upload", "long")
+LIVE_FPS = 5.0
+DELETE_TIMELINE_USER = (
+    "from django.contrib.auth import get_user_model\n"
+    "get_user_model().objects.filter(username='bench-timeline').delete()"
+)
+
+
+def machine() -> dict:
+    import psutil
+
+    model = platform.processor() or "unknown"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_1min": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+    }
+
+
+def media_dir() -> Path:
+    base = Path(os.environ.get("EMOTION_DATA_DIR") or ROOT.parent / "shared" / "data")
+    return base / "media"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+# --------------------------------------------------------------------------- the measures
+def bench_inference(args) -> list[dict]:
+    from bench import bench_inference as bi
+
+    clips = [CLIP] if args.quick else list(bi.CLIPS)
+    rows = []
+    for name in clips:
+        r = bi.run_clip(media_dir() / name, min(2, os.cpu_count() or 1), 5)
+        rows.append(
+            row(
+                f"analysed frames/s ({name}, every frame, {min(2, os.cpu_count() or 1)} processes)",
+                f"{r['fps']:.1f}",
+                f">= {bi.CLIPS.get(name, 0):.0f}",
+                f"{r['frames']} frames; {r['fps_cpu']:.1f}/s by CPU time; recall {100 * r['recall']:.1f}%",
+            )
+        )
+    return rows
+
+
+def bench_latency(stack: Stack, args) -> list[dict]:
+    seconds = 10 if args.quick else 30
+    user = stack.user("bench-latency")
+    frames = jpeg_frames(media_dir() / CLIP, LIVE_FPS, int(seconds * LIVE_FPS))
+    rec = asyncio.run(record(stack.ws_base, user["cookie"], frames, fps=LIVE_FPS, title="bench latency"))
+    warm = int(2 * LIVE_FPS)  # the first two seconds: the worker's first frames of a new session
+    ms = [1000 * v for seq, v in rec.latencies.items() if seq >= warm]
+    if not ms:
+        return [row("live latency", "no results", "< 300 ms", f"skipped {rec.skipped}")]
+    median, p95 = statistics.median(ms), pct(ms, 0.95)
+    note = f"{len(ms)} frames over {seconds} s at {LIVE_FPS:.0f} fps after a 2 s warm-up; skipped {rec.skipped}"
+    return [
+        row("live latency, frame sent → result, median", f"{median:.0f} ms", "< 300 ms", note),
+        row("live latency, frame sent → result, p95", f"{p95:.0f} ms", "< 300 ms", ""),
+    ]
+
+
+def bench_capacity(stack: Stack, args) -> list[dict]:
+    """Simultaneous live recordings at 5 fps, 1, 2, 3 … until the server reports skipped frames."""
+    seconds = 8 if args.quick else 15
+    frames = jpeg_frames(media_dir() / CLIP, LIVE_FPS, int(seconds * LIVE_FPS))
+    users = [stack.user(f"bench-cap-{i}") for i in range(args.max_recordings)]
+    held, detail = 0, []
+    for n in range(1, args.max_recordings + 1):
+
+        async def many(n=n):
+            return await asyncio.gather(
+                *(
+                    record(stack.ws_base, users[i]["cookie"], frames, fps=LIVE_FPS, title=f"capacity {n}.{i}")
+                    for i in range(n)
+                )
+            )
+
+        recs = asyncio.run(many())
+        skipped = [r.skipped for r in recs]
+        ms = [1000 * v for r in recs for v in r.latencies.values()]
+        detail.append(f"{n}: skipped {sum(skipped)}, median {statistics.median(ms) if ms else 0:.0f} ms")
+        print(f"  capacity {n} recording(s): skipped {skipped}", flush=True)
+        if sum(skipped):
+            reported = sum(len(r.of_type("skipped")) for r in recs)
+            detail.append(f"skipping reported in {reported} 'skipped' messages")
+            break
+        held = n
+    return [
+        row(
+            f"simultaneous live recordings at {LIVE_FPS:.0f} fps before frames are skipped",
+            str(held),
+            "",
+            f"{seconds} s each, one live worker (-c 1); " + "; ".join(detail),
+        )
+    ]
+
+
+def bench_timeline(stack: Stack, args) -> list[dict]:
+    import httpx
+
+    env = dict(stack.env)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_timeline.py"), "--keep", "--repeat", "3"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    match = re.search(r"built session (\d+)", out.stdout)
+    query = re.search(r"median ([\d.]+) ms", out.stdout)
+    if not match:
+        return [row("timeline endpoint", "failed", "< 300 ms", (out.stdout + out.stderr)[-300:])]
+    session_id = match.group(1)
+    token = stack.user("bench-timeline")["token"]
+    url = f"{stack.base}/api/sessions/{session_id}/timeline/"
+    headers = {"Authorization": f"Token {token}"}
+    with httpx.Client(timeout=60) as client:
+        client.get(url, headers=headers).raise_for_status()  # warm
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            r = client.get(url, headers=headers)
+            times.append(1000 * (time.perf_counter() - t))
+            r.raise_for_status()
+    stack.manage("shell", "-c", DELETE_TIMELINE_USER)
+    median = statistics.median(times)
+    return [
+        row(
+            "timeline endpoint, 1 h session, 3 people (54,000 observations)",
+            f"{median:.0f} ms",
+            "< 300 ms",
+            f"GET /api/sessions/<id>/timeline/ through Daphne, median of 5 ({len(r.content) // 1024} KB); "
+            f"the query alone {query.group(1) if query else '?'} ms",
+        )
+    ]
+
+
+def bench_upload(stack: Stack, args) -> list[dict]:
+    size = (16 if args.quick else 64) * 2**20
+    data = os.urandom(size)
+    user = stack.user("bench-upload")
+    chunk = 256 * 1024  # as static/js/upload.js sends
+
+    async def upload() -> float:
+        ws = await WebSocket.connect(stack.ws_base + "/ws/upload/", cookie=user["cookie"])
+        await ws.send_json({"type": "start", "name": "bench.bin", "size": size, "title": "bench"})
+        ready = await ws.recv_json(timeout=30)
+        assert ready["type"] == "ready", ready
+        t0, offset = time.perf_counter(), 0
+        while offset < size:
+            await ws.send_bytes(data[offset : offset + chunk])
+            ack = await ws.recv_json(timeout=60)
+            assert ack["type"] == "ack", ack
+            offset = ack["offset"]
+        elapsed = time.perf_counter() - t0
+        await ws.recv_json(timeout=60)  # the verdict on the (random) file: an error, as expected
+        await ws.close()
+        return elapsed
+
+    elapsed = asyncio.run(upload())
+    return [
+        row(
+            "upload throughput through /ws/upload/",
+            f"{size / 2**20 / elapsed:.1f} MB/s",
+            "",
+            f"{size // 2**20} MB in 256 KB chunks, each acknowledged before the next (as upload.js)",
+        )
+    ]
+
+
+def bench_long(stack: Stack, args) -> list[dict]:
+    import httpx
+    import psutil
+
+    minutes = 3 if args.quick else 30
+    workdir = Path(tempfile.mkdtemp(prefix="bench-long-"))
+    video = loop_clip(media_dir() / CLIP, workdir / f"loop-{minutes}min.mp4", minutes * 60.0)
+    user = stack.user("bench-long")
+    pids = stack.worker_pids("inference")
+    main_pid, pool = pids[0], pids[1:]
+    peak = {"pool": 0, "total": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            try:
+                main = psutil.Process(main_pid)
+                children = main.children()
+                pool_rss = max((c.memory_info().rss for c in children), default=0)
+                total = main.memory_info().rss + sum(c.memory_info().rss for c in children)
+                peak["pool"], peak["total"] = max(peak["pool"], pool_rss), max(peak["total"], total)
+            except psutil.Error:
+                pass
+            done.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t0 = time.perf_counter()
+    with open(video, "rb") as fh:
+        r = httpx.post(
+            f"{stack.base}/api/sessions/",
+            headers={"Authorization": f"Token {user['token']}"},
+            files={"file": (video.name, fh, "video/mp4")},
+            timeout=600,
+        )
+    r.raise_for_status()
+    session_id = r.json()["id"]
+    while True:
+        status, frames, sample_fps = stack.sql(
+            "SELECT status, frames_analysed, sample_fps FROM sessions_app_session WHERE id = %s", (session_id,)
+        )[0]
+        if status in ("done", "failed"):
+            break
+        time.sleep(2)
+    elapsed = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    video.unlink()
+    gb = peak["pool"] / 2**30
+    return [
+        row(
+            f"{minutes}-minute video: worker peak memory (pool process RSS)",
+            f"{gb:.2f} GB",
+            "< 2 GB",
+            f"{status}; {frames} frames at {sample_fps:g} fps analysed in {elapsed:.0f} s "
+            f"({frames / elapsed:.1f} frames/s, one process); main+pool peak {peak['total'] / 2**30:.2f} GB; "
+            f"pool pids {pool}",
+        )
+    ]
+
+
+def row(measure: str, value: str, target: str, note: str) -> dict:
+    return {"measure": measure, "value": value, "target": target, "note": note}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
+    ap.add_argument("--quick", action="store_true", help="shorter variants (smoke run)")
+    ap.add_argument("--max-recordings", type=int, default=6, help="capacity: stop trying at this many")
+    ap.add_argument("--database-url", help="use this PostgreSQL instead of a private embedded one")
+    ap.add_argument("--redis-url", help="use this Redis instead of a private embedded one")
+    ap.add_argument("--json", help="also write the rows and the machine as JSON here")
+    ap.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
+    args = ap.parse_args()
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(only) - set(ALL)
+    if unknown:
+        ap.error(f"unknown measures: {', '.join(sorted(unknown))}")
+    if not (media_dir() / CLIP).is_file():
+        print(f"the shared clip {media_dir() / CLIP} is missing; set EMOTION_DATA_DIR", file=sys.stderr)
+        return 2
+
+    info = machine()
+    print(
+        f"machine: {info['cpu']}, {info['cores']} logical cores ({info['physical_cores']} physical), "
+        f"{info['ram_gb']} GB RAM, load {info['load_1min']} (1 min), Python {info['python']}",
+        flush=True,
+    )
+    rows: list[dict] = []
+    if "inference" in only:
+        print("inference …", flush=True)
+        rows += bench_inference(args)
+    stacked = [m for m in only if m != "inference"]
+    if stacked:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+        stack = Stack(
+            workdir,
+            workers=[("live", "live", 1), ("inference", "inference,default", 1)],
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            extra_env={"EMOTION_WORKER_DEVICE": os.environ.get("EMOTION_WORKER_DEVICE", "auto")},
+        )
+        print(f"starting the stack in {workdir} …", flush=True)
+        stack.start()
+        try:
+            for name in stacked:
+                print(f"{name} …", flush=True)
+                rows += globals()[f"bench_{name}"](stack, args)
+        finally:
+            stack.stop()
+            if not args.keep:
+                subprocess.run(["rm", "-rf", str(workdir)], check=False)
+    print()
+    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, load at start {info['load_1min']}")
+    print("| measure | value | target | note |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['measure']} | {r['value']} | {r['target']} | {r['note']} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
