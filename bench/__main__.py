@@ -142,7 +142,7 @@ def bench_capacity(stack: Stack, args) -> list[dict]:
             f"simultaneous live recordings at {LIVE_FPS:.0f} fps before frames are skipped",
             str(held),
             "",
-            f"{seconds} s each, one live worker (-c 1); " + "; ".join(detail),
+            f"{seconds} s each, one live worker (-c {args.live_concurrency}); " + "; ".join(detail),
         )
     ]
 
@@ -287,6 +287,7 @@ def main() -> int:
     ap.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
     ap.add_argument("--quick", action="store_true", help="shorter variants (smoke run)")
     ap.add_argument("--max-recordings", type=int, default=6, help="capacity: stop trying at this many")
+    ap.add_argument("--live-concurrency", type=int, default=1, help="processes of the live worker (run.sh: 1)")
     ap.add_argument("--database-url", help="use this PostgreSQL instead of a private embedded one")
     ap.add_argument("--redis-url", help="use this Redis instead of a private embedded one")
     ap.add_argument("--json", help="also write the rows and the machine as JSON here")
@@ -315,7 +316,7 @@ def main() -> int:
         workdir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
         stack = Stack(
             workdir,
-            workers=[("live", "live", 1), ("inference", "inference,default", 1)],
+            workers=[("live", "live", args.live_concurrency), ("inference", "inference,default", 1)],
             database_url=args.database_url,
             redis_url=args.redis_url,
             extra_env={"EMOTION_WORKER_DEVICE": os.environ.get("EMOTION_WORKER_DEVICE", "auto")},
