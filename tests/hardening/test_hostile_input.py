@@ -257,8 +257,10 @@ def test_websocket_fuzz(world, settings):
 
     async_to_sync(oversized_and_then_others)()
     from emotionsite.celery import app
+    from emotionsite.queues import Queue
 
-    app.control.purge()  # frames the fuzzing queued for sessions that the flush removes
+    with app.connection_for_write() as conn:  # frames the fuzzing queued, for sessions the flush removes
+        conn.default_channel.queue_purge(Queue.LIVE.value)
 
 
 @pytest.mark.django_db(transaction=True)
