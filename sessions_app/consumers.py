@@ -293,7 +293,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _drain_and_store(self, session_id: int) -> None:
         deadline = time.monotonic() + DRAIN_SECONDS
-        while await sync_to_async(live.pending_frames)(session_id) > 0 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            try:
+                if await sync_to_async(live.pending_frames)(session_id) <= 0:
+                    break
+            except BROKER_ERRORS:  # Redis is restarting: wait for it within the drain time
+                pass
             await asyncio.sleep(0.1)
         staging, self.staging = self.staging, None
         if staging is not None:
