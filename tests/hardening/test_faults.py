@@ -2,12 +2,14 @@
 
 A worker killed with SIGKILL during an analysis (its pool process, and the whole worker) is covered by
 tests/sessions/test_crash_recovery.py, whose equality these tests reuse: the same (frame index, slot)
-keys, the same partition of keys by person, values within 1e-4.
+keys, the same partition of keys by person, values within 1e-4. What the user sees there: the progress
+bar pauses (at once for a pool process, which Celery replaces; up to the lease time when the whole
+worker died and another one starts), then fills; the session page shows the complete analysis.
 
 Restarting the machine's shared servers would break everyone else: these tests start a private stack
 (bench/stack.py: embedded PostgreSQL and Redis under the supervisor that restarts them, migrations,
-Daphne, a live worker and an inference worker) and restart *its* servers. Heavy: about a minute and a
-half on two busy cores, most of it starting the stack and the models.
+Daphne, a live worker and an inference worker) and restart *its* servers. Heavy (marked slow): about
+a minute and a half on two cores, most of it the recordings themselves and starting the stack.
 """
 
 from __future__ import annotations
@@ -159,3 +161,53 @@ def test_postgres_restart_during_segment_analysis(stack, media_dir, tmp_path):
     log = (stack.dir / "worker-inference.log").read_text(errors="replace")
     assert "database unavailable" in log, f"the restart did not reach the analysis (retried segments: {retried})"
     _assert_equal(_snapshot(stack, session_id), reference)
+
+
+@pytest.mark.browser
+def test_record_page_carries_on_through_a_redis_restart(stack, media_dir, tmp_path):
+    """The Record page in Chromium with a fake camera while Redis restarts: the live readout stops for
+    the outage, the "Skipped frames" line counts what was dropped, the readout moves again, Stop takes
+    the user to the finished session page; the recording is complete and analysed."""
+    import re
+    import threading
+
+    from conftest import chromium_page
+    from tests.sessions.test_browser_live import _y4m
+
+    user = stack.user("browser-fault")
+    camera = _y4m(media_dir / CLIP, tmp_path / "camera.y4m")
+    errors: list[str] = []
+    readout = "document.querySelector('#record-readout').textContent"
+    with chromium_page(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+        errors=errors,
+    ) as page:
+        key = user["cookie"].split("=", 1)[1]
+        page.context.add_cookies([{"name": "sessionid", "value": key, "url": stack.base}])
+        page.goto(f"{stack.base}/sessions/new/")
+        page.fill("#record-title", "Through a Redis restart")
+        page.click("#record-start")
+        page.wait_for_function(f"{readout}.includes(' s')", timeout=60_000)
+        page.wait_for_timeout(1500)
+        restart = threading.Thread(target=stack.restart_redis, kwargs={"down_seconds": 2.0})
+        restart.start()
+        restart.join()
+        page.wait_for_function("document.querySelector('#record-skipped').textContent.includes('Skipped')")
+        after_restart = page.evaluate(readout)
+        page.wait_for_function(f"{readout} !== {after_restart!r}", timeout=30_000)  # results again
+        skipped_line = page.inner_text("#record-skipped")
+        page.wait_for_timeout(1000)
+        page.click("#record-stop")
+        page.wait_for_url(re.compile(r".*/sessions/\d+/$"), timeout=180_000)
+        session_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+        status_text = page.inner_text("main")
+
+    assert not errors, errors
+    assert re.search(r"Skipped frames: [1-9]", skipped_line), skipped_line
+    assert "interrupted" not in status_text.lower()
+    status, error = _wait_done(stack, session_id)
+    assert status == "done", error
+    stored = stack.sql("SELECT count(*) FROM sessions_app_observation WHERE session_id = %s", (session_id,))[0][0]
+    assert stored > 0
