@@ -370,6 +370,26 @@ def test_route_access(world, name):
             check.after(world)
 
 
+@pytest.mark.parametrize("name", sorted(n for n, checks in ROUTES.items() if any(c.api for c in checks)))
+def test_api_routes_with_tokens(world, name):
+    """The same answers with ``Authorization: Token`` (scripts, no session, no CSRF): another user's
+    token → 404 on owned rows; a wrong token → 401."""
+    from rest_framework.authtoken.models import Token
+
+    tokens = {who: Token.objects.create(user=getattr(world, who)).key for who in ("owner", "other")}
+    for check in (c for c in ROUTES[name] if c.api):
+        url = check.url(world)
+        bad = _send(Client(HTTP_AUTHORIZATION="Token not-a-real-token"), check, url, world)
+        assert bad.status_code == 401, f"{name}: a wrong token got {bad.status_code}"
+        other = _send(Client(HTTP_AUTHORIZATION=f"Token {tokens['other']}"), check, url, world)
+        wanted = 404 if check.access == "owner" else check.expect
+        assert other.status_code == wanted, f"{name}: another user's token got {other.status_code}"
+        if check.leak:
+            assert check.leak not in _body(other)
+        owner = _send(Client(HTTP_AUTHORIZATION=f"Token {tokens['owner']}"), check, url, world)
+        assert owner.status_code == check.expect, f"{name}: the owner's token got {owner.status_code}"
+
+
 def test_admin_is_staff_only(world):
     """Every registered model's changelist, add and change pages: anonymous and non-staff users go to the
     admin login; staff get the page."""
