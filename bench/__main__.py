@@ -265,6 +265,7 @@ def bench_long(stack: Stack, args) -> list[dict]:
     done.set()
     sampler.join()
     video.unlink()
+    workdir.rmdir()
     gb = peak["pool"] / 2**30
     return [
         row(
