@@ -27,10 +27,15 @@ HOG_WINDOW = 80  # smallest face (px) the dlib HOG detector finds at its working
 @functools.lru_cache(maxsize=1)
 def _fr():
     """Import face_recognition once (it loads dlib models at import, ~0.5 s)."""
+    from PIL import ImageFile
+
+    # face_recognition sets Pillow's process-wide LOAD_TRUNCATED_IMAGES at import; keep truncated uploads refused.
+    load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import face_recognition
         import face_recognition.api as api
+    ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
     return face_recognition, api
 
 
