@@ -45,10 +45,8 @@ def summaries_of(session: Any):
 
 
 def _availabilities(user: Any) -> dict[str, Availability]:
-    try:
-        from summaries.availability import backends_for  # the LLM side's view, worker facts included
-    except ImportError:
-        return {Summary.Backend.HEURISTIC: Availability(True)}
+    from summaries.availability import backends_for  # the LLM side's view, worker facts included
+
     try:
         return backends_for(user)
     except Exception:  # noqa: BLE001 - a broken check must not break the page; the heuristic still works

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 GENERIC_ERROR = "The summary could not be made because of an internal error; please try again."
 TIME_LIMIT_ERROR = "The summary took longer than this site allows and was stopped."
 PUSH_INTERVAL = 0.5  # seconds between progress writes/pushes, and between cancel checks
-MAX_NEW_TOKENS = getattr(settings, "EMOTION_SUMMARY_MAX_NEW_TOKENS", 400)
 
 
 def may_summarize(user: Any, session: Any) -> bool:
@@ -65,20 +64,17 @@ def request_summary(session: Any, backend: str, user: Any) -> Summary:
 
 def _model_name(backend: str, user: Any) -> str:
     """The model that will answer, as far as is known before the run (the reply may name it exactly)."""
-    try:
-        if backend == Summary.Backend.LOCAL:
-            from summaries.availability import worker_facts
-            from summaries.backends.local import local_model_name
+    if backend == Summary.Backend.LOCAL:
+        from summaries.availability import worker_facts
+        from summaries.backends.local import local_model_name
 
-            facts = worker_facts()  # the summaries worker's CUDA decides the default model
-            return local_model_name(bool(facts and facts.get("cuda")))[:300]
-        if backend == Summary.Backend.REMOTE:
-            from summaries.models import LLMSettings
+        facts = worker_facts()  # the summaries worker's CUDA decides the default model
+        return local_model_name(bool(facts and facts.get("cuda")))[:300]
+    if backend == Summary.Backend.REMOTE:
+        from summaries.models import LLMSettings
 
-            row = LLMSettings.objects.filter(user=user).first()
-            return (row.remote_model if row else "")[:300]
-    except ImportError:
-        pass
+        row = LLMSettings.objects.filter(user=user).first()
+        return (row.remote_model if row else "")[:300]
     return ""
 
 
@@ -164,17 +160,14 @@ def scaled(report: Any, start: float, end: float) -> Any:
 
 
 def llm_for(backend: str, user: Any, run: _Run | None = None) -> LLM:
+    # imported here: the web process and the heuristic never need transformers
     if backend == Summary.Backend.LOCAL:
-        try:
-            from summaries.backends.local import get_local_llm
-        except ImportError:
-            raise SummaryError("The local LLM backend is not installed on this site yet.") from None
+        from summaries.backends.local import get_local_llm
+
         # a first use may download the model (where allowed): that is the first part of the bar
         return get_local_llm(on_download_progress=scaled(run.progress, 0.05, 0.3) if run else None)
-    try:
-        from summaries.backends.remote import remote_llm_for
-    except ImportError:
-        raise SummaryError("The remote LLM backend is not installed on this site yet.") from None
+    from summaries.backends.remote import remote_llm_for
+
     return remote_llm_for(user)
 
 
@@ -186,7 +179,7 @@ def summarize(digest: Digest, backend: str, user: Any, run: _Run, llm: LLM | Non
     run.check()
     reply = model.generate(
         messages,
-        max_new_tokens=MAX_NEW_TOKENS,
+        max_new_tokens=settings.EMOTION_SUMMARY_MAX_NEW_TOKENS,
         on_progress=scaled(run.progress, 0.3 if backend == Summary.Backend.LOCAL else 0.1, 1.0),
         should_cancel=run.should_cancel,
     )

@@ -13,9 +13,10 @@ from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 
 from sessions_app.models import Observation, Person, PersonThumbnail, Session, Track
-from tests.replay.conftest import add_observations
-
-EVIL = "<img src=x onerror=alert(1)>"
+from tests.replay.conftest import (
+    EVIL,  # noqa: F401 - the people tests import it from here
+    add_observations,
+)
 
 
 def jpeg_bytes(color: tuple[int, int, int] = (200, 120, 80)) -> bytes:

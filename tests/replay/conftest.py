@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
+from django.core.files import File
 from rest_framework.test import APIClient
 
 from inference.classes import EMOTIONS
@@ -40,6 +44,33 @@ def add_observations(session: Session, person: Person | None, samples, slot: int
         for frame, main, p, attention in samples
     )
     return track
+
+
+EVIL = "<img src=x onerror=alert(1)>"  # a name that must always show as text
+
+
+@contextmanager
+def clip_session(owner, clip: Path, *, title: str, duration: float, people, sample_fps: float = 5.0):
+    """A done session whose original and playable video is ``clip``, for browser tests; ``people`` is a
+    list of (name, samples for :func:`add_observations`). Yields the session with ``.people`` (in that
+    order) and deletes its files afterwards."""
+    session = Session.objects.create(
+        owner=owner, title=title, status=Session.Status.DONE, progress=1.0, duration=duration, sample_fps=sample_fps
+    )
+    with open(clip, "rb") as fh:
+        session.original.save(clip.name, File(fh), save=False)
+        fh.seek(0)
+        session.playable.save(clip.name, File(fh), save=True)
+    session.people = []
+    for slot, (name, samples) in enumerate(people):
+        person = Person.objects.create(owner=owner, number=slot + 1, name=name)
+        add_observations(session, person, samples, slot, f"0:{slot + 1}")
+        session.people.append(person)
+    try:
+        yield session
+    finally:
+        for field in (session.original, session.playable):
+            field.storage.delete(field.name)
 
 
 @pytest.fixture

@@ -4,17 +4,15 @@ added with the "m" key and stored, and person names shown as text."""
 from __future__ import annotations
 
 import pytest
-from django.core.files import File
 
 from conftest import ROOT, chromium_page, log_in
-from sessions_app.models import Marker, Person, Session
-from tests.replay.conftest import add_observations
+from sessions_app.models import Marker
+from tests.replay.conftest import EVIL, clip_session
 from tests.sessions import conftest as sessions_conftest
 from tests.sessions.conftest import CLIP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-EVIL = "<img src=x onerror=alert(1)>"
 # Saved by every run, for a person to look at (git-ignored).
 SCREENSHOT = ROOT / "var" / "test-artifacts" / "replay.png"
 media_dir = sessions_conftest.media_dir  # the shared-media fixture: skips with its reason when missing
@@ -22,27 +20,14 @@ media_dir = sessions_conftest.media_dir  # the shared-media fixture: skips with 
 
 @pytest.fixture
 def played_session(user, media_dir):
-    """A done 5 s session whose original and playable video is the shared clip; two people seen."""
-    session = Session.objects.create(
-        owner=user,
-        title="Replay in the browser",
-        status=Session.Status.DONE,
-        progress=1.0,
-        duration=5.0,
-        sample_fps=5.0,
-    )
-    with open(media_dir / CLIP, "rb") as fh:
-        session.original.save(CLIP, File(fh), save=False)
-        fh.seek(0)
-        session.playable.save(CLIP, File(fh), save=True)
-    alice = Person.objects.create(owner=user, number=1, name="Alice")
-    evil = Person.objects.create(owner=user, number=2, name=EVIL)
-    # Alice happy in the first half and sad in the second; the other person only in the first second
-    add_observations(session, alice, [(f, "happy" if f < 12 else "sad", 0.8, 0.6) for f in range(25)], 0, "0:1")
-    add_observations(session, evil, [(f, "angry", 0.7, 0.9) for f in range(5)], 1, "0:2")
-    yield session
-    for field in (session.original, session.playable):
-        field.storage.delete(field.name)
+    """A done 5 s session whose original and playable video is the shared clip; two people seen:
+    Alice happy in the first half and sad in the second, the other only in the first second."""
+    people = [
+        ("Alice", [(f, "happy" if f < 12 else "sad", 0.8, 0.6) for f in range(25)]),
+        (EVIL, [(f, "angry", 0.7, 0.9) for f in range(5)]),
+    ]
+    with clip_session(user, media_dir / CLIP, title="Replay in the browser", duration=5.0, people=people) as session:
+        yield session
 
 
 def test_replay_page(user, password, played_session, daphne_server):

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from sessions_app.models import Marker, Person, Session
 from summaries.base import LLMReply, SummaryCancelled
-from tests.replay.conftest import add_observations, probs  # noqa: F401 - re-exported for the tests here
+from tests.replay.conftest import add_observations, api, probs  # noqa: F401 - re-exported for the tests here
 
 
 def _runs(*runs):
@@ -58,13 +58,6 @@ def summary_session(user):
 @pytest.fixture
 def other_user(django_user_model):
     return django_user_model.objects.create_user(username="summaries-other", password="another-pass-123")
-
-
-@pytest.fixture
-def api(user):
-    c = APIClient()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
