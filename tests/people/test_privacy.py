@@ -66,6 +66,20 @@ def test_retention_deletes_old_media_and_nothing_newer(
 
 
 @pytest.mark.django_db
+def test_session_page_says_its_media_was_deleted(client, user, media_root, django_capture_on_commit_callbacks):
+    UserSettings.objects.create(user=user, retention_days=30, retention_keep_results=True)
+    old = stored_session(user, "old", 31)
+    client.force_login(user)
+    assert b'id="media-deleted"' not in client.get(f"/sessions/{old.pk}/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_retention()
+    page = client.get(f"/sessions/{old.pk}/")
+    assert page.status_code == 200
+    assert b'id="media-deleted"' in page.content and b"its results are kept" in page.content
+    assert f"/sessions/{old.pk}/export/people.csv".encode() in page.content
+
+
+@pytest.mark.django_db
 def test_retention_without_results_deletes_the_session(user, media_root, django_capture_on_commit_callbacks):
     UserSettings.objects.create(user=user, retention_days=7, retention_keep_results=False)
     old, new = stored_session(user, "old", 8), stored_session(user, "new", 6)
