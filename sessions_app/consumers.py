@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from inference.classes import EMOTIONS
 from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, uploads
+from sessions_app.services import live, live_resume, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -167,7 +167,8 @@ class SessionProgressConsumer(JsonOnlyConsumer):
         await self.send_json(event["state"])  # a summary of this session: queued, running, done…
 
 
-FRAME_PREFIX, CHUNK_PREFIX = 0x01, 0x02
+FRAME_PREFIX, CHUNK_PREFIX, SEQ_CHUNK_PREFIX = 0x01, 0x02, 0x03
+SEQ_CHUNK_HEADER = struct.Struct(">BI")  # prefix, chunk sequence number (uint32, 0 = the recorder's first)
 BROKER_ERRORS = (RedisError, KombuOperationalError, ConnectionError, OSError)
 FRAME_HEADER = struct.Struct(">BdI")  # prefix, capture time (s, float64), sequence number (uint32)
 DRAIN_SECONDS = 60.0
@@ -186,6 +187,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     staging: Any = None
     skipped = 0
     stopped = False
+    generation = 0  # this connection's generation of the session (0 at start, one more per resume)
+    chunks = 0  # recording chunks in the staging file
+    superseded = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -200,11 +204,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except BROKER_ERRORS:  # Redis is away; the membership expires with the group
                 logger.warning("could not leave group %s", self.group)
-        if self.session_id is not None and not self.stopped:
-            if self.staging is not None:
-                await sync_to_async(self.staging.close)()
-                self.staging = None
-            await database_sync_to_async(live.fail)(self.session_id, "The recording was interrupted before Stop.")
+        if self.staging is not None:
+            await sync_to_async(self.staging.close)()
+            self.staging = None
+        if self.session_id is not None and not self.stopped and not self.superseded:
+            await self._finish_later()
+
+    async def _finish_later(self) -> None:
+        """No Stop: keep what arrived. A Celery task finishes the session after the resume grace period
+        (this handler may be cut short when Daphne stops; the task outlives it)."""
+        args = (self.session_id, self.generation, self.staging_path, time.time())
+        try:
+            await sync_to_async(live_resume.schedule_finish)(*args)
+        except BROKER_ERRORS:  # no broker: finish now (no resume possible), rather than lose the recording
+            logger.warning("live session %s: could not schedule its finishing; finishing now", self.session_id)
+            await database_sync_to_async(live_resume.finish_after_disconnect)(*args)
 
     async def _send(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload))
@@ -233,8 +247,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.group = group_name(session.pk)
             await self.channel_layer.group_add(self.group, self.channel_name)
             path = await sync_to_async(live.staging_path)(user.pk, session.pk)
-            self.staging = await sync_to_async(open)(path, "wb")
+            # unbuffered: a resumed connection appends to the same file while this one may still be closing
+            self.staging = await sync_to_async(open)(path, "wb", buffering=0)
             self.staging_path = path
+            await self._count_chunks()
             await self._send(
                 {
                     "type": "started",
@@ -244,10 +260,60 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     "emotions": list(EMOTIONS),  # the order of each live face's "probabilities"
                 }
             )
+        elif kind == "resume":
+            await self._resume(message.get("session_id"))
         elif kind == "stop":
             await self._stop()
         else:
-            raise live.LiveError('Expected {"type": "start"} or {"type": "stop"}.')
+            raise live.LiveError('Expected {"type": "start"}, {"type": "resume"} or {"type": "stop"}.')
+
+    async def _resume(self, session_id: Any) -> None:
+        """Continue a session whose previous connection closed without Stop (within the grace period)."""
+        if self.session_id is not None:
+            raise live.LiveError("This recording has already started.")
+        user = self.scope["user"]
+        try:
+            sid = int(session_id)
+        except (TypeError, ValueError):
+            raise live.LiveError(live_resume.NOT_FOUND) from None
+        path = await sync_to_async(live.staging_path)(user.pk, sid)
+        session, chunks = await database_sync_to_async(live_resume.resume)(user, sid, path)
+        self.session_id, self.generation, self.chunks = session.pk, session.live_generation, chunks
+        self.group = group_name(session.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        # an older connection of this session that is still open (its drop not noticed yet) steps aside
+        await self.channel_layer.group_send(self.group, {"type": "live.superseded", "generation": self.generation})
+        self.staging = await sync_to_async(open)(path, "ab", buffering=0)
+        self.staging_path = path
+        await self._send(
+            {
+                "type": "resumed",
+                "session_id": session.pk,
+                "url": session.get_absolute_url(),
+                "fps": session.sample_fps,
+                "emotions": list(EMOTIONS),
+                "chunks": chunks,  # the next chunk sequence number expected
+            }
+        )
+
+    async def _count_chunks(self) -> None:
+        try:
+            await sync_to_async(live_resume.set_chunk_count)(self.session_id, self.chunks)
+        except BROKER_ERRORS:  # Redis is restarting: only a resume needs the count
+            logger.warning("live session %s: could not record the chunk count", self.session_id)
+
+    async def _chunk(self, data: bytes, seq: int | None) -> None:
+        """Append one recording chunk; numbered chunks (0x03) already written are ignored."""
+        if seq is not None and seq < self.chunks:
+            await self._send({"type": "chunk.ack", "received": self.chunks})  # a duplicate after a resume
+            return
+        if seq is not None and seq > self.chunks:
+            raise live.LiveError(f"Recording chunk {seq} arrived before chunk {self.chunks}; it was dropped.")
+        await sync_to_async(self.staging.write)(data)
+        self.chunks += 1
+        await self._count_chunks()
+        if seq is not None:
+            await self._send({"type": "chunk.ack", "received": self.chunks})
 
     def _require_recording(self) -> int:
         if self.session_id is None or self.stopped:
@@ -259,10 +325,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not data:
             raise live.LiveError("Empty binary message.")
         if data[0] == CHUNK_PREFIX:
-            await sync_to_async(self.staging.write)(data[1:])
+            await self._chunk(data[1:], None)
+            return
+        if data[0] == SEQ_CHUNK_PREFIX:
+            if len(data) <= SEQ_CHUNK_HEADER.size:
+                raise live.LiveError("A numbered recording chunk needs its sequence number and data.")
+            await self._chunk(data[SEQ_CHUNK_HEADER.size :], SEQ_CHUNK_HEADER.unpack_from(data)[1])
             return
         if data[0] != FRAME_PREFIX or len(data) <= FRAME_HEADER.size:
-            raise live.LiveError("Binary messages start with 0x01 (frame with header) or 0x02 (recording chunk).")
+            raise live.LiveError(
+                "Binary messages start with 0x01 (frame with header), 0x02 (recording chunk) "
+                "or 0x03 (numbered recording chunk)."
+            )
         _, t, seq = FRAME_HEADER.unpack_from(data)
         if not math.isfinite(t) or t < 0:
             raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
@@ -313,6 +387,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self._send(
             {"type": "stopped", "session_id": session_id, "url": session.get_absolute_url(), "status": session.status}
         )
+
+    async def live_superseded(self, event: dict[str, Any]) -> None:
+        if self.session_id is not None and event["generation"] > self.generation and not self.stopped:
+            self.superseded = True  # the newer connection records; this one must not finish the session
+            await self.close()
 
     async def live_result(self, event: dict[str, Any]) -> None:
         await self._send(event["result"])

@@ -21,3 +21,12 @@ def finish_live_session(session_id: int) -> str:
     from sessions_app.services import live
 
     return live.finish(session_id)
+
+
+@shared_task(name="sessions_app.finish_live", acks_late=True)
+def finish_live(session_id: int, generation: int, staging: str, lost_time: float) -> str:
+    """Queue ``default``: a live socket closed without Stop and was not resumed in time; keep its
+    recording and finish the session as Stop would (idempotent: a resumed or finished session is left)."""
+    from sessions_app.services import live_resume
+
+    return live_resume.finish_after_disconnect(session_id, generation, staging, lost_time)

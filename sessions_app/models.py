@@ -67,6 +67,10 @@ class Session(models.Model):
     playable = models.FileField(upload_to=_media_path, max_length=300, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
     media_deleted = models.DateTimeField(null=True, blank=True)  # when retention or staff removed the files
+    # Live recordings: the connection generation (each resume adds one; a finishing task scheduled for an
+    # older generation does nothing) and, when the socket closed without Stop, when (s into the recording).
+    live_generation = models.PositiveIntegerField(default=0)
+    connection_lost_at = models.FloatField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -83,6 +87,13 @@ class Session(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in (self.Status.RECEIVING, self.Status.QUEUED, self.Status.ANALYSING)
+
+    @property
+    def connection_lost_clock(self) -> str:
+        """``mm:ss`` of ``connection_lost_at`` (the session page's note)."""
+        from sessions_app.services.live_resume import clock
+
+        return clock(self.connection_lost_at)
 
 
 class Person(models.Model):
