@@ -8,6 +8,7 @@ Every failure to read is raised as :class:`inference.errors.MediaError` with a o
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from inference.errors import MediaError
+
+logger = logging.getLogger(__name__)
 
 # FFmpeg "decodes" any bytes as text-mode art; such files are not media.
 _PSEUDO_FORMATS = {"bin", "tty", "xbin", "idf", "ansi", "adf"}
@@ -267,7 +270,14 @@ class VideoWriter:
     Use as a context manager; frames are cropped to even dimensions if needed.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float = 25.0, crf: int = 23, preset: str = "veryfast"):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fps: float = 25.0,
+        crf: int = 23,
+        preset: str = "veryfast",
+        on_open=None,
+    ):
         import av
 
         self.path = Path(path)
@@ -278,6 +288,17 @@ class VideoWriter:
         self._crf = crf
         self._preset = preset
         self._size: tuple[int, int] | None = None
+        # called with the output container once the video stream exists, before anything is muxed:
+        # the only moment another stream (the audio) can still be added
+        self._on_open = on_open
+
+    @property
+    def container(self):
+        return self._container
+
+    @property
+    def opened(self) -> bool:
+        return self._stream is not None
 
     def write(self, image: np.ndarray) -> None:
         import av
@@ -290,6 +311,8 @@ class VideoWriter:
             self._stream.width, self._stream.height = w, h
             self._stream.pix_fmt = "yuv420p"
             self._stream.options = {"crf": str(self._crf), "preset": self._preset}
+            if self._on_open is not None:
+                self._on_open(self._container)
         w, h = self._size
         img = np.ascontiguousarray(image[:h, :w, :3])
         if img.shape[0] != h or img.shape[1] != w:
@@ -328,23 +351,177 @@ def even(n: int) -> int:
     return max(2, int(math.floor(n / 2) * 2))
 
 
+# Audio an MP4 copy keeps as it is: every browser plays AAC and MP3 in MP4. Opus (a MediaRecorder
+# recording's audio) in MP4 plays in Chromium and Firefox but not in every Safari, so it is re-encoded to
+# AAC like anything else (PCM, Vorbis, AC-3, ...); audio costs little next to the H.264 video encode.
+MP4_COPY_AUDIO = {"aac", "mp3"}
+_AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
+_AUDIO_BITRATE = 128_000
+
+
+def codec_name(stream) -> str:
+    """The format's name of a stream's codec ("mp3"), not its decoder's ("mp3float")."""
+    return stream.codec_context.codec.canonical_name
+
+
+def _audio_decodes(p: Path) -> bool:
+    """True when the first audio stream yields a decoded frame from its first packets."""
+    import av
+
+    try:
+        with av.open(str(p)) as container:
+            stream = container.streams.audio[0]
+            for n, packet in enumerate(container.demux(stream)):
+                if n > 50:
+                    return False
+                try:
+                    if packet.decode():
+                        return True
+                except av.FFmpegError:
+                    continue
+    except (av.FFmpegError, OSError, ValueError, IndexError):
+        return False
+    return False
+
+
+class _Audio:
+    """The source's first audio stream in the MP4 copy: packets copied, or decoded and encoded to AAC.
+
+    Timestamps stay in the source's time base, shifted by the video's start (the copy's time zero),
+    so audio that starts late keeps its offset; audio before the first picture is cut (the analysis
+    times results from the first picture, which the replay page shows at 0).
+    """
+
+    def __init__(self, p: Path, source, origin: float):
+        self.name = p.name
+        self.source = source
+        self.tb = source.time_base
+        self.shift = int(round(origin / self.tb)) if origin else 0
+        self.copy = codec_name(source) in MP4_COPY_AUDIO
+        self.stream = None
+        self.pending: list = []
+        self.errors = 0
+
+    def open(self, container) -> None:
+        ctx = self.source.codec_context
+        if self.copy:
+            self.stream = container.add_stream_from_template(self.source)
+        else:
+            rate = ctx.sample_rate if ctx.sample_rate in _AAC_RATES else 48000
+            self.stream = container.add_stream("aac", rate=rate)
+            self.stream.layout = "mono" if ctx.layout.nb_channels == 1 else "stereo"
+            self.stream.bit_rate = _AUDIO_BITRATE
+
+    def feed(self, writer: VideoWriter, packet) -> None:
+        """Mux ``packet`` (or keep it until the video stream is open, since both streams precede muxing)."""
+        if not writer.opened:
+            if packet.size:
+                self.pending.append(packet)
+            return
+        for held in self.pending:
+            self._mux(writer.container, held)
+        self.pending = []
+        self._mux(writer.container, packet)
+
+    def _mux(self, container, packet) -> None:
+        import av
+
+        if self.copy:
+            if not packet.size or packet.pts is None or packet.pts - self.shift < 0:
+                return
+            packet.pts -= self.shift
+            if packet.dts is not None:
+                packet.dts = max(0, packet.dts - self.shift)
+            packet.stream = self.stream
+            try:
+                container.mux(packet)
+            except (av.FFmpegError, ValueError) as exc:  # a damaged packet costs its 20 ms, not the copy
+                self._skip(exc)
+            return
+        try:
+            frames = packet.decode()
+        except av.FFmpegError as exc:
+            self._skip(exc)
+            return
+        for frame in frames:
+            if frame.pts is None or frame.pts - self.shift < 0:
+                continue
+            frame.pts -= self.shift
+            for out in self.stream.encode(frame):
+                container.mux(out)
+
+    def _skip(self, exc: Exception) -> None:
+        self.errors += 1
+        if self.errors == 1:
+            logger.warning("%s: skipping audio that does not decode (%s)", self.name, exc.__class__.__name__)
+
+    def close(self, writer: VideoWriter) -> None:
+        if not writer.opened:
+            return
+        for held in self.pending:
+            self._mux(writer.container, held)
+        self.pending = []
+        if not self.copy:
+            for out in self.stream.encode():
+                writer.container.mux(out)
+
+
 def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float = 25.0) -> Path:
     """Re-encode any video PyAV reads (a MediaRecorder WebM included) as a seekable H.264 MP4.
 
     The output has a constant ``fps``: each output frame shows the latest source frame at its time,
-    so variable-rate recordings keep their timing. Audio is not kept.
+    so variable-rate recordings keep their timing. The first audio stream is kept (copied when MP4
+    browsers play it, else AAC), in sync; audio that does not decode leaves a video-only copy and a
+    warning. One pass over the file: audio and video packets are muxed interleaved, as they come.
     """
+    import av
+
+    p = _check_file(src)
+    container = _open_container(p)
     produced = 0
-    with VideoWriter(dst, fps=fps) as writer:
-        last = None
-        for frame in iter_video(src):
-            while last is not None and produced < int(round(frame.time * fps)):
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        tb = stream.time_base or Fraction(1, 1000)
+        first_pts = stream.start_time if stream.start_time is not None else 0
+        audio = None
+        if container.streams.audio:
+            if _audio_decodes(p):
+                audio = _Audio(p, container.streams.audio[0], float(first_pts * tb))
+            else:
+                logger.warning("%s: the audio cannot be decoded; the playable copy has no sound", p.name)
+        streams = [stream] + ([audio.source] if audio else [])
+        with VideoWriter(dst, fps=fps, on_open=audio.open if audio else None) as writer:
+            last = None
+            decoded = 0
+            try:
+                for packet in container.demux(*streams):
+                    if audio is not None and packet.stream is audio.source:
+                        audio.feed(writer, packet)
+                        continue
+                    for frame in packet.decode():
+                        t = float((frame.pts - first_pts) * tb) if frame.pts is not None else decoded / rate
+                        decoded += 1
+                        if t < -1e-6:
+                            continue
+                        while last is not None and produced < int(round(t * fps)):
+                            writer.write(last)
+                            produced += 1
+                        last = frame.to_ndarray(format="rgb24")
+            except av.FFmpegError as exc:
+                # a recording cut short keeps what decoded, like iter_video
+                if last is None:
+                    raise MediaError(
+                        f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)
+                    ) from None
+            if last is not None:
                 writer.write(last)
                 produced += 1
-            last = frame.image
-        if last is not None:
-            writer.write(last)
-            produced += 1
+                if audio is not None:
+                    audio.close(writer)
+    finally:
+        container.close()
     if produced == 0:
-        raise MediaError(f"{Path(src).name}: the video has no decodable frames", str(src))
+        raise MediaError(f"{p.name}: the video has no decodable frames", str(p))
     return Path(dst)

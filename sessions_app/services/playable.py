@@ -32,6 +32,8 @@ def is_browser_playable(path: str | os.PathLike, name: str = "") -> bool:
     """
     import av
 
+    from inference.media import codec_name
+
     suffix = Path(name or path).suffix.lower()
     try:
         with av.open(str(path)) as container:
@@ -40,7 +42,7 @@ def is_browser_playable(path: str | os.PathLike, name: str = "") -> bool:
             if len(videos) != 1:
                 return False
             video = videos[0].codec_context
-            audio = {a.codec_context.name for a in audios}
+            audio = {codec_name(a) for a in audios}  # "mp3", whichever decoder reads it
             if suffix in (".mp4", ".m4v") and "mp4" in fmt.split(","):
                 return video.name == "h264" and video.pix_fmt == "yuv420p" and audio <= _MP4_AUDIO
             if suffix == ".webm" and "webm" in fmt.split(","):
