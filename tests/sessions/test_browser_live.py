@@ -54,6 +54,7 @@ def _y4m(clip: Path, out: Path, seconds: float = 3.0) -> Path:
 
 def test_record_page_reaches_session(user, password, media_dir, celery_worker_proc, daphne_server, tmp_path):
     import av
+    import numpy as np
 
     from sessions_app.models import Marker, Session
 
@@ -132,3 +133,8 @@ def test_record_page_reaches_session(user, password, media_dir, celery_worker_pr
         assert stream.codec_context.name == "h264"
         container.seek(int(1.0 / stream.time_base), stream=stream)
         assert next(container.decode(stream)) is not None
+    # the fake microphone's beeps (live.js asks for audio): the recording's Opus became AAC in the copy
+    with session.playable.open("rb") as fh, av.open(fh) as container:
+        assert [a.codec_context.name for a in container.streams.audio] == ["aac"]
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    assert float(np.abs(samples).max()) > 0.05, "the recording's audio is silent"
