@@ -1,7 +1,9 @@
 // Live recording over /ws/live/: camera (and microphone when allowed) preview, JPEG frames sampled
 // from a canvas about 5 times a second (binary 0x01 + float64 capture time + uint32 seq + JPEG), the
-// MediaRecorder stream in 1 s chunks (binary 0x02 + chunk). The workers' `live.result` messages feed
-// the replay page's charts (static/js/replay/stream.js) in real time; markers (button or "m") are
+// MediaRecorder stream in 1 s numbered chunks (binary 0x03 + uint32 seq + chunk, kept until acknowledged).
+// A dropped connection reconnects and resumes the same session (chunks resent, frames meanwhile
+// skipped). The workers' `live.result` messages feed the replay page's charts
+// (static/js/replay/stream.js) in real time; markers (button or "m") are
 // stored on the live session at the recording's time. Stop drains, then the analysis is followed
 // until the session page opens.
 import { followSession } from "./follow.js";
@@ -10,6 +12,7 @@ import { liveCharts } from "./replay/stream.js";
 import { controlSocket, sendJson } from "./ws.js";
 
 const FPS = 5;
+const RESUME_WITHIN_MS = 25000; // reconnect attempts stop inside the server's 30 s grace period
 const root = document.getElementById("live");
 const recordButton = document.getElementById("record-start");
 const stopButton = document.getElementById("record-stop");
@@ -60,6 +63,15 @@ function showResult(msg) {
   readout.textContent = `${msg.time.toFixed(1)} s — ${rows.length ? rows.join("; ") : "no face"}`;
 }
 
+// A numbered recording chunk: 0x03 + uint32 sequence number + the MediaRecorder bytes. Chunks are
+// kept until the server acknowledges them, so a dropped connection loses none of the recording.
+function chunkMessage(seq, data) {
+  const header = new DataView(new ArrayBuffer(5));
+  header.setUint8(0, 0x03);
+  header.setUint32(1, seq);
+  return new Blob([header.buffer, data]);
+}
+
 async function record() {
   recordButton.disabled = true;
   let stream;
@@ -73,38 +85,64 @@ async function record() {
   preview.srcObject = stream;
   await preview.play().catch(() => {});
   const canvas = document.createElement("canvas");
+  let ws = null;
   let recorder = null;
   let timer = null;
   let clockTimer = null;
   let seq = 0;
+  let sessionUrl = null;
+  let chunkSeq = 0;
+  let pending = []; // {seq, data} sent or not, until acknowledged
+  let skippedBefore = 0; // frames skipped on earlier connections and while disconnected
+  let skippedHere = 0; // the server's count on this connection
+  let lostSince = null; // performance.now() when the connection dropped
+  let resuming = false;
+  let stopRequested = false;
+  let finished = false;
+  const open = () => ws && ws.readyState === WebSocket.OPEN;
+  const showSkipped = () => { skippedLine.textContent = `Skipped frames: ${skippedBefore + skippedHere}`; };
   const stopAll = () => {
     clearInterval(timer);
     clearInterval(clockTimer);
     stream.getTracks().forEach((tr) => tr.stop());
   };
+  const sendChunk = (c) => open() && ws.send(chunkMessage(c.seq, c.data));
+  const acknowledged = (received) => { pending = pending.filter((c) => c.seq >= received); };
   const sample = () => {
     const w = preview.videoWidth;
     const h = preview.videoHeight;
-    if (!w || !h || ws.readyState !== WebSocket.OPEN) return;
+    if (!w || !h) return;
+    if (!open()) { // no connection: the frame is skipped (the recording still has it)
+      skippedBefore += 1;
+      showSkipped();
+      return;
+    }
     const t = recordingTime();
     canvas.width = w;
     canvas.height = h;
     canvas.getContext("2d").drawImage(preview, 0, 0, w, h);
     const n = seq++;
-    canvas.toBlob((jpeg) => jpeg && ws.readyState === WebSocket.OPEN && ws.send(frameMessage(t, n, jpeg)), "image/jpeg", 0.8);
+    canvas.toBlob((jpeg) => jpeg && open() && ws.send(frameMessage(t, n, jpeg)), "image/jpeg", 0.8);
   };
   const started = (msg) => {
     say("Recording…");
     sessionId = msg.session_id;
+    sessionUrl = msg.url;
     charts = liveCharts(root, { emotions: msg.emotions, fps: msg.fps || FPS });
     const mime = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"].find(
       (m) => window.MediaRecorder && MediaRecorder.isTypeSupported(m),
     );
     recorder = new MediaRecorder(stream, mime ? { mimeType: mime } : {});
     recorder.ondataavailable = (e) => {
-      if (e.data.size && ws.readyState === WebSocket.OPEN) ws.send(new Blob([new Uint8Array([0x02]), e.data]));
+      if (!e.data.size) return;
+      const c = { seq: chunkSeq++, data: e.data };
+      pending.push(c);
+      sendChunk(c);
     };
-    recorder.onstop = () => sendJson(ws, { type: "stop" });
+    recorder.onstop = () => {
+      stopRequested = true;
+      sendJson(ws, { type: "stop" }); // when disconnected, sent after the resume
+    };
     t0 = performance.now();
     recorder.start(1000);
     timer = setInterval(sample, 1000 / FPS);
@@ -114,28 +152,74 @@ async function record() {
     enableMarkers(true);
     root.dataset.recording = "1";
   };
-  const ws = controlSocket("/ws/live/", {
-    start: () => ({ type: "start", title: titleInput.value, fps: FPS }),
-    onMessage(msg) {
-      if (msg.type === "started") {
-        started(msg);
-      } else if (msg.type === "live.result") {
-        showResult(msg);
-        charts?.add(msg);
-      } else if (msg.type === "skipped") {
-        skippedLine.textContent = `Skipped frames: ${msg.count}`;
-      } else if (msg.type === "stopping") {
-        say("Finishing the analysis of the last frames…");
-      } else if (msg.type === "stopped") {
-        ws.close();
-        say("Recording saved. Analysing…");
-        followSession(msg.session_id, msg.url, { bar: analysisBar, say });
-      } else if (msg.type === "error" || msg.type === "live.error") {
-        say(msg.message);
-      }
-    },
-    onClose: stopAll,
-  });
+  // The connection is gone for good (resume refused or too late): the server keeps what arrived.
+  const giveUp = (text) => {
+    finished = true;
+    recording = false;
+    enableMarkers(false);
+    delete root.dataset.recording;
+    stopButton.disabled = true;
+    if (recorder && recorder.state !== "inactive") recorder.stop();
+    stopAll();
+    say(text);
+    if (sessionId != null) followSession(sessionId, sessionUrl, { bar: analysisBar, say });
+  };
+  const onMessage = (msg) => {
+    if (msg.type === "started") {
+      started(msg);
+    } else if (msg.type === "resumed") {
+      resuming = false;
+      lostSince = null;
+      skippedBefore += skippedHere;
+      skippedHere = 0;
+      acknowledged(msg.chunks);
+      pending.forEach(sendChunk); // in order; the server ignores any it already has
+      say(stopRequested ? "Stopping…" : "Reconnected — recording continues.");
+      if (stopRequested) sendJson(ws, { type: "stop" });
+    } else if (msg.type === "chunk.ack") {
+      acknowledged(msg.received);
+    } else if (msg.type === "live.result") {
+      showResult(msg);
+      charts?.add(msg);
+    } else if (msg.type === "skipped") {
+      skippedHere = msg.count;
+      showSkipped();
+    } else if (msg.type === "stopping") {
+      say("Finishing the analysis of the last frames…");
+    } else if (msg.type === "stopped") {
+      finished = true;
+      ws.close();
+      say("Recording saved. Analysing…");
+      followSession(msg.session_id, msg.url, { bar: analysisBar, say });
+    } else if (msg.type === "error" && resuming) {
+      giveUp(`${msg.message} The recording up to the connection loss is kept.`);
+    } else if (msg.type === "error" || msg.type === "live.error") {
+      say(msg.message);
+    }
+  };
+  const onClose = () => {
+    if (finished || sessionId == null) {
+      stopAll();
+      return;
+    }
+    // Dropped without Stop: reconnect and resume within the server's grace period (30 s).
+    lostSince ??= performance.now();
+    if (performance.now() - lostSince > RESUME_WITHIN_MS) {
+      giveUp("The connection was lost; the recording up to then is kept and will be analysed.");
+      return;
+    }
+    say("Connection lost — reconnecting…");
+    setTimeout(connect, 1000);
+  };
+  const connect = () => {
+    resuming = sessionId != null;
+    ws = controlSocket("/ws/live/", {
+      start: () => (resuming ? { type: "resume", session_id: sessionId } : { type: "start", title: titleInput.value, fps: FPS }),
+      onMessage,
+      onClose,
+    });
+  };
+  connect();
   stopButton.onclick = () => {
     stopButton.disabled = true;
     clearInterval(timer);
@@ -145,7 +229,10 @@ async function record() {
     delete root.dataset.recording;
     say("Stopping…");
     if (recorder && recorder.state !== "inactive") recorder.stop(); // the last chunk, then "stop"
-    else sendJson(ws, { type: "stop" });
+    else {
+      stopRequested = true;
+      sendJson(ws, { type: "stop" });
+    }
     stream.getTracks().forEach((tr) => tr.stop());
   };
 }
