@@ -447,8 +447,11 @@ class _Audio:
             if frame.pts is None or frame.pts - self.shift < 0:
                 continue
             frame.pts -= self.shift
-            for out in self.stream.encode(frame):
-                container.mux(out)
+            try:
+                for out in self.stream.encode(frame):
+                    container.mux(out)
+            except (av.FFmpegError, ValueError) as exc:  # e.g. timestamps going backwards
+                self._skip(exc)
 
     def _skip(self, exc: Exception) -> None:
         self.errors += 1

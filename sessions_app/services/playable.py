@@ -2,7 +2,8 @@
 
 Browsers play H.264 (yuv420p) in MP4 and VP8/VP9 in WebM; such uploads are their own playable file.
 Anything else (MKV, AVI, MOV, MPEG-4 Part 2, 10-bit H.264, ...) is re-encoded with PyAV to an H.264
-MP4 by the ``prepare_playable`` task on the ``inference`` queue, alongside the analysis.
+MP4 by the ``prepare_playable`` task on the ``inference`` queue, alongside the analysis; the copy keeps
+the source's sound (AAC/MP3 copied, anything else re-encoded to AAC: see ``inference.media.transcode_to_mp4``).
 """
 
 from __future__ import annotations
