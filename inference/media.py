@@ -360,8 +360,11 @@ _AUDIO_BITRATE = 128_000
 
 
 def codec_name(stream) -> str:
-    """The format's name of a stream's codec ("mp3"), not its decoder's ("mp3float")."""
-    return stream.codec_context.codec.canonical_name
+    """The format's name of a stream's codec ("mp3"), not its decoder's ("mp3float"); "" when unknown."""
+    try:
+        return stream.codec_context.codec.canonical_name
+    except (AttributeError, ValueError):  # a codec FFmpeg has no decoder for
+        return ""
 
 
 def _audio_decodes(p: Path) -> bool:

@@ -123,6 +123,7 @@ def _assert_audible_copy(path: Path, start: float = 0.0) -> dict:
 @pytest.mark.parametrize(
     ("name", "vcodec", "acodec", "rate", "layout"),
     [
+        ("aac.mkv", "libx264", "aac", 44100, "stereo"),
         ("mp3.mkv", "libx264", "libmp3lame", 44100, "stereo"),
         ("pcm.avi", "mpeg4", "pcm_s16le", 22050, "mono"),
         ("opus.mkv", "libvpx", "libopus", 48000, "stereo"),
@@ -133,8 +134,17 @@ def test_transcode_keeps_audio(media_dir, tmp_path, name, vcodec, acodec, rate, 
     source = _remux(media_dir / CLIP, tmp_path / name, vcodec, acodec, rate=rate, layout=layout)
     out = transcode_to_mp4(source, tmp_path / "playable.mp4")
     report = _assert_audible_copy(out)
-    want = "mp3" if acodec == "libmp3lame" else "aac"  # MP3 is copied; Opus, PCM, AC-3 become AAC
+    want = "mp3" if acodec == "libmp3lame" else "aac"  # AAC and MP3 are copied; Opus, PCM, AC-3 become AAC
     assert report["codec"] == want
+    with av.open(str(source)) as src, av.open(str(out)) as copy:
+        copied = [bytes(p) for p in copy.demux(audio=0) if p.size]
+        if acodec in ("aac", "libmp3lame"):  # the very packets, from the first picture on
+            v = src.streams.video[0]
+            vstart = float((v.start_time or 0) * v.time_base)
+            kept = [bytes(p) for p in src.demux(audio=0) if p.size and float(p.pts * p.time_base) >= vstart - 1e-9]
+            assert len(copied) >= 0.9 * len(kept) and copied == kept[: len(copied)]
+        ctx = copy.streams.audio[0].codec_context
+        assert (ctx.sample_rate, ctx.layout.nb_channels) == (rate, 1 if layout == "mono" else 2)
     assert probe(out).duration == pytest.approx(4.0, abs=0.05)
 
 
