@@ -218,7 +218,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await sync_to_async(live_resume.schedule_finish)(*args)
         except BROKER_ERRORS:  # no broker: finish now (no resume possible), rather than lose the recording
             logger.warning("live session %s: could not schedule its finishing; finishing now", self.session_id)
-            await database_sync_to_async(live_resume.finish_after_disconnect)(*args)
+            try:
+                await database_sync_to_async(live_resume.finish_after_disconnect)(*args)
+            except Exception:  # noqa: BLE001 - the staged file stays; nothing more can be done from here
+                logger.exception("live session %s: could not finish after the connection was lost", self.session_id)
 
     async def _send(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload))

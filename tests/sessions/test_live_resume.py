@@ -234,16 +234,23 @@ def test_resume_of_another_users_session_is_refused(client, user, password, djan
             comm, reply = await _open(other_cookie, message)
             replies.append(reply)
             await comm.disconnect()
-        await owner.send_json_to({"type": "stop"})  # nothing recorded: failed at once
-        while (await owner.receive_json_from(timeout=30))["type"] != "stopped":
-            pass
+        # the owner resumes while the first socket is still open (its drop not noticed): that one steps aside
+        second, resumed = await _open(owner_cookie, {"type": "resume", "session_id": sid})
+        closed = await owner.receive_output(timeout=10)
         await owner.disconnect()
+        await second.send_json_to({"type": "stop"})  # nothing recorded: failed at once
+        while (await second.receive_json_from(timeout=30))["type"] != "stopped":
+            pass
+        await second.disconnect()
         comm, ended = await _open(owner_cookie, {"type": "resume", "session_id": sid})
         await comm.disconnect()
-        return sid, replies, ended
+        return sid, replies, resumed, closed, ended
 
-    sid, replies, ended = async_to_sync(run)()
+    sid, replies, resumed, closed, ended = async_to_sync(run)()
     assert replies == [{"type": "error", "message": live_resume.NOT_FOUND}] * 3
+    assert resumed["type"] == "resumed" and resumed["chunks"] == 0
+    assert closed["type"] == "websocket.close"
     assert ended["type"] == "error" and "already ended" in ended["message"]
     session = Session.objects.get(pk=sid)
-    assert session.live_generation == 0 and session.status == Session.Status.FAILED
+    assert session.live_generation == 1 and session.status == Session.Status.FAILED
+    assert "No recording arrived" in session.error  # Stop's message, not a finishing task's
