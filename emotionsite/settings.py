@@ -231,7 +231,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 # Periodic tasks (Celery beat, started by scripts/run.sh): media retention, every EMOTION_RETENTION_INTERVAL s.
 EMOTION_RETENTION_INTERVAL = env_int("EMOTION_RETENTION_INTERVAL", 3600)
 CELERY_BEAT_SCHEDULE = {
-    "apply-retention": {"task": "sessions_app.apply_retention", "schedule": float(EMOTION_RETENTION_INTERVAL)}
+    "apply-retention": {"task": "sessions_app.apply_retention", "schedule": float(EMOTION_RETENTION_INTERVAL)},
+    # live recordings whose socket vanished without a disconnect (Daphne killed) are kept and finished
+    "reap-live": {"task": "sessions_app.reap_live", "schedule": 60.0},
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 

@@ -190,6 +190,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     generation = 0  # this connection's generation of the session (0 at start, one more per resume)
     chunks = 0  # recording chunks in the staging file
     superseded = False
+    alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -288,6 +289,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(self.group, {"type": "live.superseded", "generation": self.generation})
         self.staging = await sync_to_async(open)(path, "ab", buffering=0)
         self.staging_path = path
+        await self._count_chunks()
         await self._send(
             {
                 "type": "resumed",
@@ -302,8 +304,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _count_chunks(self) -> None:
         try:
             await sync_to_async(live_resume.set_chunk_count)(self.session_id, self.chunks)
+            self.alive_at = time.monotonic()
         except BROKER_ERRORS:  # Redis is restarting: only a resume needs the count
             logger.warning("live session %s: could not record the chunk count", self.session_id)
+
+    async def _still_alive(self) -> None:
+        """Frames without chunks keep the session off the reaper's list too (at most every 5 s)."""
+        if time.monotonic() - self.alive_at > 5:
+            with contextlib.suppress(*BROKER_ERRORS):
+                await sync_to_async(live_resume.mark_alive)(self.session_id)
+                self.alive_at = time.monotonic()
 
     async def _chunk(self, data: bytes, seq: int | None) -> None:
         """Append one recording chunk; numbered chunks (0x03) already written are ignored."""
@@ -341,6 +351,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 "or 0x03 (numbered recording chunk)."
             )
         _, t, seq = FRAME_HEADER.unpack_from(data)
+        await self._still_alive()
         if not math.isfinite(t) or t < 0:
             raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
         reserved = queued = False

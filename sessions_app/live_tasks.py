@@ -30,3 +30,11 @@ def finish_live(session_id: int, generation: int, staging: str, lost_time: float
     from sessions_app.services import live_resume
 
     return live_resume.finish_after_disconnect(session_id, generation, staging, lost_time)
+
+
+@shared_task(name="sessions_app.reap_live")
+def reap_live() -> list[int]:
+    """Queue ``default`` (Celery beat): finish live sessions whose socket vanished without a disconnect."""
+    from sessions_app.services import live_resume
+
+    return live_resume.reap_abandoned()

@@ -148,7 +148,7 @@ def fail(session_id: int, message: str) -> None:
 
 
 def cleanup(session_id: int) -> None:
-    redis_client().delete(*(_key(session_id, k) for k in ("inflight", "state", "seen", "released", "chunks")))
+    redis_client().delete(*(_key(session_id, k) for k in ("inflight", "state", "seen", "released", "chunks", "alive")))
 
 
 # --------------------------------------------------------------------------- worker: one frame

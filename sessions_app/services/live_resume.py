@@ -12,11 +12,14 @@ duplicates.
 from __future__ import annotations
 
 import logging
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from sessions_app.models import Session
 from sessions_app.services import live
@@ -24,6 +27,7 @@ from sessions_app.services import live
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "No live recording with this id."
+QUIET_MARGIN = 60.0  # a receiving session silent for the grace period plus this lost its socket unnoticed
 
 
 def grace_seconds() -> float:
@@ -37,9 +41,17 @@ def clock(seconds: float | None) -> str:
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
-# --------------------------------------------------------------------------- chunk count (Redis)
+# --------------------------------------------------------------------------- chunk count, activity (Redis)
 def set_chunk_count(session_id: int, n: int) -> None:
-    live.redis_client().set(live._key(session_id, "chunks"), n, ex=live.STATE_TTL)
+    pipe = live.redis_client().pipeline()
+    pipe.set(live._key(session_id, "chunks"), n, ex=live.STATE_TTL)
+    pipe.set(live._key(session_id, "alive"), time.time(), ex=live.STATE_TTL)
+    pipe.execute()
+
+
+def mark_alive(session_id: int) -> None:
+    """The session's socket is still sending (read by ``reap_abandoned``)."""
+    live.redis_client().set(live._key(session_id, "alive"), time.time(), ex=live.STATE_TTL)
 
 
 def chunk_count(session_id: int) -> int | None:
@@ -109,3 +121,26 @@ def finish_after_disconnect(session_id: int, generation: int, path: str, lost_ti
         live.store_recording(session_id, staged)
     logger.info("live session %s: connection lost at %.1f s, recording kept", session_id, lost_at)
     return "stored"
+
+
+def reap_abandoned() -> list[int]:
+    """Finish live sessions whose socket went without a disconnect (Daphne killed, host down): still
+    receiving, yet nothing arrived for the grace period plus ``QUIET_MARGIN``. Run by Celery beat."""
+    quiet = grace_seconds() + QUIET_MARGIN
+    now = time.time()
+    r = live.redis_client()
+    reaped = []
+    candidates = Session.objects.filter(
+        source=Session.Source.LIVE,
+        status=Session.Status.RECEIVING,
+        created__lt=timezone.now() - timedelta(seconds=quiet),
+    ).values_list("pk", "owner_id", "live_generation", "created")
+    for pk, owner_id, generation, created in candidates:
+        raw = r.get(live._key(pk, "alive"))
+        last = float(raw) if raw else created.timestamp()
+        if now - last < quiet:
+            continue
+        path = live.staging_path(owner_id, pk)
+        if finish_after_disconnect(pk, generation, str(path), last) in ("stored", "failed"):
+            reaped.append(pk)
+    return reaped

@@ -254,3 +254,36 @@ def test_resume_of_another_users_session_is_refused(client, user, password, djan
     session = Session.objects.get(pk=sid)
     assert session.live_generation == 1 and session.status == Session.Status.FAILED
     assert "No recording arrived" in session.error  # Stop's message, not a finishing task's
+
+
+@pytest.mark.django_db(transaction=True)
+def test_socket_gone_without_disconnect_is_reaped(client, user, webm, celery_worker_proc, monkeypatch):
+    """Daphne killed: no disconnect handler runs. The beat task finds the session silent and keeps it."""
+    from channels.db import database_sync_to_async
+
+    from sessions_app.models import Session
+    from sessions_app.services import live_resume
+
+    monkeypatch.setattr(live_resume, "QUIET_MARGIN", 0.0)  # silent for the grace period (2 s) is enough here
+    cookie = cookie_for(client, user)
+
+    async def run():
+        comm, started = await _open(cookie, {"type": "start", "fps": FPS})
+        for seq, chunk in enumerate(_chunks(webm)):
+            await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, seq) + chunk)
+        await _drain(comm, 0.3)
+        early = await database_sync_to_async(live_resume.reap_abandoned)()  # still sending: left alone
+        last_chunk = time.time()
+        await _drain(comm, GRACE + 0.5)
+        reaped = await database_sync_to_async(live_resume.reap_abandoned)()
+        again = await database_sync_to_async(live_resume.reap_abandoned)()
+        await comm.disconnect()  # what Daphne would have done; its finishing task finds the session taken
+        return started["session_id"], early, reaped, again, last_chunk
+
+    sid, early, reaped, again, last_chunk = async_to_sync(run)()
+    assert early == [] and reaped == [sid] and again == []
+    session = wait_for_session(sid, timeout=240)
+    assert session.status == Session.Status.DONE, (session.error, celery_worker_proc.log()[-3000:])
+    created = session.created.timestamp()
+    assert session.connection_lost_at == pytest.approx(last_chunk - created, abs=1.0)
+    assert session.duration == pytest.approx(4.8, abs=0.5)
