@@ -264,7 +264,17 @@ class Stack:
         pid = int((self.dir / "services" / "pgdata" / "postmaster.pid").read_text().split()[0])
         os.kill(pid, signal.SIGINT if mode == "fast" else signal.SIGQUIT)
         self._wait_gone(pid)
-        self._wait_until(lambda: self.sql("SELECT 1"), "postgres to come back", timeout=90)
+        try:
+            self._wait_until(lambda: self.sql("SELECT 1"), "postgres to come back", timeout=90)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{exc}; the supervisor's log ends:\n{self._log_tail('services.log')}\n"
+                f"PostgreSQL's log ends:\n{self._log_tail('services/pgdata/log')}"
+            ) from None
+
+    def _log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.dir / name
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else "(none)"
 
     @staticmethod
     def _wait_gone(pid: int, timeout: float = 30) -> None:

@@ -202,12 +202,20 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             if stopping:
                 break
+            # a failed restart (e.g. pg_ctl's own 10 s timeout on a busy machine) is retried on the next
+            # tick rather than ending the supervisor, which would leave the server down for good
             if redis and not redis.alive():
                 log.warning("redis exited (%s); restarting", redis.proc.returncode)
-                redis.start()
+                try:
+                    redis.start()
+                except Exception:  # noqa: BLE001
+                    log.exception("redis did not start; trying again")
             if postgres and not postgres.alive():
                 log.warning("postgres is not running; restarting")
-                postgres.restart()
+                try:
+                    postgres.restart()
+                except Exception:  # noqa: BLE001
+                    log.exception("postgres did not start; trying again")
     finally:
         log.info("stopping embedded services")
         env_file.unlink(missing_ok=True)
