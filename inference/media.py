@@ -406,14 +406,20 @@ class _Audio:
         self.errors = 0
 
     def open(self, container) -> None:
+        import av
+
         ctx = self.source.codec_context
-        if self.copy:
-            self.stream = container.add_stream_from_template(self.source)
-        else:
-            rate = ctx.sample_rate if ctx.sample_rate in _AAC_RATES else 48000
-            self.stream = container.add_stream("aac", rate=rate)
-            self.stream.layout = "mono" if ctx.layout.nb_channels == 1 else "stereo"
-            self.stream.bit_rate = _AUDIO_BITRATE
+        try:
+            if self.copy:
+                self.stream = container.add_stream_from_template(self.source)
+            else:
+                rate = ctx.sample_rate if ctx.sample_rate in _AAC_RATES else 48000
+                self.stream = container.add_stream("aac", rate=rate)
+                self.stream.layout = "mono" if ctx.layout.nb_channels == 1 else "stereo"
+                self.stream.bit_rate = _AUDIO_BITRATE
+        except (av.FFmpegError, ValueError) as exc:
+            logger.warning("%s: the audio cannot be written (%s); the playable copy has no sound", self.name, exc)
+            self.stream = None
 
     def feed(self, writer: VideoWriter, packet) -> None:
         """Mux ``packet`` (or keep it until the video stream is open, since both streams precede muxing)."""
@@ -429,6 +435,8 @@ class _Audio:
     def _mux(self, container, packet) -> None:
         import av
 
+        if self.stream is None:
+            return
         if self.copy:
             if not packet.size or packet.pts is None or packet.pts - self.shift < 0:
                 return
@@ -459,10 +467,10 @@ class _Audio:
     def _skip(self, exc: Exception) -> None:
         self.errors += 1
         if self.errors == 1:
-            logger.warning("%s: skipping audio that does not decode (%s)", self.name, exc.__class__.__name__)
+            logger.warning("%s: skipping audio that fails to decode or mux (%s)", self.name, exc.__class__.__name__)
 
     def close(self, writer: VideoWriter) -> None:
-        if not writer.opened:
+        if not writer.opened or self.stream is None:
             return
         for held in self.pending:
             self._mux(writer.container, held)
@@ -503,7 +511,7 @@ def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float 
             decoded = 0
             try:
                 for packet in container.demux(*streams):
-                    if audio is not None and packet.stream is audio.source:
+                    if audio is not None and packet.stream.index == audio.source.index:
                         audio.feed(writer, packet)
                         continue
                     for frame in packet.decode():
