@@ -69,11 +69,23 @@ def _session(request, session_id: int) -> Session:
     session = owned_session(request.user, session_id)
     if session is None:
         raise Http404("no such session")
-    if request.method == "GET":  # reads of a session's data through the API go to the audit log
+    if request.method == "GET" and not _from_own_page(request):  # API reads of a session's data are audited
         from sessions_app.services import audit
 
         audit.record(request.user, audit.Action.VIEWED, session, request=request, detail=f"API {request.path}")
     return session
+
+
+def _from_own_page(request) -> bool:
+    """A read by the site's own replay page (browser session + its header): the page view is already in the
+    audit log, so its chart requests would only repeat it. Token clients are always audited."""
+    from rest_framework.authentication import SessionAuthentication
+
+    by_session = isinstance(request.successful_authenticator, SessionAuthentication)
+    return by_session and bool(request.headers.get(PAGE_HEADER))
+
+
+PAGE_HEADER = "X-Emotion-Page"  # sent by static/js/replay/api.js
 
 
 class SessionListView(APIView):

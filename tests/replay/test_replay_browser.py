@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT, chromium_page, log_in
-from sessions_app.models import Marker
+from sessions_app.models import AuditEntry, Marker
 from tests.replay.conftest import EVIL, clip_session
 from tests.sessions import conftest as sessions_conftest
 from tests.sessions.conftest import CLIP
@@ -84,4 +84,7 @@ def test_replay_page(user, password, played_session, daphne_server):
     marker = Marker.objects.get(session=played_session)
     assert marker.note == "look <b>here</b> 00:01"
     assert marker.author_id == user.pk
+    # one page view in the audit log: the page's own chart requests (people, timeline, markers) add none
+    views = AuditEntry.objects.filter(action="viewed", object_type="session", object_id=str(played_session.pk))
+    assert list(views.values_list("detail", flat=True)) == [""]
     assert marker.time == pytest.approx(duration / 2, abs=0.3)
