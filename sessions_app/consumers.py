@@ -10,7 +10,8 @@ import logging
 import math
 import struct
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -25,6 +26,9 @@ from sessions_app.services import live, live_resume, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
+
+if TYPE_CHECKING:
+    from sessions_app.models import Session
 
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -248,22 +252,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             user = self.scope["user"]
             session = await database_sync_to_async(live.start_session)(user, message.get("title"), message.get("fps"))
             self.session_id = session.pk
-            self.group = group_name(session.pk)
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self._join(session)
             path = await sync_to_async(live.staging_path)(user.pk, session.pk)
-            # unbuffered: a resumed connection appends to the same file while this one may still be closing
-            self.staging = await sync_to_async(open)(path, "wb", buffering=0)
-            self.staging_path = path
-            await self._count_chunks()
-            await self._send(
-                {
-                    "type": "started",
-                    "session_id": session.pk,
-                    "url": session.get_absolute_url(),
-                    "fps": session.sample_fps,
-                    "emotions": list(EMOTIONS),  # the order of each live face's "probabilities"
-                }
-            )
+            await self._attach(session, path, "wb", {"type": "started"})
         elif kind == "resume":
             await self._resume(message.get("session_id"))
         elif kind == "stop":
@@ -283,21 +274,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
         path = await sync_to_async(live.staging_path)(user.pk, sid)
         session, chunks = await database_sync_to_async(live_resume.resume)(user, sid, path)
         self.session_id, self.generation, self.chunks = session.pk, session.live_generation, chunks
-        self.group = group_name(session.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._join(session)
         # an older connection of this session that is still open (its drop not noticed yet) steps aside
         await self.channel_layer.group_send(self.group, {"type": "live.superseded", "generation": self.generation})
-        self.staging = await sync_to_async(open)(path, "ab", buffering=0)
+        # "chunks": the next chunk sequence number expected
+        await self._attach(session, path, "ab", {"type": "resumed", "chunks": chunks})
+
+    async def _join(self, session: Session) -> None:
+        self.group = group_name(session.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def _attach(self, session: Session, path: Path, mode: str, hello: dict[str, Any]) -> None:
+        """Open the recording's staging file (new or to append to) and tell the page the session's terms."""
+        # unbuffered: a resumed connection appends to the same file while an older one may still be closing
+        self.staging = await sync_to_async(open)(path, mode, buffering=0)
         self.staging_path = path
         await self._count_chunks()
         await self._send(
             {
-                "type": "resumed",
+                **hello,
                 "session_id": session.pk,
                 "url": session.get_absolute_url(),
                 "fps": session.sample_fps,
-                "emotions": list(EMOTIONS),
-                "chunks": chunks,  # the next chunk sequence number expected
+                "emotions": list(EMOTIONS),  # the order of each live face's "probabilities"
             }
         )
 
