@@ -135,7 +135,10 @@ def _local_state(facts: dict[str, Any] | None) -> tuple[str, str, bool | None]:
 def backends_for(user, facts: dict[str, Any] | None = None) -> dict[str, Availability]:
     """Availability of each backend for ``user``, keyed by Summary.Backend value (heuristic always)."""
     facts = worker_facts() if facts is None else facts
-    name, status, cuda = _local_state(facts)
+    return _backends(user, *_local_state(facts))
+
+
+def _backends(user, name: str, status: str, cuda: bool | None) -> dict[str, Availability]:
     return {
         HEURISTIC: Availability(True),
         LOCAL: local.availability_for(name, status, cuda=cuda),
@@ -150,7 +153,7 @@ def status_panel(user) -> dict[str, Any]:
     facts = worker_facts()
     name, status, cuda = _local_state(facts)
     row = LLMSettings.objects.filter(user=user).first()
-    availability = backends_for(user, facts or {})
+    availability = _backends(user, name, status, cuda)  # the local state once: it may scan the model cache
     download = facts.get("local_download") if facts else None
     return {
         "worker": facts.get("worker") if facts else "",
