@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.stack import free_port, wait_serving
+
 os.environ.setdefault("DEBUG", "1")
 
 ROOT = Path(__file__).resolve().parent
@@ -40,12 +42,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct-horse-battery-9"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
@@ -110,8 +106,6 @@ def celery_worker_proc(service_env, tmp_path_factory) -> Iterator[WorkerHandle]:
 
 @pytest.fixture(scope="session")
 def daphne_server(service_env, tmp_path_factory) -> Iterator[str]:
-    import httpx
-
     port = free_port()
     log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
     cmd = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "emotionsite.asgi:application"]
@@ -119,16 +113,8 @@ def daphne_server(service_env, tmp_path_factory) -> Iterator[str]:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=service_env, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/accounts/login/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"daphne did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.2)
+        if not wait_serving(f"{base}/accounts/login/", proc, 60):
+            pytest.fail(f"daphne did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
         yield base
     finally:
         _stop(proc)

@@ -31,6 +31,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_serving(url: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Poll ``url`` until it answers 200 (True), or until ``proc`` exits or ``timeout`` s pass (False)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     return {k.strip(): v.strip() for k, v in pairs}
@@ -111,18 +127,8 @@ class Stack:
             [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "emotionsite.asgi:application"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        import httpx
-
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{self.base}/accounts/login/", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.daphne.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not start; see {self.dir / 'daphne.log'}")
-            time.sleep(0.2)
+        if not wait_serving(f"{self.base}/accounts/login/", self.daphne, 90):
+            raise RuntimeError(f"daphne did not start; see {self.dir / 'daphne.log'}")
 
     def start_worker(self, name: str, queues: str, concurrency: int) -> subprocess.Popen:
         node = f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
