@@ -218,7 +218,6 @@ def bench_upload(stack: Stack, args) -> list[dict]:
 
 
 def bench_long(stack: Stack, args) -> list[dict]:
-    import httpx
     import psutil
 
     minutes = 3 if args.quick else 30
@@ -245,15 +244,7 @@ def bench_long(stack: Stack, args) -> list[dict]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t0 = time.perf_counter()
-    with open(video, "rb") as fh:
-        r = httpx.post(
-            f"{stack.base}/api/sessions/",
-            headers={"Authorization": f"Token {user['token']}"},
-            files={"file": (video.name, fh, "video/mp4")},
-            timeout=600,
-        )
-    r.raise_for_status()
-    session_id = r.json()["id"]
+    session_id = stack.upload(user["token"], video, timeout=600)
     while True:
         status, frames, sample_fps = stack.sql(
             "SELECT status, frames_analysed, sample_fps FROM sessions_app_session WHERE id = %s", (session_id,)

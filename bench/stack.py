@@ -214,6 +214,21 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
+    def upload(self, token: str, path: Path, timeout: float = 60) -> int:
+        """Upload ``path`` through the REST API with a token; the new session's id."""
+        import httpx
+
+        with open(path, "rb") as fh:
+            r = httpx.post(
+                f"{self.base}/api/sessions/",
+                headers={"Authorization": f"Token {token}"},
+                files={"file": (path.name, fh, "video/mp4")},
+                timeout=timeout,
+            )
+        if r.status_code != 201:
+            raise RuntimeError(f"upload of {path.name} refused ({r.status_code}): {r.text[:500]}")
+        return r.json()["id"]
+
     def user(self, username: str) -> dict[str, str]:
         """Create (or reuse) a user; returns its session ``cookie`` header value and API ``token``."""
         code = (

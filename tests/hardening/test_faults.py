@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 
@@ -74,20 +73,6 @@ def _snapshot(stack: Stack, session_id: int) -> dict:
     }
 
 
-def _upload(stack: Stack, token: str, path: Path) -> int:
-    import httpx
-
-    with open(path, "rb") as fh:
-        r = httpx.post(
-            f"{stack.base}/api/sessions/",
-            headers={"Authorization": f"Token {token}"},
-            files={"file": (path.name, fh, "video/mp4")},
-            timeout=60,
-        )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def test_redis_restart_during_live_recording(stack, media_dir, tmp_path):
     """What the user sees: the readout keeps coming until Redis goes away, the page's "Skipped frames"
     line counts the frames sent while it was away (the socket stays open: no reconnect is needed),
@@ -134,12 +119,12 @@ def test_postgres_restart_during_segment_analysis(stack, media_dir, tmp_path):
     equal an undisturbed run's. The user sees the progress bar pause, then finish."""
     user = stack.user("db-fault")
     video = loop_clip(media_dir / CLIP, tmp_path / "eight.mp4", 8.0)
-    reference_id = _upload(stack, user["token"], video)
+    reference_id = stack.upload(user["token"], video)
     assert _wait_done(stack, reference_id) == ("done", "")
     reference = _snapshot(stack, reference_id)
     assert reference["values"] and not reference["unassigned"]
 
-    session_id = _upload(stack, user["token"], video)
+    session_id = stack.upload(user["token"], video)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # mid-analysis: a segment running and some already stored
         running = stack.sql(
