@@ -8,6 +8,7 @@ from django.db import models
 from django.urls import reverse
 
 from inference.classes import EMOTIONS
+from sessions_app.timefmt import clock
 
 
 class Heartbeat(models.Model):
@@ -91,8 +92,6 @@ class Session(models.Model):
     @property
     def connection_lost_clock(self) -> str:
         """``mm:ss`` of ``connection_lost_at`` (the session page's note)."""
-        from sessions_app.services.live_resume import clock
-
         return clock(self.connection_lost_at)
 
 

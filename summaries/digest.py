@@ -8,21 +8,13 @@ everything else here works on plain data so the heuristic and the prompt can be 
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from inference.classes import EMOTIONS
+from sessions_app.timefmt import clock  # noqa: F401 - the summaries modules take it from here
 
 DEFAULT_MIN_SEGMENT_SECONDS = 2.0  # runs shorter than this are folded into a neighbour
-
-
-def clock(seconds: float) -> str:
-    """``mm:ss``, or ``h:mm:ss`` from one hour on (whole seconds, rounded down): the replay's seek-link format."""
-    total = max(0, int(math.floor(seconds + 1e-6)))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 @dataclass

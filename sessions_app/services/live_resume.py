@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from sessions_app.models import Session
 from sessions_app.services import live
+from sessions_app.timefmt import clock
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,6 @@ QUIET_MARGIN = 60.0  # a receiving session silent for the grace period plus this
 
 def grace_seconds() -> float:
     return float(getattr(settings, "EMOTION_LIVE_RESUME_GRACE_SECONDS", 30))
-
-
-def clock(seconds: float | None) -> str:
-    """``mm:ss`` (``h:mm:ss`` past an hour) of a time in the recording."""
-    total = max(0, int(seconds or 0))
-    h, rest = divmod(total, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 # --------------------------------------------------------------------------- chunk count, activity (Redis)
