@@ -2,7 +2,8 @@
 
 An LLM backend turns chat messages into text (:class:`LLM`); the summarizer for a backend turns a
 session's digest into a :class:`SummaryResult`. Errors meant for the user are :class:`SummaryError`
-(their message is shown as is); :class:`SummaryCancelled` ends a run the user cancelled.
+(their message is shown as is); :class:`SummaryCancelled` ends a run the user cancelled. Both backends
+pass their text through :func:`clean_reply` before it is stored.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ from typing import Protocol
 Messages = list[dict[str, str]]  # [{"role": "system"|"user"|"assistant", "content": "..."}]
 ProgressFn = Callable[[float], None]  # fraction done, 0..1
 CancelFn = Callable[[], bool]  # True once the user asked to cancel
+
+
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+_CONTROL.update({0x7F: None})
+
+
+def clean_reply(text: str) -> str:
+    """A model's text without control characters (NUL cannot be stored in PostgreSQL), stripped."""
+    return text.replace("\r\n", "\n").translate(_CONTROL).strip()
 
 
 class SummaryError(Exception):

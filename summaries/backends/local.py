@@ -23,8 +23,16 @@ from typing import Any, Literal
 
 from django.conf import settings
 
-from summaries.backends.remote import clean_reply
-from summaries.base import Availability, CancelFn, LLMReply, Messages, ProgressFn, SummaryCancelled, SummaryError
+from summaries.base import (
+    Availability,
+    CancelFn,
+    LLMReply,
+    Messages,
+    ProgressFn,
+    SummaryCancelled,
+    SummaryError,
+    clean_reply,
+)
 
 logger = logging.getLogger(__name__)
 

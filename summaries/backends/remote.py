@@ -25,20 +25,20 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 
 from summaries import netguard
-from summaries.base import Availability, CancelFn, LLMReply, Messages, ProgressFn, SummaryCancelled, SummaryError
+from summaries.base import (
+    Availability,
+    CancelFn,
+    LLMReply,
+    Messages,
+    ProgressFn,
+    SummaryCancelled,
+    SummaryError,
+    clean_reply,
+)
 
 logger = logging.getLogger(__name__)
 
 _SERVER_TEXT_LIMIT = 200  # how much of a server's own error message is shown to the user
-
-
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
-_CONTROL.update({0x7F: None})
-
-
-def clean_reply(text: str) -> str:
-    """A model's text without control characters (NUL cannot be stored in PostgreSQL), stripped."""
-    return text.replace("\r\n", "\n").translate(_CONTROL).strip()
 
 
 class _UseMaxCompletionTokens(SummaryError):
