@@ -196,9 +196,11 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
                 json.dumps({"tracker": analyzer.tracker.to_dict(), "names": analyzer._names}, default=str),
                 ex=STATE_TTL,
             )
-            r.sadd(_key(session_id, "seen"), index)
-            r.expire(_key(session_id, "seen"), STATE_TTL)
         _store_live(session, analyzer, result)
+        # marked seen only once stored: a slot marked but never stored (Redis dying between the two) would be
+        # skipped by the gap fill at Stop; stored but not marked is filled again, and conflicts are ignored
+        r.sadd(_key(session_id, "seen"), index)
+        r.expire(_key(session_id, "seen"), STATE_TTL)
         if not session.width:
             Session.objects.filter(pk=session_id).update(width=image.shape[1], height=image.shape[0])
         names = dict(Person.objects.filter(owner_id=session.owner_id).values_list("pk", "name"))
