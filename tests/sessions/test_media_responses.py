@@ -81,7 +81,6 @@ def _assert_served_safely(client, session: Session, data: bytes) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="finding 3: uploads are served with a content type from their name")
 def test_rest_upload_of_html_named_gif_is_served_as_gif(auth_client, media_root, no_enqueue):
     data = _gif_with_script()
     upload = SimpleUploadedFile("x.html", data, content_type="text/html")
@@ -93,7 +92,6 @@ def test_rest_upload_of_html_named_gif_is_served_as_gif(auth_client, media_root,
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="finding 3: uploads are served with a content type from their name")
 def test_ws_upload_of_html_named_gif_is_served_as_gif(client, user, media_root, no_enqueue):
     data = _gif_with_script()
     out = async_to_sync(ws_upload)(cookie_for(client, user), data, "x.html")
@@ -103,7 +101,6 @@ def test_ws_upload_of_html_named_gif_is_served_as_gif(client, user, media_root, 
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="finding 3: thumbnails carry no CSP sandbox")
 def test_thumbnail_is_inline_jpeg_in_a_sandbox(auth_client, user, media_root):
     person = Person.objects.create(owner=user, number=1)
     thumb = PersonThumbnail(person=person)
@@ -115,7 +112,6 @@ def test_thumbnail_is_inline_jpeg_in_a_sandbox(auth_client, user, media_root):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="finding 3: files stored under the user's name stay served as HTML")
 def test_existing_file_named_html_is_sniffed_then_renamed(
     auth_client, user, media_root, django_capture_on_commit_callbacks
 ):
@@ -139,3 +135,43 @@ def test_existing_file_named_html_is_sniffed_then_renamed(
     _assert_served_safely(auth_client, session, data)
     call_command("secure_media_names", stdout=out)  # a second run has nothing to do
     assert Session.objects.get(pk=session.pk).original.name == session.original.name
+
+
+@pytest.mark.parametrize(
+    ("head", "fmt"),
+    [
+        (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00", "mp4"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00", "mov"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm", "webm"),
+        (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska", "mkv"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", "avi"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"<!doctype html><script>", "other"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'>", "other"),
+    ],
+)
+def test_formats_come_from_bytes_through_an_allow_list(head, fmt):
+    from sessions_app import mediatypes
+
+    assert mediatypes.sniff(head) == fmt
+    assert (
+        mediatypes.content_type(fmt)
+        == {
+            "mp4": "video/mp4",
+            "mov": "video/quicktime",
+            "webm": "video/webm",
+            "mkv": "video/x-matroska",
+            "avi": "video/x-msvideo",
+            "webp": "image/webp",
+            "other": "application/octet-stream",
+        }[fmt]
+    )
+    assert mediatypes.storage_name("original", fmt) == f"original.{'bin' if fmt == 'other' else fmt}"
+
+
+def test_stored_names_are_the_servers():
+    from sessions_app.mediatypes import safe_name
+
+    assert safe_name("original.gif") == "original.gif" and safe_name("playable.mp4") == "playable.mp4"
+    for name in ("x.html", "original.html", "../../x.gif", "original.svg", "clip.mp4", "a b.gif"):
+        assert safe_name(name) == "media.bin", name
