@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
 from inference.classes import EMOTIONS
+from sessions_app.mediatypes import safe_name
 from sessions_app.timefmt import clock
 
 
@@ -30,7 +30,8 @@ EMOTION_FIELDS = EMOTIONS  # one field per class, in the canonical order
 
 
 def _media_path(instance: Session, filename: str) -> str:
-    return f"sessions/{instance.owner_id}/{uuid.uuid4().hex}/{Path(filename).name}"
+    """``sessions/<owner>/<session>/original.gif``: server-chosen names only (see ``mediatypes.safe_name``)."""
+    return f"sessions/{instance.owner_id}/{instance.pk or uuid.uuid4().hex}/{safe_name(filename)}"
 
 
 def _thumbnail_path(instance: PersonThumbnail, filename: str) -> str:
@@ -66,6 +67,10 @@ class Session(models.Model):
     face_share = models.FloatField(null=True, blank=True)  # share of analysed frames with a face
     original = models.FileField(upload_to=_media_path, max_length=300, blank=True)
     playable = models.FileField(upload_to=_media_path, max_length=300, blank=True)
+    # what the stored files are, probed by the server ("gif", "mp4", "other": sessions_app.mediatypes);
+    # "" for files stored before these fields (served by sniffing until `manage.py secure_media_names`)
+    original_format = models.CharField(max_length=10, blank=True)
+    playable_format = models.CharField(max_length=10, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
     media_deleted = models.DateTimeField(null=True, blank=True)  # when retention or staff removed the files
     # Live recordings: the connection generation (each resume adds one; a finishing task scheduled for an

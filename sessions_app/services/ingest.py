@@ -13,6 +13,7 @@ from django.db import transaction
 
 from inference.errors import MediaError
 from inference.media import probe
+from sessions_app.mediatypes import detect_format, storage_name
 from sessions_app.models import Session
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
         raise IngestError(unreadable_message(shown)) from None
     name = Path(name or "upload").name or "upload"
     title = (title or "").strip()[:200] or Path(name).stem[:200] or "Untitled session"
+    # the stored name and the content type it is served with come from the bytes; the user's name is
+    # only the default title (escaped wherever it is shown)
+    fmt = detect_format(path, info.kind)
+    stored_as = storage_name("original", fmt)
     stored = ""
     try:
         with transaction.atomic():
@@ -55,13 +60,15 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
                 width=info.width,
                 height=info.height,
                 sample_fps=settings.EMOTION_DEFAULT_SAMPLE_FPS,
+                original_format=fmt,
             )
             with open(path, "rb") as fh:
-                session.original.save(name, File(fh), save=False)
+                session.original.save(stored_as, File(fh), save=False)
             stored = session.original.name
-            playable_now = info.kind == "image" or is_browser_playable(path, name)
-            session.playable.name = stored if playable_now else ""  # else the prepare_playable task makes one
-            session.save(update_fields=["original", "playable"])
+            playable_now = info.kind == "image" or is_browser_playable(path, stored_as)
+            if playable_now:  # else the prepare_playable task makes one
+                session.playable.name, session.playable_format = stored, fmt
+            session.save(update_fields=["original", "playable", "playable_format"])
             plan_segments(session)
             transaction.on_commit(lambda: enqueue_analysis(session.pk))
             if not playable_now:
@@ -70,5 +77,5 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
         if stored:
             Session.original.field.storage.delete(stored)
         raise
-    logger.info("session %s ingested from %s (%s)", session.pk, name, info.kind)
+    logger.info("session %s ingested from %r (%s, %s)", session.pk, name, info.kind, fmt)
     return session

@@ -29,6 +29,7 @@ from django.db.models import F
 
 from inference.classes import EMOTIONS
 from inference.errors import MediaError
+from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
 
@@ -123,11 +124,14 @@ def store_recording(session_id: int, path: Path) -> Session:
     if not path.exists() or path.stat().st_size == 0:
         fail(session_id, "No recording arrived; nothing to analyse.")
         return Session.objects.get(pk=session_id)
+    with open(path, "rb") as fh:
+        fmt = sniff_file(fh)  # MediaRecorder's WebM in browsers; finish() replaces it by an MP4
     with transaction.atomic():
         with open(path, "rb") as fh:
-            session.original.save("recording.bin", File(fh), save=False)
+            session.original.save(storage_name("recording", fmt), File(fh), save=False)
+        session.original_format = fmt
         session.status = Session.Status.QUEUED
-        session.save(update_fields=["original", "status", "updated"])
+        session.save(update_fields=["original", "original_format", "status", "updated"])
 
         def queue() -> None:
             from sessions_app.live_tasks import finish_live_session
@@ -275,12 +279,15 @@ def finish(session_id: int) -> str:
             transcode_to_mp4(src, out)
         info = probe(out)
         with open(out, "rb") as fh:
-            session.playable.save("recording.mp4", File(fh), save=False)
+            session.playable.save(storage_name("original", "mp4"), File(fh), save=False)
         session.original.name = session.playable.name
+        session.original_format = session.playable_format = "mp4"
         session.duration, session.width, session.height = info.duration, info.width, info.height
         session.progress = 0.4
-        session.save(update_fields=["original", "playable", "duration", "width", "height", "progress", "updated"])
-        session.playable.storage.delete(raw_name)
+        fields = ["original", "playable", "original_format", "playable_format", "duration", "width", "height"]
+        session.save(update_fields=[*fields, "progress", "updated"])
+        if raw_name != session.original.name:  # the raw recording goes once the row points at the MP4
+            transaction.on_commit(lambda: session.playable.storage.delete(raw_name))
         send_state(session)
         seen = {int(v) for v in redis_client().smembers(_key(session_id, "seen"))}
         n_live = len(seen)
