@@ -13,10 +13,7 @@ from django.urls import reverse
 from emotionsite.asgi import application
 from sessions_app.models import Session
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.xfail(strict=True, reason="issue 13 finding 9: websockets keep their user after log-out"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://localhost")
 CLOSE_UNAUTHENTICATED = 4401
