@@ -18,6 +18,7 @@ from emotionsite.env import (
     parse_database_url,
     read_env_file,
 )
+from emotionsite.proxy import parse_networks
 from emotionsite.queues import TASK_ROUTES, Queue, QueueTimeLimits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sessions_app.login_guard.LoginSlowdownMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -153,6 +155,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("EMOTION_LOGIN_LOCKOUT_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# And per username from any address: a doubling delay (1 s up to the max) after N failures in the window.
+EMOTION_LOGIN_USERNAME_FAILURE_LIMIT = env_int("EMOTION_LOGIN_USERNAME_FAILURE_LIMIT", 20)
+EMOTION_LOGIN_USERNAME_WINDOW_MINUTES = env_int("EMOTION_LOGIN_USERNAME_WINDOW_MINUTES", 15)
+EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS = env_int("EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS", 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("EMOTION_TIME_ZONE", "UTC")
@@ -249,8 +255,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env_bool("EMOTION_BEHIND_PROXY", False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Client address and scheme from X-Forwarded-For/-Proto only behind a proxy, and only from these peers
+# (addresses or CIDRs): applied by emotionsite.proxy.TrustedProxyMiddleware alone, so no
+# SECURE_PROXY_SSL_HEADER (it would trust the header from any peer).
+EMOTION_BEHIND_PROXY = env_bool("EMOTION_BEHIND_PROXY", False)
+EMOTION_TRUSTED_PROXIES = env_list("EMOTION_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+try:
+    parse_networks(EMOTION_TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"EMOTION_TRUSTED_PROXIES: {exc}") from None
 
 LOGGING = {
     "version": 1,

@@ -49,7 +49,7 @@ if [ "${EMOTION_HTTPS:-0}" = 1 ]; then
   LOG_TAG=https log "HTTPS on https://$BIND:${EMOTION_HTTPS_PORT:-8443}/"
 fi
 
-spawn web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" --proxy-headers emotionsite.asgi:application
+spawn web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" emotionsite.asgi:application
 if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
   spawn live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c 1 -n "live@%h"

@@ -8,4 +8,5 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "Sessions"
 
     def ready(self) -> None:
-        from sessions_app import live_tasks  # noqa: F401 - registers the live Celery tasks
+        # registers the live Celery tasks; the receivers that count failed log-ins and close websockets
+        from sessions_app import live_tasks, login_guard, signals  # noqa: F401

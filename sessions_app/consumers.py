@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from inference.classes import EMOTIONS
 from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, live_resume, uploads
+from sessions_app.services import live, live_resume, socket_auth, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -31,6 +31,40 @@ if TYPE_CHECKING:
     from sessions_app.models import Session
 
 CLOSE_UNAUTHENTICATED = 4401
+BROKER_ERRORS = (RedisError, KombuOperationalError, ConnectionError, OSError)
+logger = logging.getLogger(__name__)
+
+
+class SignedInSocket:
+    """A socket for signed-in users only, closed (4401) when its log-in ends: it joins the groups of its
+    user and of its log-in session (sessions_app/signals.py sends the close on log-out, password change,
+    deactivation or deletion). The log-in itself is checked on connect by Channels' AuthMiddleware,
+    password hash and ``is_active`` included."""
+
+    auth_groups: list[str] | None = None
+
+    async def admit(self) -> bool:
+        """Call first in ``connect``: False (socket closed) for an anonymous visitor."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return False
+        session = self.scope.get("session")
+        self.auth_groups = socket_auth.groups_for(user.pk, getattr(session, "session_key", None))
+        try:
+            for group in self.auth_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except BROKER_ERRORS:  # Redis is away: the log-in was checked just now; only the push is lost
+            logger.warning("could not join the log-in groups of user %s", user.pk)
+        return True
+
+    async def leave_auth_groups(self) -> None:
+        for group in self.auth_groups or ():
+            with contextlib.suppress(*BROKER_ERRORS):  # the membership expires with the group
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def auth_revoked(self, event: dict[str, Any]) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
 
 class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
@@ -49,17 +83,17 @@ class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
 
-class PingConsumer(JsonOnlyConsumer):
+class PingConsumer(SignedInSocket, JsonOnlyConsumer):
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
+        user = self.scope["user"]
         self.group = f"ping.user.{user.pk}"
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -72,19 +106,19 @@ class PingConsumer(JsonOnlyConsumer):
 
 
 CLOSE_NOT_FOUND = 4404
-logger = logging.getLogger(__name__)
 
 
-class UploadConsumer(AsyncWebsocketConsumer):
+class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
     """Chunked, resumable upload: JSON control messages plus binary chunks (see docs/architecture.md)."""
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
         self.upload: uploads.StagedUpload | None = None
         await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
 
     async def _error(self, message: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
@@ -139,14 +173,13 @@ class UploadConsumer(AsyncWebsocketConsumer):
         )
 
 
-class SessionProgressConsumer(JsonOnlyConsumer):
+class SessionProgressConsumer(SignedInSocket, JsonOnlyConsumer):
     """The state of one of the user's sessions: the stored state on connect, then the workers' messages."""
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
+        user = self.scope["user"]
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         session = await database_sync_to_async(owned_session)(user, session_id)
         if session is None:
@@ -158,6 +191,7 @@ class SessionProgressConsumer(JsonOnlyConsumer):
         await self.send_json(state_payload(session))
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -173,12 +207,11 @@ class SessionProgressConsumer(JsonOnlyConsumer):
 
 FRAME_PREFIX, CHUNK_PREFIX, SEQ_CHUNK_PREFIX = 0x01, 0x02, 0x03
 SEQ_CHUNK_HEADER = struct.Struct(">BI")  # prefix, chunk sequence number (uint32, 0 = the recorder's first)
-BROKER_ERRORS = (RedisError, KombuOperationalError, ConnectionError, OSError)
 FRAME_HEADER = struct.Struct(">BdI")  # prefix, capture time (s, float64), sequence number (uint32)
 DRAIN_SECONDS = 60.0
 
 
-class LiveConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     """Live recording: JSON control messages plus binary frames and recording chunks.
 
     Binary messages start with one byte: 0x01 = a sampled JPEG frame (then a big-endian float64
@@ -197,13 +230,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
         if self.group:
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)

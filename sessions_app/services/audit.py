@@ -12,7 +12,7 @@ Action = AuditEntry.Action
 
 
 def client_ip(request: Any) -> str | None:
-    """The client address as Django sees it (REMOTE_ADDR; a trusted proxy sets it with --proxy-headers)."""
+    """The client address as Django sees it (REMOTE_ADDR: see emotionsite/proxy.py for trusted proxies)."""
     if request is None:
         return None
     ip = (getattr(request, "META", {}) or {}).get("REMOTE_ADDR") or ""
