@@ -300,6 +300,50 @@ class PersonSuggestion(models.Model):
         return f"{self.candidate} possibly {self.person} ({self.status})"
 
 
+class PersonFlag(models.Model):
+    """A stored person whose tracks disagree: they may be two or more humans joined by a wrong merge.
+
+    Raised by ``manage.py flag_identity_conflicts`` or the admin action (services.identity_flags); the
+    person's page shows the groups of tracks so the owner can split one off, or dismiss the flag.
+    A dismissed flag is remembered for the same tracks: a later check raises it again only when the
+    person's tracks changed.
+    """
+
+    class Kind(models.TextChoices):
+        SPLIT = "split", "Possibly several people"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        RESOLVED = "resolved", "Resolved"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPLIT)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    groups = models.JSONField(default=list, blank=True)  # track ids per group that agrees within, largest first
+    distance = models.FloatField(default=0.0)  # the smallest distance between two groups
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["person", "-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"], condition=models.Q(status="open"), name="person_flag_open_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.get_kind_display().lower()} ({self.status})"
+
+    @property
+    def track_ids(self) -> set[int]:
+        return {t for group in self.groups for t in group}
+
+
 # --------------------------------------------------------------------------- privacy
 class UserSettings(models.Model):
     """A user's privacy settings: how long session media is kept."""
@@ -328,6 +372,8 @@ class AuditEntry(models.Model):
         RENAMED = "renamed", "Renamed"
         MERGED = "merged", "Merged"
         NOT_SAME = "not_same", "Marked not the same"
+        FLAGGED = "flagged", "Flagged as possibly several people"
+        FLAG_DISMISSED = "flag_dismissed", "Flag dismissed"
         SPLIT = "split", "Split"
         DELETED = "deleted", "Deleted"
         CONSENT = "consent", "Consent changed"
