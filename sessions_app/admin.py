@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,13 +21,16 @@ from sessions_app.models import (
     Marker,
     Observation,
     Person,
+    PersonFlag,
+    PersonSuggestion,
     PersonThumbnail,
     Segment,
     Session,
     Track,
     UserSettings,
 )
-from sessions_app.services import audit, manage, people, retention
+from sessions_app.people_selectors import suggestion_cards
+from sessions_app.services import audit, identity_flags, manage, people, retention
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
 FACES_PER_PAGE = 60
@@ -95,7 +98,9 @@ class PersonThumbnailInline(StaffOnly, admin.TabularInline):
 
 @admin.register(Person)
 class PersonAdmin(StaffOnly, admin.ModelAdmin):
-    list_display = ["id", "face", "display_name", "owner", "number", "consent_given", "track_count", "created"]
+    list_display = [
+        "id", "face", "display_name", "owner", "number", "consent_given", "track_count", "flagged", "created",
+    ]  # fmt: skip
     list_display_links = ["id", "display_name"]
     list_filter = ["consent_given", ("owner", admin.RelatedOnlyFieldListFilter), "created"]
     search_fields = ["name", "owner__username", "consent_note"]
@@ -103,11 +108,17 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
     fields = ["owner", "number", "name", "consent_given", "consent_at", "consent_note", "reference_embeddings"]
     readonly_fields = ["owner", "number", "reference_embeddings"]
     inlines = [PersonThumbnailInline]
-    actions = ["merge_selected"]
+    actions = ["merge_selected", "flag_identity_conflicts"]
     change_list_template = "admin/sessions_app/person/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_tracks=Count("tracks")).prefetch_related("thumbnails")
+        open_flag = PersonFlag.objects.filter(person=OuterRef("pk"), status=PersonFlag.Status.OPEN)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_tracks=Count("tracks"), is_flagged=Exists(open_flag))
+            .prefetch_related("thumbnails")
+        )
 
     def has_add_permission(self, request, *args) -> bool:
         return False  # people come from analysis
@@ -124,6 +135,10 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
     @admin.display(description="tracks", ordering="n_tracks")
     def track_count(self, obj):
         return obj.n_tracks
+
+    @admin.display(description="possibly several people", boolean=True, ordering="is_flagged")
+    def flagged(self, obj):
+        return obj.is_flagged
 
     @admin.display(description="reference embeddings")
     def reference_embeddings(self, obj):
@@ -169,6 +184,20 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
             request, f"Merged {len(chosen) - 1} people into “{keep.display_name}” ({moved} observations moved)."
         )
 
+    @admin.action(description="Flag selected people whose tracks disagree (possibly several people)")
+    def flag_identity_conflicts(self, request, queryset):
+        flags = identity_flags.flag_conflicts(queryset.order_by("pk"), actor=request.user, request=request)
+        checked = queryset.count()
+        if not flags:
+            self.message_user(request, f"Checked {checked}: the tracks of every one agree; nothing was flagged.")
+            return
+        names = ", ".join(f"{f.person.display_name} ({f.person.owner.get_username()})" for f in flags[:20])
+        self.message_user(
+            request,
+            f"Checked {checked}; {len(flags)} possibly several people: {names}. Their pages show the tracks to split.",
+            messages.WARNING,
+        )
+
     # ---- the face-naming view
     def get_urls(self):
         view = self.admin_site.admin_view(self.name_faces_view)
@@ -207,6 +236,7 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
             "title": "Name faces",
             "people": unnamed[:FACES_PER_PAGE],
             "total": unnamed.count(),
+            "suggestions": suggestion_cards(PersonSuggestion.objects.all(), FACES_PER_PAGE),
         }
         return TemplateResponse(request, "admin/sessions_app/person/name_faces.html", context)
 
@@ -238,6 +268,34 @@ class PersonThumbnailAdmin(StaffOnly, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         people.delete_files_on_commit(list(queryset.values_list("image", flat=True)))
         super().delete_queryset(request, queryset)
+
+
+@admin.register(PersonSuggestion)
+class PersonSuggestionAdmin(ReadOnly, admin.ModelAdmin):
+    """Suggestions are answered by the owner (people pages, API) or on the Name faces page."""
+
+    list_display = ["id", "owner", "person", "candidate", "score", "margin", "status", "created", "decided_by"]
+    list_filter = ["status", ("owner", admin.RelatedOnlyFieldListFilter), "created"]
+    list_select_related = ["owner", "person", "candidate", "decided_by"]
+    search_fields = ["owner__username", "person__name", "candidate__name"]
+
+
+@admin.register(PersonFlag)
+class PersonFlagAdmin(ReadOnly, admin.ModelAdmin):
+    """Raised by the "Flag …" action on people and ``manage.py flag_identity_conflicts``."""
+
+    list_display = ["id", "person", "owner", "kind", "status", "group_sizes", "distance", "created"]
+    list_filter = ["status", "kind", "created"]
+    list_select_related = ["person", "person__owner"]
+    search_fields = ["person__name", "person__owner__username"]
+
+    @admin.display(description="owner", ordering="person__owner__username")
+    def owner(self, obj):
+        return obj.person.owner
+
+    @admin.display(description="tracks per group")
+    def group_sizes(self, obj):
+        return " + ".join(str(len(g)) for g in obj.groups)
 
 
 # --------------------------------------------------------------------------- sessions

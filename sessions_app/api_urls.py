@@ -16,6 +16,17 @@ urlpatterns = [
         api.SessionMarkerView.as_view(),
         name="api_session_marker",
     ),
+    path("people/suggestions/", api.SuggestionListView.as_view(), name="api_suggestions"),
+    path(
+        "people/suggestions/<int:suggestion_id>/confirm/",
+        api.SuggestionConfirmView.as_view(),
+        name="api_suggestion_confirm",
+    ),
+    path(
+        "people/suggestions/<int:suggestion_id>/reject/",
+        api.SuggestionRejectView.as_view(),
+        name="api_suggestion_reject",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
 ]

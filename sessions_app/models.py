@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 
 from inference.classes import EMOTIONS
@@ -148,6 +149,10 @@ class Track(models.Model):
     last_time = models.FloatField(default=0.0)
     count = models.PositiveIntegerField(default=0)  # observations
     embedding = models.JSONField(null=True, blank=True)  # mean 128-d embedding
+    # Quality-gated 128-d descriptors of this track (inference.identity), and their quality scores (0..1):
+    # what identity decisions compare, set to set, instead of the mean.
+    references = models.JSONField(default=list, blank=True)
+    reference_quality = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["session", "first_time"]
@@ -262,6 +267,88 @@ class Marker(models.Model):
         return f"marker {self.time:.1f}s of session {self.session_id}"
 
 
+class PersonSuggestion(models.Model):
+    """ "``candidate`` is possibly the same human as ``person``": the owner confirms (merge) or rejects it.
+
+    A rejected pair is remembered: never suggested again and never linked automatically. One row per
+    unordered pair of people per owner.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="person_suggestions")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="suggestions_as_person")
+    candidate = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="suggestions_as_candidate")
+    score = models.FloatField(default=0.0)  # identity distance of the pair (lower: more alike)
+    margin = models.FloatField(default=0.0)  # to the next-best person when it was made
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["owner", "-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                "owner", Least("person", "candidate"), Greatest("person", "candidate"), name="suggestion_pair_unique"
+            ),
+            models.CheckConstraint(condition=~models.Q(person=models.F("candidate")), name="suggestion_two_people"),
+        ]
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} possibly {self.person} ({self.status})"
+
+
+class PersonFlag(models.Model):
+    """A stored person whose tracks disagree: they may be two or more humans joined by a wrong merge.
+
+    Raised by ``manage.py flag_identity_conflicts`` or the admin action (services.identity_flags); the
+    person's page shows the groups of tracks so the owner can split one off, or dismiss the flag.
+    A dismissed flag is remembered for the same tracks: a later check raises it again only when the
+    person's tracks changed.
+    """
+
+    class Kind(models.TextChoices):
+        SPLIT = "split", "Possibly several people"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        RESOLVED = "resolved", "Resolved"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPLIT)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    groups = models.JSONField(default=list, blank=True)  # track ids per group that agrees within, largest first
+    distance = models.FloatField(default=0.0)  # the smallest distance between two groups
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["person", "-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"], condition=models.Q(status="open"), name="person_flag_open_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.get_kind_display().lower()} ({self.status})"
+
+    @property
+    def track_ids(self) -> set[int]:
+        return {t for group in self.groups for t in group}
+
+
 # --------------------------------------------------------------------------- privacy
 class UserSettings(models.Model):
     """A user's privacy settings: how long session media is kept."""
@@ -289,6 +376,9 @@ class AuditEntry(models.Model):
         EXPORTED = "exported", "Exported"
         RENAMED = "renamed", "Renamed"
         MERGED = "merged", "Merged"
+        NOT_SAME = "not_same", "Marked not the same"
+        FLAGGED = "flagged", "Flagged as possibly several people"
+        FLAG_DISMISSED = "flag_dismissed", "Flag dismissed"
         SPLIT = "split", "Split"
         DELETED = "deleted", "Deleted"
         CONSENT = "consent", "Consent changed"

@@ -90,6 +90,9 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
         if len(locked) != 2:
             raise PeopleError("One of the people no longer exists.")
         keep, other = locked[keep.pk], locked[other.pk]
+        from sessions_app.services.suggestions import move_answers
+
+        move_answers(keep, other)  # a "not the same" answer about ``other`` stays true of ``keep``
         moved = {
             "observations": Observation.objects.filter(person=other).update(person=keep),
             "tracks": Track.objects.filter(person=other).update(person=keep),

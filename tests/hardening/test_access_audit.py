@@ -27,7 +27,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import Marker, Person, Session
+from sessions_app.models import Marker, Person, PersonFlag, PersonSuggestion, Session
 from tests.hardening.conftest import MEDIA_BYTES, World
 from tests.sessions.conftest import communicator, cookie_for
 
@@ -80,6 +80,14 @@ def _person_renamed(w: World) -> None:
 
 def _person2_gone(w: World) -> None:
     assert not Person.objects.filter(pk=w.extra["person2"].pk).exists()
+
+
+def _suggestion_rejected(w: World) -> None:
+    assert PersonSuggestion.objects.get(pk=w.extra["suggestion"].pk).status == "rejected"
+
+
+def _flag_dismissed(w: World) -> None:
+    assert PersonFlag.objects.get(pk=w.extra["flag"].pk).status == "dismissed"
 
 
 def _owner_exists(w: World) -> None:
@@ -233,6 +241,41 @@ ROUTES: dict[str, list[Check]] = {
             302,
             {"observations": "remove"},
             after=_person2_gone,
+        )
+    ],
+    "person_flag_dismiss": [
+        Check(lambda w: f"/people/{w.person.pk}/flag/dismiss/", "owner", "post", 302, after=_flag_dismissed)
+    ],
+    "suggestion_answer": [
+        Check(
+            lambda w: f"/people/suggestions/{w.extra['suggestion'].pk}/",
+            "owner",
+            "post",
+            302,
+            {"answer": "reject"},
+            after=_suggestion_rejected,
+        )
+    ],
+    "api_suggestions": [
+        Check(lambda w: "/api/people/suggestions/", "user", api=True, contains=b"Second Person", leak=b"Second Person")
+    ],
+    "api_suggestion_confirm": [
+        Check(
+            lambda w: f"/api/people/suggestions/{w.extra['suggestion'].pk}/confirm/",
+            "owner",
+            "post",
+            api=True,
+            contains=b"Secret Person",
+            after=_merged,
+        )
+    ],
+    "api_suggestion_reject": [
+        Check(
+            lambda w: f"/api/people/suggestions/{w.extra['suggestion'].pk}/reject/",
+            "owner",
+            "post",
+            api=True,
+            after=_suggestion_rejected,
         )
     ],
     "privacy_settings": [
@@ -439,6 +482,8 @@ def _state() -> tuple:
         sorted(Session.objects.values_list("pk", "title")),
         sorted(Marker.objects.values_list("pk", "time", "note")),
         sorted(Person.objects.values_list("pk", "name", "consent_given")),
+        sorted(PersonSuggestion.objects.values_list("pk", "status")),
+        sorted(PersonFlag.objects.values_list("pk", "status")),
         sorted(Summary.objects.values_list("pk", "status", "cancel_requested")),
         sorted(LLMSettings.objects.values_list("pk", "remote_url", "remote_model")),
         get_user_model().objects.count(),
