@@ -59,7 +59,8 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "api_tokens",
     "drf_spectacular",
     "sessions_app",
     "summaries",
@@ -125,6 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "api_tokens.password.RevokeApiTokensOnPasswordChange"},  # refuses nothing: revokes API tokens
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -134,11 +136,23 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     # token first, so an anonymous request is answered 401 with a WWW-Authenticate header
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api_tokens.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# API tokens (django-rest-knox, api_tokens/): only SHA-512 digests are stored; `Authorization: Token <key>`.
+KNOX_TOKEN_MODEL = "api_tokens.ApiToken"
+# knox's migrations create its own token table even when its model is swapped out: skip them (there is no
+# knox table to keep; a dangling one referencing users would break deleting users and test flushes).
+MIGRATION_MODULES = {"knox": None}
+_TOKEN_TTL_DAYS = env_int("EMOTION_API_TOKEN_TTL_DAYS", 90)  # 0: tokens never expire
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",  # the header DRF's tokens used, so clients keep working
+    "TOKEN_TTL": timedelta(days=_TOKEN_TTL_DAYS) if _TOKEN_TTL_DAYS > 0 else None,
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Emotion sessions API",
