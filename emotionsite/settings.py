@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from emotionsite.env import (
@@ -60,8 +61,10 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "api_tokens",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "sessions_app",
     "summaries",
 ]
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # keeps a policy a view set itself (media: sandbox)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,6 +131,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "api_tokens.password.RevokeApiTokensOnPasswordChange"},  # refuses nothing: revokes API tokens
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -136,11 +141,23 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     # token first, so an anonymous request is answered 401 with a WWW-Authenticate header
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api_tokens.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# API tokens (django-rest-knox, api_tokens/): only SHA-512 digests are stored; `Authorization: Token <key>`.
+KNOX_TOKEN_MODEL = "api_tokens.ApiToken"
+# knox's migrations create its own token table even when its model is swapped out: skip them (there is no
+# knox table to keep; a dangling one referencing users would break deleting users and test flushes).
+MIGRATION_MODULES = {"knox": None}
+_TOKEN_TTL_DAYS = env_int("EMOTION_API_TOKEN_TTL_DAYS", 90)  # 0: tokens never expire
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",  # the header DRF's tokens used, so clients keep working
+    "TOKEN_TTL": timedelta(days=_TOKEN_TTL_DAYS) if _TOKEN_TTL_DAYS > 0 else None,
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Emotion sessions API",
@@ -148,6 +165,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and docs hold no user data
+    "SWAGGER_UI_DIST": "SIDECAR",  # Swagger UI from drf-spectacular-sidecar's static files: offline, CSP-clean
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 AXES_FAILURE_LIMIT = env_int("EMOTION_LOGIN_FAILURE_LIMIT", 5)
@@ -254,6 +274,23 @@ SECURE_HSTS_PRELOAD = env_bool("EMOTION_HSTS_PRELOAD", _HARDEN)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response that has none of its own: scripts and styles only
+# from the site's files (no inline code or style attributes), websockets to the site (`'self'` does not
+# cover ws:/wss: in every browser), no framing, plugins or foreign form targets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF, "ws:", "wss:"],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Client address and scheme from X-Forwarded-For/-Proto only behind a proxy, and only from these peers
 # (addresses or CIDRs): applied by emotionsite.proxy.TrustedProxyMiddleware alone, so no

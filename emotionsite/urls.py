@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("summaries.api_urls")),
     path("accounts/", include("sessions_app.accounts_urls")),
     path("settings/llm/", include("summaries.settings_urls")),
+    path("settings/tokens/", include("api_tokens.urls")),
     path("", include("sessions_app.urls")),
     path("", include("summaries.urls")),
 ]

@@ -64,12 +64,14 @@ def world(db, settings, tmp_path) -> World:
     thumbnail = PersonThumbnail(person=person)
     thumbnail.image.save("face.jpg", ContentFile(b"\xff\xd8\xff\xe0fakejpeg"), save=True)
     marker = Marker.objects.create(session=session, author=owner, time=1.0, note="mine")
+    from api_tokens.services import create_token
     from summaries.models import LLMSettings, Summary
 
     extra = {
         "person2": Person.objects.create(owner=owner, number=2, name="Second Person"),
         "summary": Summary.objects.create(session=session, requested_by=owner, backend="heuristic", text="private"),
         "llm": LLMSettings.objects.create(user=owner, remote_url="https://owner-llm.example/v1", remote_model="m"),
+        "token": create_token(owner, "owner-token")[0],
     }
     # "Second Person is possibly Secret Person", and Secret Person flagged as possibly several people
     extra["suggestion"] = PersonSuggestion.objects.create(owner=owner, person=person, candidate=extra["person2"])

@@ -99,6 +99,10 @@ def _summary_cancelled(w: World) -> None:
     assert w.extra["summary"].cancel_requested or w.extra["summary"].status == "cancelled"
 
 
+def _token_gone(w: World) -> None:
+    assert not type(w.extra["token"]).objects.filter(pk=w.extra["token"].pk).exists()
+
+
 S = "/sessions/{}"
 
 # route name → the checks for it. Add a row for every new route (see the module docstring).
@@ -294,6 +298,20 @@ ROUTES: dict[str, list[Check]] = {
             after=_owner_exists,
         )
     ],
+    # API tokens: each user's own list (never another's), revoking another user's token is 404
+    "api_tokens": [
+        Check(lambda w: "/settings/tokens/", "user", contains=b"owner-token", leak=b"owner-token"),
+        Check(lambda w: "/settings/tokens/", "user", "post", data={"name": "new"}, contains=b'id="new-token"'),
+    ],
+    "api_token_revoke": [
+        Check(
+            lambda w: f"/settings/tokens/{w.extra['token'].pk}/revoke/",
+            "owner",
+            "post",
+            302,
+            after=_token_gone,
+        )
+    ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
     "api_docs": [Check(lambda w: "/api/docs/", "public")],
 }
@@ -417,9 +435,9 @@ def test_route_access(world, name):
 def test_api_routes_with_tokens(world, name):
     """The same answers with ``Authorization: Token`` (scripts, no session, no CSRF): another user's
     token → 404 on owned rows; a wrong token → 401."""
-    from rest_framework.authtoken.models import Token
+    from api_tokens.services import create_token
 
-    tokens = {who: Token.objects.create(user=getattr(world, who)).key for who in ("owner", "other")}
+    tokens = {who: create_token(getattr(world, who), "audit")[1] for who in ("owner", "other")}
     for check in (c for c in ROUTES[name] if c.api):
         url = check.url(world)
         bad = _send(Client(HTTP_AUTHORIZATION="Token not-a-real-token"), check, url, world)
@@ -476,6 +494,7 @@ def _state() -> tuple:
     """What the state-changing routes can change (extend it with new kinds of rows)."""
     from django.contrib.auth import get_user_model
 
+    from api_tokens.models import ApiToken
     from summaries.models import LLMSettings, Summary
 
     return (
@@ -487,6 +506,7 @@ def _state() -> tuple:
         sorted(Summary.objects.values_list("pk", "status", "cancel_requested")),
         sorted(LLMSettings.objects.values_list("pk", "remote_url", "remote_model")),
         get_user_model().objects.count(),
+        sorted(ApiToken.objects.values_list("pk", flat=True)),
     )
 
 

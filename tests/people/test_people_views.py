@@ -130,11 +130,12 @@ def test_views_exports_and_api_reads_are_audited(auth_client, people_world, clie
     assert log.count("<tr>") == 1 + 5 and "Exported" in log and f"session-{sid}-people.csv" in log
     client.force_login(type(w.owner).objects.create_user(username="nosy", password="nosy-pass-123"))
     assert "Exported" not in client.get(reverse("audit_log")).content.decode()  # not their log
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from api_tokens.models import ApiToken
+
     token_client = APIClient()
-    token_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=w.owner).key}")
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.objects.create(user=w.owner)[1]}")
     assert token_client.get(reverse("api_session_timeline", args=[w.a.pk]), HTTP_X_EMOTION_PAGE="1").status_code == 200
     assert AuditEntry.objects.count() == 6  # a token client is always audited, whatever it sends
 
