@@ -17,6 +17,7 @@ from emotionsite.env import (
     env_str,
     parse_database_url,
     read_env_file,
+    read_secret_file,
 )
 from emotionsite.queues import TASK_ROUTES, Queue, QueueTimeLimits
 
@@ -31,18 +32,25 @@ DEBUG = env_bool("DEBUG", False)
 # Under pytest the dev-only keys below are allowed even with DEBUG off (pytest-django turns it off).
 TESTING = "pytest" in sys.modules
 
-SECRET_KEY = env_str("SECRET_KEY", "")
+# Secrets: from the environment, else the per-install files scripts/setup.sh (run.sh) generates once in
+# var/secrets/, so that `manage.py` beside the stack uses the same keys. Public dev keys only as a last
+# resort, with DEBUG on or under pytest.
+_SECRETS_DIR = VAR_DIR / "secrets"
+_NO_SECRET = "{} must be set when DEBUG is off (or run scripts/setup.sh once: it generates {})"
+SECRET_KEY = env_str("SECRET_KEY", "") or read_secret_file(_SECRETS_DIR / "secret_key")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(_NO_SECRET.format("SECRET_KEY", _SECRETS_DIR / "secret_key"))
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
 
 # Fernet key(s) for secrets stored in the database (e.g. users' remote LLM API keys), separate from
 # SECRET_KEY. Comma-separated: the first encrypts, all decrypt, so keys can be rotated.
-FERNET_KEYS = env_list("EMOTION_FERNET_KEYS")
+FERNET_KEYS = env_list("EMOTION_FERNET_KEYS") or [
+    key.strip() for key in read_secret_file(_SECRETS_DIR / "fernet_keys").split(",") if key.strip()
+]
 if not FERNET_KEYS:
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("EMOTION_FERNET_KEYS must be set when DEBUG is off")
+        raise ImproperlyConfigured(_NO_SECRET.format("EMOTION_FERNET_KEYS", _SECRETS_DIR / "fernet_keys"))
     FERNET_KEYS = ["ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcy0hISE="]  # dev only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -66,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "emotionsite.https_redirect.HttpsPortRedirectMiddleware",  # HTTP -> EMOTION_HTTPS_PORT, not the HTTP port
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -249,6 +258,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Daphne serving HTTPS itself (run.sh with EMOTION_HTTPS=1): HTTP is redirected to this port, not to
+# the HTTP request's own port. None: to the request's host as it came (a proxy on the standard ports).
+EMOTION_HTTPS_REDIRECT_PORT = env_int("EMOTION_HTTPS_PORT", 8443) if env_bool("EMOTION_HTTPS", False) else None
 if env_bool("EMOTION_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -6,11 +6,31 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-export DEBUG="${DEBUG:-1}"
+# Never debug unless asked for (DEBUG=1): debug pages show settings, URL patterns and tracebacks to
+# anyone who can reach the site. The secrets are this install's own, made by setup.sh in var/secrets/.
+export DEBUG="${DEBUG:-0}"
 BIND="${EMOTION_BIND:-127.0.0.1}"
 PORT="${EMOTION_PORT:-8000}"
+HTTPS_PORT="${EMOTION_HTTPS_PORT:-8443}"
 
 EMOTION_SETUP_MIGRATE=0 bash scripts/setup.sh
+
+if is_on "${EMOTION_HTTPS:-0}"; then
+  export EMOTION_HTTPS=1 EMOTION_HTTPS_PORT="$HTTPS_PORT"  # the settings redirect HTTP to this port
+  if [ -z "${EMOTION_TLS_CERT:-}" ]; then
+    # HSTS pins a host name (every port) in the browser for a year: not for a self-signed certificate
+    export EMOTION_HSTS_SECONDS="${EMOTION_HSTS_SECONDS:-0}"
+  fi
+elif ! is_on "${EMOTION_BEHIND_PROXY:-0}"; then
+  # Plain HTTP: nothing to redirect to, and cookies marked Secure would never come back.
+  export EMOTION_SECURE_SSL_REDIRECT="${EMOTION_SECURE_SSL_REDIRECT:-0}"
+  export EMOTION_SECURE_COOKIES="${EMOTION_SECURE_COOKIES:-0}"
+  export EMOTION_HSTS_SECONDS="${EMOTION_HSTS_SECONDS:-0}"
+  case "$BIND" in
+    127.*|localhost|::1) ;;
+    *) LOG_TAG=run log "warning: serving $BIND over plain HTTP: passwords and faces cross the network in clear (set EMOTION_HTTPS=1)" ;;
+  esac
+fi
 
 PIDS=()
 SERVICES_PID=""
@@ -26,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_embedded_services "$ROOT/var"
+start_embedded_services "$VAR_DIR"
 LOG_TAG=migrate log "applying migrations"
 "$PY" manage.py migrate --noinput -v 0
 
@@ -38,15 +58,15 @@ spawn() {
 }
 
 endpoints=()
-if [ "${EMOTION_HTTPS:-0}" = 1 ]; then
-  cert="${EMOTION_TLS_CERT:-$ROOT/var/tls/cert.pem}"
-  key="${EMOTION_TLS_KEY:-$ROOT/var/tls/key.pem}"
+if is_on "${EMOTION_HTTPS:-0}"; then
+  cert="${EMOTION_TLS_CERT:-$VAR_DIR/tls/cert.pem}"
+  key="${EMOTION_TLS_KEY:-$VAR_DIR/tls/key.pem}"
   if [ ! -f "$cert" ] || [ ! -f "$key" ]; then
     LOG_TAG=https log "generating a self-signed certificate in $(dirname "$cert")"
     "$PY" scripts/selfsigned_cert.py "$cert" "$key" ${EMOTION_TLS_HOSTS:-}
   fi
-  endpoints=(-e "ssl:${EMOTION_HTTPS_PORT:-8443}:interface=$BIND:privateKey=$key:certKey=$cert")
-  LOG_TAG=https log "HTTPS on https://$BIND:${EMOTION_HTTPS_PORT:-8443}/"
+  endpoints=(-e "ssl:$HTTPS_PORT:interface=$BIND:privateKey=$key:certKey=$cert")
+  LOG_TAG=https log "HTTPS on https://$BIND:$HTTPS_PORT/"
 fi
 
 spawn web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" --proxy-headers emotionsite.asgi:application
@@ -54,7 +74,7 @@ if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
   spawn live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c 1 -n "live@%h"
   spawn inference "${worker[@]}" -Q "${EMOTION_QUEUE_INFERENCE:-inference},${EMOTION_QUEUE_DEFAULT:-default}" \
-    -c "${EMOTION_INFERENCE_CONCURRENCY:-1}" -n "inference@%h" -B -s "$ROOT/var/celerybeat-schedule"
+    -c "${EMOTION_INFERENCE_CONCURRENCY:-1}" -n "inference@%h" -B -s "$VAR_DIR/celerybeat-schedule"
   spawn summaries "${worker[@]}" -Q "${EMOTION_QUEUE_SUMMARIES:-summaries}" -c 1 -n "summaries@%h"
 fi
 LOG_TAG=run log "site on http://$BIND:$PORT/ (Ctrl-C stops everything)"

@@ -147,7 +147,6 @@ def _secrets(stack: RunSh) -> dict[str, tuple[bytes, int]]:
     return {p.name: (p.read_bytes(), stat.S_IMODE(p.stat().st_mode)) for p in sorted(folder.iterdir())}
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5: run.sh defaults to DEBUG=1 with public development keys")
 def test_lan_recipe_serves_without_debug_and_keeps_its_secrets(lan_stack, tmp_path):
     """The recipe as written: no debug page, HTTP sent to the HTTPS port, a login over HTTPS with the
     generated certificate and per-install secrets (0600); after Ctrl-C, a plain `run.sh` on localhost
