@@ -24,11 +24,16 @@ def _jpeg(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8: live frames are decoded without a size check")
 def test_oversized_live_frame_is_refused_before_decoding(settings):
+    import cv2
+
     settings.EMOTION_LIVE_MAX_PIXELS = 1920 * 1080
     assert decode_jpeg(_jpeg(16, 16)).shape == (16, 16, 3)
     with pytest.raises(MediaError, match=r"too large \(4000x3000\).*2\.1 megapixels"):
         decode_jpeg(_jpeg(4000, 3000))
-    with pytest.raises(MediaError, match="not a JPEG"):
-        decode_jpeg(b"GIF89a" + bytes(100))
+    with pytest.raises(MediaError, match="too large"):
+        decode_jpeg(_jpeg(60000, 60000))  # 3.6 gigapixels: Pillow's own bomb limit, same message
+    with pytest.raises(MediaError, match="not a JPEG frame"):
+        decode_jpeg(cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    with pytest.raises(MediaError, match="not a readable JPEG frame"):
+        decode_jpeg(b"\xff\xd8" + bytes(100))
