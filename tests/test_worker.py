@@ -14,7 +14,6 @@ def test_real_worker_writes_to_postgres(celery_worker_proc):
     assert row.worker
 
 
-@pytest.mark.xfail(strict=True, reason="finding 9: /healthz shows worker host names to anonymous visitors")
 @pytest.mark.django_db(transaction=True)
 def test_healthz_sees_the_worker_and_names_it_to_staff_only(client, celery_worker_proc, user):
     anonymous = client.get("/healthz")
