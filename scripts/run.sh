@@ -78,4 +78,4 @@ LOG_TAG=run log "site on http://$BIND:$PORT/ (Ctrl-C stops everything)"
 
 # Stay up until Ctrl-C; only the supervisor or the embedded services' own supervisor ending stops the rest.
 wait -n "$SUPERVISOR_PID" ${SERVICES_PID:+"$SERVICES_PID"} || true
-LOG_TAG=run log "a supervisor exited; stopping the stack"
+LOG_TAG=run log "the process supervisor or the embedded services ended; stopping the stack"
