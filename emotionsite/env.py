@@ -76,6 +76,14 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def read_secret_file(path: Path) -> str:
+    """The value in a generated secret file (``scripts/make_secrets.py``), or "" when there is none."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def parse_database_url(url: str) -> dict[str, object]:
     """``postgres://user:pass@host:port/name?host=/socket/dir`` -> a Django DATABASES entry."""
     parts = urlsplit(url)

@@ -18,6 +18,7 @@ from emotionsite.env import (
     env_str,
     parse_database_url,
     read_env_file,
+    read_secret_file,
 )
 from emotionsite.proxy import parse_networks
 from emotionsite.queues import TASK_ROUTES, Queue, QueueTimeLimits
@@ -33,18 +34,25 @@ DEBUG = env_bool("DEBUG", False)
 # Under pytest the dev-only keys below are allowed even with DEBUG off (pytest-django turns it off).
 TESTING = "pytest" in sys.modules
 
-SECRET_KEY = env_str("SECRET_KEY", "")
+# Secrets: from the environment, else the per-install files scripts/setup.sh (run.sh) generates once in
+# var/secrets/, so that `manage.py` beside the stack uses the same keys. Public dev keys only as a last
+# resort, with DEBUG on or under pytest.
+_SECRETS_DIR = VAR_DIR / "secrets"
+_NO_SECRET = "{} must be set when DEBUG is off (or run scripts/setup.sh once: it generates {})"
+SECRET_KEY = env_str("SECRET_KEY", "") or read_secret_file(_SECRETS_DIR / "secret_key")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(_NO_SECRET.format("SECRET_KEY", _SECRETS_DIR / "secret_key"))
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
 
 # Fernet key(s) for secrets stored in the database (e.g. users' remote LLM API keys), separate from
 # SECRET_KEY. Comma-separated: the first encrypts, all decrypt, so keys can be rotated.
-FERNET_KEYS = env_list("EMOTION_FERNET_KEYS")
+FERNET_KEYS = env_list("EMOTION_FERNET_KEYS") or [
+    key.strip() for key in read_secret_file(_SECRETS_DIR / "fernet_keys").split(",") if key.strip()
+]
 if not FERNET_KEYS:
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("EMOTION_FERNET_KEYS must be set when DEBUG is off")
+        raise ImproperlyConfigured(_NO_SECRET.format("EMOTION_FERNET_KEYS", _SECRETS_DIR / "fernet_keys"))
     FERNET_KEYS = ["ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcy0hISE="]  # dev only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -70,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "emotionsite.https_redirect.HttpsPortRedirectMiddleware",  # HTTP -> EMOTION_HTTPS_PORT, not the HTTP port
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # keeps a policy a view set itself (media: sandbox)
@@ -230,6 +239,8 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_TIME_LIMIT = env_int("EMOTION_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("EMOTION_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT - 30)
 EMOTION_LIVE_TIME_LIMIT = env_int("EMOTION_LIVE_TIME_LIMIT", 30)
+# Largest live frame decoded (pixels, read from the JPEG header first): 16.8 MP covers 4096x4096 webcams.
+EMOTION_LIVE_MAX_PIXELS = env_int("EMOTION_LIVE_MAX_PIXELS", 4096 * 4096)
 # A live socket closed without Stop may resume this long before the recording is finished as it is.
 EMOTION_LIVE_RESUME_GRACE_SECONDS = env_int("EMOTION_LIVE_RESUME_GRACE_SECONDS", 30)
 EMOTION_SUMMARY_TIME_LIMIT = env_int("EMOTION_SUMMARY_TIME_LIMIT", 1800)
@@ -301,6 +312,9 @@ try:
     parse_networks(EMOTION_TRUSTED_PROXIES)
 except ValueError as exc:
     raise ImproperlyConfigured(f"EMOTION_TRUSTED_PROXIES: {exc}") from None
+# Daphne serving HTTPS itself (run.sh with EMOTION_HTTPS=1): HTTP is redirected to this port, not to
+# the HTTP request's own port. None: to the request's host as it came (a proxy on the standard ports).
+EMOTION_HTTPS_REDIRECT_PORT = env_int("EMOTION_HTTPS_PORT", 8443) if env_bool("EMOTION_HTTPS", False) else None
 
 LOGGING = {
     "version": 1,

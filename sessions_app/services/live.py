@@ -10,10 +10,12 @@ same indexing, so the stored frames form one grid without duplicates.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import time
+import warnings
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -161,8 +163,26 @@ def _known_people(owner_id: int) -> dict[int, list]:
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
+    """Decode a live frame, after checking its size from the JPEG header: a few bytes can claim a
+    picture whose decoding would take gigabytes (and the out-of-memory killer would end the worker)."""
     import cv2
+    from PIL import Image, UnidentifiedImageError
 
+    limit = settings.EMOTION_LIVE_MAX_PIXELS
+    too_large = "the frame is too large ({}); the limit is {:.1f} megapixels"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit below decides
+            with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                kind, (width, height) = header.format, header.size
+    except Image.DecompressionBombError:
+        raise MediaError(too_large.format("over 178 megapixels", limit / 1e6), "") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise MediaError("not a readable JPEG frame", "") from None
+    if kind != "JPEG":
+        raise MediaError("not a JPEG frame", "")
+    if width * height > limit:
+        raise MediaError(too_large.format(f"{width}x{height}", limit / 1e6), "")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise MediaError("not a readable JPEG frame", "")

@@ -642,9 +642,10 @@ def test_production_https_headers_and_secrets_from_environment():
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "EMOTION_FERNET_KEYS"])
-def test_production_requires_secrets_from_environment(missing):
-    """With DEBUG=0 there is no built-in fallback for either secret: start-up stops with a clear reason."""
-    result = _production({**PRODUCTION_ENV, missing: None}, "manage.py", "check")
+def test_production_requires_secrets_from_environment(missing, tmp_path):
+    """With DEBUG=0 there is no built-in fallback for either secret: start-up stops with a clear reason
+    (an EMOTION_VAR_DIR without the generated var/secrets/ files)."""
+    result = _production({**PRODUCTION_ENV, missing: None, "EMOTION_VAR_DIR": str(tmp_path)}, "manage.py", "check")
     assert result.returncode != 0 and f"{missing} must be set when DEBUG is off" in result.stderr
     assert "Traceback" not in result.stderr.splitlines()[-1]
 
