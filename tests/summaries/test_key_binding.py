@@ -19,8 +19,6 @@ from summaries.models import AllowedLLMHost, LLMSettings
 from tests.summaries.test_netguard import fake_dns
 from tests.summaries.test_remote import MESSAGES, ChatHandler, llm_server  # noqa: F401 - the fixture
 
-pytestmark = pytest.mark.xfail(strict=True, reason="finding 4: LLM keys are not bound to their URL yet")
-
 API_KEY = "sk-bound-secret-2718-xyz"
 PUBLIC = {"llm.example": ["93.184.216.34"], "evil.example": ["93.184.216.35"], "public.test": ["93.184.216.36"]}
 
@@ -38,9 +36,7 @@ def stored(user, url: str) -> LLMSettings:
 
 
 @pytest.mark.django_db
-def test_admin_url_change_drops_the_key_keeps_the_user_and_is_audited(
-    client, user, django_user_model, public_dns
-):
+def test_admin_url_change_drops_the_key_keeps_the_user_and_is_audited(client, user, django_user_model, public_dns):
     staff = django_user_model.objects.create_user(username="staff-llm", password="x-pass-123", is_staff=True)
     other = django_user_model.objects.create_user(username="other-llm", password="x-pass-123")
     row = stored(user, "https://llm.example/v1")
