@@ -8,4 +8,16 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "Sessions"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import pre_delete
+
         from sessions_app import live_tasks  # noqa: F401 - registers the live Celery tasks
+
+        # every way a user row goes (account deletion, the admin, a shell) keeps the trail about others
+        pre_delete.connect(_forget_user, sender=get_user_model(), dispatch_uid="sessions_app.audit.forget_user")
+
+
+def _forget_user(sender, instance, **kwargs) -> None:
+    from sessions_app.services import audit
+
+    audit.forget_user(instance)

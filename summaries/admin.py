@@ -5,19 +5,21 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from sessions_app.admin import StaffOnly
+from sessions_app.admin import AuditedDelete, StaffOnly
 from summaries.llm_settings import (
     KEY_DROPPED,
     LLMSettingsError,
     check_llm_settings,
+    delete_allowed_host,
     delete_llm_settings,
+    save_allowed_host,
     save_llm_settings,
 )
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
 
 
 @admin.register(Summary)
-class SummaryAdmin(StaffOnly, admin.ModelAdmin):
+class SummaryAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
     list_display = ["id", "session", "owner", "backend", "model_name", "status", "requested_by", "created", "finished"]
     list_display_links = ["id", "session"]
     list_filter = ["backend", "status", "created"]
@@ -119,6 +121,11 @@ class AllowedLLMHostAdmin(StaffOnly, admin.ModelAdmin):
     readonly_fields = ["created_by", "created"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        save_allowed_host(obj, form.changed_data, actor=request.user, request=request)
+
+    def delete_model(self, request, obj):
+        delete_allowed_host(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for host in queryset:
+            delete_allowed_host(host, actor=request.user, request=request)

@@ -1,4 +1,4 @@
-"""Every write of a user's LLM settings: the settings page, the admin and a shell all come through here.
+"""Every write of a user's LLM settings and of the allowed LLM hosts: page, admin and shell come through here.
 
 A stored API key is bound to the URL it was entered with (see :mod:`summaries.key_binding`): a changed
 URL drops the key unless a new key comes with it, and a key is accepted only for an https URL or a host
@@ -14,7 +14,7 @@ from django.db import transaction
 
 from sessions_app.services import audit
 from summaries import netguard
-from summaries.models import LLMSettings
+from summaries.models import AllowedLLMHost, LLMSettings
 
 KEY_DROPPED = "API key dropped (URL changed)"
 
@@ -98,3 +98,19 @@ def delete_llm_settings(row: LLMSettings, *, actor: Any = None, request: Any = N
             actor, audit.Action.DELETED, row, request=request, owner_id=row.user_id, detail=via or "LLM settings"
         )
         row.delete()
+
+
+def save_allowed_host(host: AllowedLLMHost, fields: list[str], *, actor: Any = None, request: Any = None) -> None:
+    """Store a staff allow-list row (``fields``: the names the form changed); audited, no owner."""
+    created = host.pk is None
+    if created:
+        host.created_by = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        host.save()
+        audit.record_change(actor, host, fields, request=request, created=created)
+
+
+def delete_allowed_host(host: AllowedLLMHost, *, actor: Any = None, request: Any = None) -> None:
+    with transaction.atomic():
+        audit.record(actor, audit.Action.DELETED, host, request=request, detail="allowed LLM host (admin)")
+        host.delete()

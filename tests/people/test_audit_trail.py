@@ -16,12 +16,7 @@ from rest_framework.test import APIClient
 from sessions_app.models import AuditEntry, Marker, Session, UserSettings
 from summaries.models import AllowedLLMHost
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.xfail(
-        strict=True, reason="finding 6: audit trail erased with an account, skipped by admin edits and summaries"
-    ),
-]
+pytestmark = pytest.mark.django_db
 
 
 class _Inputs(HTMLParser):
