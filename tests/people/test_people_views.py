@@ -149,3 +149,23 @@ def test_session_rename_and_delete_are_audited(auth_client, people_world, django
         ("renamed", str(w.a.pk), "Renamed A", "from 'Meeting A'"),
         ("deleted", str(w.b.pk), "Meeting B", ""),
     ]
+
+
+@pytest.mark.xfail(strict=True, reason="finding 9: a non-ASCII digit passes isdigit() and crashes int()")
+def test_unicode_digits_are_a_clear_400_not_a_crash(client, people_world, staff_user):
+    """``"²".isdigit()`` is true but ``int("²")`` raises: every id or number from a form goes through a form."""
+    w = people_world
+    client.raise_request_exception = False  # a crash must show as the 500 a user would get
+    client.force_login(w.owner)
+    split = client.post(reverse("person_split", args=[w.alice.pk]), {"track": "²"})
+    assert split.status_code == 400 and "Choose one of this person" in split.content.decode()
+    merge = client.post(reverse("people_merge"), {"keep": "²", "other": w.bob.pk})
+    assert merge.status_code == 400 and "Choose the person to keep" in merge.content.decode()
+    privacy = client.post(reverse("privacy_settings"), {"retention_days": "²"})
+    assert privacy.status_code == 400 and "whole number" in privacy.content.decode()
+    assert Person.objects.filter(owner=w.owner).count() == 3
+
+    client.force_login(staff_user)
+    naming = client.post(reverse("admin:sessions_app_person_name_faces"), {"name_²": "Eve", f"name_{w.carol.pk}": "C"})
+    assert naming.status_code == 302 and Person.objects.get(pk=w.carol.pk).name == "C"
+    assert client.get("/admin/sessions_app/session/%C2%B2/change/").status_code in (302, 404)
