@@ -32,6 +32,7 @@ from sessions_app.models import (
     Track,
     UserSettings,
 )
+from sessions_app.people_forms import NameFacesForm, first_error
 from sessions_app.services import audit, manage, people, privacy, retention
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
@@ -205,13 +206,13 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
             .order_by("owner__username", "number")
         )
         if request.method == "POST":
+            # the faces this page shows; other keys (unknown or malformed ids) are not fields, so ignored
+            form = NameFacesForm(list(unnamed[:FACES_PER_PAGE]), request.POST)
+            if not form.is_valid():
+                self.message_user(request, first_error(form), messages.ERROR)
+                return HttpResponseRedirect(request.path)
             named = 0
-            for key, value in request.POST.items():
-                if not key.startswith("name_") or not key[5:].isdigit() or not value.strip():
-                    continue
-                person = Person.objects.filter(pk=int(key[5:])).first()
-                if person is None:
-                    continue
+            for person, value in form.names():
                 try:
                     people.rename_person(person, value, actor=request.user, request=request)
                     named += 1
