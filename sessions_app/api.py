@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from sessions_app.models import Marker, Session
 from sessions_app.selectors import owned_session, people_summary, timeline
+from sessions_app.services import manage
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -219,7 +220,7 @@ class SessionMarkerView(APIView):
         marker = session.markers.filter(pk=marker_id).first()
         if marker is None:
             raise Http404("no such marker")
-        marker.delete()
+        manage.delete_marker(marker, actor=request.user, request=request, via="API")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -14,13 +14,3 @@ class SuggestionAnswerForm(forms.Form):
 
     CONFIRM, REJECT = "confirm", "reject"
     answer = forms.ChoiceField(choices=[(CONFIRM, "Confirm (merge)"), (REJECT, "Not the same")])
-
-
-class SplitTracksForm(forms.Form):
-    """One or several tracks of one person (``person``'s tracks only: any other id is invalid)."""
-
-    track = forms.ModelMultipleChoiceField(queryset=None)
-
-    def __init__(self, *args, person, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["track"].queryset = person.tracks.all()

@@ -369,7 +369,10 @@ class UserSettings(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which object, when and from where. ``owner`` is whose data it was."""
+    """Who did what to which object, when and from where. ``owner`` is whose data it was.
+
+    When an actor's account is deleted, ``actor`` goes empty and ``actor_pseudonym`` takes a stable
+    stand-in (services.audit.pseudonym), so their entries about other people's data stay readable."""
 
     class Action(models.TextChoices):
         VIEWED = "viewed", "Viewed"
@@ -386,6 +389,7 @@ class AuditEntry(models.Model):
         MEDIA_DELETED = "media_deleted", "Media deleted"
         REANALYSED = "reanalysed", "Re-analysed"
         SUMMARIZED = "summarized", "Summary requested"
+        CHANGED = "changed", "Changed"
         ACCOUNT_DELETED = "account_deleted", "Account deleted"
 
     actor = models.ForeignKey(
@@ -394,6 +398,7 @@ class AuditEntry(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_about"
     )
+    actor_pseudonym = models.CharField(max_length=40, blank=True)  # "deleted-user-…" once the actor is gone
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=40)  # "session", "person", "track", "user", ...
     object_id = models.CharField(max_length=40, blank=True)
@@ -409,3 +414,9 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type} {self.object_id}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor is not None:
+            return self.actor.get_username()
+        return self.actor_pseudonym or "system"

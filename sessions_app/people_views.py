@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app.forms import SplitTracksForm, SuggestionAnswerForm
+from sessions_app.forms import SuggestionAnswerForm
+from sessions_app.people_forms import MergeForm, RetentionForm, SplitForm, first_error
 from sessions_app.people_selectors import (
     flag_groups,
     flagged_people,
@@ -22,7 +23,6 @@ from sessions_app.people_selectors import (
     people_overview,
     person_suggestions,
     person_tracks,
-    visible_people,
 )
 from sessions_app.services import audit, identity_flags, people, privacy, suggestions
 
@@ -39,19 +39,16 @@ def _back(request, default: str) -> HttpResponseRedirect:
 
 
 @login_required
-def people_list(request):
+def people_list(request, *, status: int = 200):
     context = {
         "people": people_overview(request.user),
         "suggestions": owner_suggestions(request.user),
         "flagged": flagged_people(request.user),
     }
-    return render(request, "people/list.html", context)
+    return render(request, "people/list.html", context, status=status)
 
 
-@login_required
-def person_detail(request, person_id: int):
-    person = get_person_or_404(request.user, person_id)
-    audit.record(request.user, audit.Action.VIEWED, person, request=request)
+def _detail_page(request, person, *, status: int = 200):
     overview = people_overview(person.owner, [person.pk])[0]
     tracks = person_tracks(person)
     flag, groups = flag_groups(person, tracks)
@@ -62,7 +59,14 @@ def person_detail(request, person_id: int):
         "flag": flag,
         "flag_groups": groups,
     }
-    return render(request, "people/detail.html", context)
+    return render(request, "people/detail.html", context, status=status)
+
+
+@login_required
+def person_detail(request, person_id: int):
+    person = get_person_or_404(request.user, person_id)
+    audit.record(request.user, audit.Action.VIEWED, person, request=request)
+    return _detail_page(request, person)
 
 
 @login_required
@@ -96,20 +100,14 @@ def person_consent(request, person_id: int):
     return _back(request, reverse("people"))
 
 
-def _person_from_post(request, field: str):
-    value = request.POST.get(field, "")
-    if not value.isdigit():
-        return None
-    return visible_people(request.user).filter(pk=int(value)).first()
-
-
 @login_required
 @require_POST
 def people_merge(request):
-    keep, other = _person_from_post(request, "keep"), _person_from_post(request, "other")
-    if keep is None or other is None:
-        messages.error(request, "Choose the person to keep and the person to merge into them.")
-        return _back(request, reverse("people"))
+    form = MergeForm(request.user, request.POST)
+    if not form.is_valid():  # a bad or foreign id: the list again, with the message, as a 400
+        messages.error(request, first_error(form))
+        return people_list(request, status=400)
+    keep, other = form.cleaned_data["keep"], form.cleaned_data["other"]
     try:
         moved = people.merge_people(keep, other, actor=request.user, request=request)
     except people.PeopleError as exc:
@@ -127,10 +125,10 @@ def people_merge(request):
 @require_POST
 def person_split(request, person_id: int):
     person = get_person_or_404(request.user, person_id)
-    form = SplitTracksForm(request.POST, person=person)
-    if not form.is_valid():
-        messages.error(request, "Choose one of this person's tracks to split off.")
-        return redirect("person_detail", person.pk)
+    form = SplitForm(person, request.POST)
+    if not form.is_valid():  # no track, a bad id or another person's track
+        messages.error(request, first_error(form))
+        return _detail_page(request, person, status=400)
     try:
         chosen = list(form.cleaned_data["track"])
         new = identity_flags.split_tracks(person, chosen, actor=request.user, request=request)
@@ -210,19 +208,22 @@ def person_delete(request, person_id: int):
 @require_http_methods(["GET", "POST"])
 def privacy_settings(request):
     prefs = privacy.settings_for(request.user)
+    status = 200
     if request.method == "POST":
-        raw = request.POST.get("retention_days", "").strip()
-        keep = request.POST.get("retention_keep_results") in ("1", "on", "true", "yes")
+        form = RetentionForm(request.POST)
         try:
-            if raw and not raw.isdigit():
-                raise privacy.PrivacyError("Give the number of days as a whole number, or leave it empty.")
-            privacy.update_settings(request.user, int(raw) if raw else None, keep, request=request)
+            if not form.is_valid():
+                raise privacy.PrivacyError(first_error(form))
+            days, keep = form.cleaned_data["retention_days"], form.cleaned_data["retention_keep_results"]
+            privacy.update_settings(request.user, days, keep, request=request)
         except privacy.PrivacyError as exc:
             messages.error(request, str(exc))
+            status = 400
         else:
             messages.success(request, "Privacy settings saved.")
             return redirect("privacy_settings")
-    return render(request, "people/privacy.html", {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS})
+    context = {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS}
+    return render(request, "people/privacy.html", context, status=status)
 
 
 @login_required

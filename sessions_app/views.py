@@ -49,10 +49,7 @@ def session_detail(request, session_id: int):
 @require_POST
 def session_rename(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    old = session.title
-    manage.rename_session(session, request.POST.get("title", ""))
-    if session.title != old:
-        audit.record(request.user, audit.Action.RENAMED, session, request=request, detail=f"from {old!r}")
+    manage.rename_session(session, request.POST.get("title", ""), actor=request.user, request=request)
     return redirect(session.get_absolute_url())
 
 
@@ -60,8 +57,7 @@ def session_rename(request, session_id: int):
 @require_POST
 def session_delete(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    audit.record(request.user, audit.Action.DELETED, session, request=request)
-    manage.delete_session(session)
+    manage.delete_session(session, actor=request.user, request=request)
     messages.success(request, f"Deleted “{session.title}”.")
     return redirect("home")
 

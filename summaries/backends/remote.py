@@ -9,8 +9,10 @@ Every request re-checks the address through :mod:`summaries.netguard` and connec
 address; redirects are not followed and proxies from the environment are ignored (they would bypass
 the check). With ``EMOTION_LLM_STREAM`` (default on) the reply is streamed (server-sent events), so
 progress is reported and a cancel stops the reply mid-way; a server that ignores ``stream`` and
-answers plain JSON is accepted too. The API key is sent only in the ``Authorization`` header; it is
-scrubbed from anything the server echoes and never put in a message, a log line or an exception.
+answers plain JSON is accepted too. The API key is sent only in the ``Authorization`` header, only to
+the URL it was entered with (:meth:`summaries.models.LLMSettings.get_api_key`) and only over https or
+to an allow-listed host; it is scrubbed from anything the server echoes and never put in a message, a
+log line or an exception.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def remote_availability(user) -> Availability:
 
 
 def remote_llm_for(user) -> RemoteLLM:
+    from summaries.models import APIKeyNotBound
+
     row = _settings_row(user)
     availability = remote_availability(user)
     if not availability.available:
@@ -84,6 +88,10 @@ def remote_llm_for(user) -> RemoteLLM:
         api_key = row.get_api_key()
     except InvalidToken:  # encrypted under a Fernet key no longer configured
         raise SummaryError("The stored API key cannot be decrypted; enter it again on the LLM settings page.") from None
+    except APIKeyNotBound:  # the URL was changed around the settings service: the key stays where it was meant
+        raise SummaryError(
+            "The stored API key was entered for another URL; enter it again on the LLM settings page."
+        ) from None
     return RemoteLLM(url=row.remote_url, model=row.remote_model, api_key=api_key)
 
 
@@ -116,6 +124,10 @@ class RemoteLLM:
         stream = settings.EMOTION_LLM_STREAM if self.stream is None else self.stream
         endpoint = chat_completions_url(self.url)
         target = netguard.pin(endpoint)
+        if self.api_key:  # checked before each request, before any connection
+            problem = netguard.key_transport_problem(endpoint)
+            if problem:
+                raise SummaryError(problem)
         headers = {"Host": target.host_header, "Accept": "text/event-stream" if stream else "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

@@ -46,6 +46,7 @@ class Check:
     leak: bytes | None = None  # must not be in another signed-in user's response body (user rows)
     json_body: bool = False
     signed_in: int | None = None  # public rows: what signed-in users get, when it differs from ``expect``
+    other_gets: int | None = None  # user rows: what another user gets, when it differs from ``expect``
     unchanged: Callable[[World], None] | None = None  # user rows: asserts another user's request did nothing
     after: Callable[[World], None] | None = field(default=None)  # extra assertion once the owner has run
 
@@ -223,6 +224,7 @@ ROUTES: dict[str, list[Check]] = {
             "post",
             302,
             {"keep": "{person}", "other": "{person2}"},
+            other_gets=400,  # the owner's people are not theirs to choose
             unchanged=_both_people,
             after=_merged,
         )
@@ -236,7 +238,7 @@ ROUTES: dict[str, list[Check]] = {
     "person_consent": [
         Check(lambda w: f"/people/{w.person.pk}/consent/", "owner", "post", 302, {"consent_given": "1"})
     ],
-    "person_split": [Check(lambda w: f"/people/{w.person.pk}/split/", "owner", "post", 302, {"track": "0"})],
+    "person_split": [Check(lambda w: f"/people/{w.person.pk}/split/", "owner", "post", 400, {"track": "0"})],
     "person_delete": [
         Check(
             lambda w: f"/people/{w.extra['person2'].pk}/delete/",
@@ -418,7 +420,8 @@ def test_route_access(world, name):
         elif check.access == "owner":
             assert other.status_code == 404, f"{label} another user: {other.status_code}, expected 404"
         elif check.access == "user":
-            assert other.status_code == check.expect, f"{label} another user: {other.status_code}"
+            wanted = check.expect if check.other_gets is None else check.other_gets
+            assert other.status_code == wanted, f"{label} another user: {other.status_code}"
             if check.leak:
                 assert check.leak not in _body(other), f"{label}: another user sees the owner's {check.leak!r}"
             if check.unchanged:
