@@ -77,6 +77,14 @@ class ReadOnly(StaffOnly):
         return False
 
 
+class GoesWithPerson(ReadOnly):
+    """Suggestions and flags: never edited in the admin, but deleted with their person (the admin refuses
+    a person's deletion when a related row's admin refuses deletion)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._staff(request)
+
+
 class AuditedDelete:
     """Deleting in the admin writes one entry per row, for models whose deletion has no service."""
 
@@ -286,7 +294,7 @@ class PersonThumbnailAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
 
 
 @admin.register(PersonSuggestion)
-class PersonSuggestionAdmin(ReadOnly, admin.ModelAdmin):
+class PersonSuggestionAdmin(AuditedDelete, GoesWithPerson, admin.ModelAdmin):
     """Suggestions are answered by the owner (people pages, API) or on the Name faces page."""
 
     list_display = ["id", "owner", "person", "candidate", "score", "margin", "status", "created", "decided_by"]
@@ -296,7 +304,7 @@ class PersonSuggestionAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(PersonFlag)
-class PersonFlagAdmin(ReadOnly, admin.ModelAdmin):
+class PersonFlagAdmin(AuditedDelete, GoesWithPerson, admin.ModelAdmin):
     """Raised by the "Flag …" action on people and ``manage.py flag_identity_conflicts``."""
 
     list_display = ["id", "person", "owner", "kind", "status", "group_sizes", "distance", "created"]
