@@ -59,7 +59,6 @@ def lying_mkv(tmp_path: Path) -> bytes:
     return data
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2: an 11-day claimed duration is accepted (50,001 segments)")
 @pytest.mark.django_db
 def test_a_lying_duration_is_refused_over_the_api(user, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -72,7 +71,6 @@ def test_a_lying_duration_is_refused_over_the_api(user, tmp_path, settings):
     assert not Session.objects.exists() and not Segment.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2: an 11-day claimed duration is accepted (50,001 segments)")
 @pytest.mark.django_db(transaction=True)
 def test_a_lying_duration_is_refused_over_the_upload_socket(client, user, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -85,7 +83,6 @@ def test_a_lying_duration_is_refused_over_the_upload_socket(client, user, tmp_pa
     assert not list((settings.EMOTION_STAGING_DIR / str(user.pk)).glob("*"))
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2: gaps are planned as segments and padded with copies")
 @pytest.mark.django_db
 def test_a_long_gap_gets_no_segment_and_no_padded_frames(user, tmp_path, settings):
     """3 s of frames, 30 s of nothing, 3 s of frames: segments cover only the frames, at their own times,
@@ -115,12 +112,29 @@ def test_a_long_gap_gets_no_segment_and_no_padded_frames(user, tmp_path, setting
     assert after and after[0] == pytest.approx(33.0, abs=0.21), shown  # still aligned with the source
 
 
+@pytest.mark.django_db
+def test_a_live_recording_stamped_past_the_limit_fails_with_the_reason(user, tmp_path, settings):
+    """The client stamps its recording: the finishing task checks it like an upload, before transcoding."""
+    from django.core.files import File
+
+    from sessions_app.services.live import finish
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    session = Session.objects.create(owner=user, title="rec", source=Session.Source.LIVE, status=Session.Status.QUEUED)
+    with open(timed_video(tmp_path / "rec.mkv", [0.0, 1_000_000.0]), "rb") as fh:
+        session.original.save("recording.webm", File(fh), save=True)
+    assert finish(session.pk) == "failed"
+    session.refresh_from_db()
+    assert session.status == Session.Status.FAILED
+    assert session.error.startswith("The recording is too long") and "240 minutes" in session.error, session.error
+    assert not session.segments.exists() and not session.playable.name
+
+
 def _segment_log(worker_log: str) -> list[tuple[int, int]]:
     """(session id, segment index) of each segment the worker finished, in order."""
     return [(int(s), int(i)) for i, s in re.findall(r"segment (\d+) of session (\d+) done", worker_log)]
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2: a 30-segment session queues all 30 tasks ahead of others")
 @pytest.mark.django_db(transaction=True)
 def test_a_long_analysis_does_not_hold_back_another_users(celery_worker_proc, tmp_path, settings):
     """User A's session has 30 segments; user B's upload, made right after, is done before A's third segment:
@@ -162,7 +176,8 @@ def test_a_long_analysis_does_not_hold_back_another_users(celery_worker_proc, tm
         finished = _segment_log(celery_worker_proc.log())
         order = [key for key in finished if key[0] in (session_a.pk, session_b.pk)]
         assert (session_b.pk, 0) in order, order
-        assert order[: order.index((session_b.pk, 0)) + 1] == [(session_a.pk, 0), (session_a.pk, 1), (session_b.pk, 0)]
+        before_b = [key for key in order[: order.index((session_b.pk, 0))] if key[0] == session_a.pk]
+        assert len(before_b) <= 2, f"B finished after A's segments {before_b}"
     finally:
         for session in Session.objects.filter(pk__in=[s.pk for s in sessions]):
             delete_session(session)
