@@ -216,6 +216,10 @@ EMOTION_DEFAULT_SAMPLE_FPS = float(env_str("EMOTION_DEFAULT_SAMPLE_FPS", "5"))
 EMOTION_SEGMENT_SECONDS = env_int("EMOTION_SEGMENT_SECONDS", 20)
 EMOTION_SEGMENT_LEASE_SECONDS = env_int("EMOTION_SEGMENT_LEASE_SECONDS", 120)
 EMOTION_SEGMENT_MAX_ATTEMPTS = env_int("EMOTION_SEGMENT_MAX_ATTEMPTS", 4)  # then the session fails
+# Longest video accepted (its frames' timestamps, not the container's claim), and how many segments of
+# one user's uploads may be queued or running at once (each finished one queues the next: fair queues).
+EMOTION_MAX_DURATION_SECONDS = env_int("EMOTION_MAX_DURATION_MINUTES", 240) * 60
+EMOTION_SEGMENTS_PER_USER = max(1, env_int("EMOTION_SEGMENTS_PER_USER", 2))
 
 # Where workers run the vision models: auto picks CUDA when present.
 EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cuda"), "auto")

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F
 
 from inference.classes import EMOTIONS
-from inference.errors import MediaError
+from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
@@ -284,8 +284,9 @@ def _store_live(session: Session, analyzer: Any, result: Any) -> None:
 # --------------------------------------------------------------------------- worker: finishing
 def finish(session_id: int) -> str:
     """Transcode the recording, analyse the skipped slots from it, then finalize like an upload."""
-    from inference.media import probe, transcode_to_mp4
-    from sessions_app.services.analysis import local_copy, maybe_finalize
+    from inference.media import frame_spans, probe, transcode_to_mp4
+    from sessions_app.services.analysis import QUEUED, local_copy, maybe_finalize
+    from sessions_app.services.ingest import too_long_message
 
     session = Session.objects.filter(pk=session_id).first()
     if session is None or session.status not in (Session.Status.QUEUED, Session.Status.ANALYSING):
@@ -296,6 +297,8 @@ def finish(session_id: int) -> str:
     out = Path(settings.EMOTION_STAGING_DIR) / f"live-{session_id}-{os.getpid()}.mp4"
     try:
         with local_copy(raw_name) as src:
+            # the client stamps the recording: its frames' times are checked like an upload's
+            frame_spans(src, max_duration=settings.EMOTION_MAX_DURATION_SECONDS)
             transcode_to_mp4(src, out)
         info = probe(out)
         with open(out, "rb") as fh:
@@ -316,10 +319,13 @@ def finish(session_id: int) -> str:
             index=LIVE_SEGMENT,
             defaults={"start": 0.0, "end": info.duration, "status": Segment.Status.DONE, "frames": n_live},
         )
-        seg, _ = Segment.objects.get_or_create(
-            session=session, index=GAP_SEGMENT, defaults={"start": 0.0, "end": info.duration}
+        seg, _ = Segment.objects.get_or_create(  # analysed here: marked so no segment task takes it
+            session=session, index=GAP_SEGMENT, defaults={"start": 0.0, "end": info.duration, "worker": QUEUED}
         )
         _fill_gaps(session, seg, out, seen)
+    except TooLongError as exc:
+        fail(session_id, too_long_message("The recording", exc.seconds, exc.limit))
+        return "failed"
     except MediaError as exc:
         fail(session_id, f"The recording could not be decoded: {exc}")
         return "failed"
