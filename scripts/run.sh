@@ -49,7 +49,8 @@ if [ "${EMOTION_HTTPS:-0}" = 1 ]; then
   LOG_TAG=https log "HTTPS on https://$BIND:${EMOTION_HTTPS_PORT:-8443}/"
 fi
 
-spawn web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" --proxy-headers emotionsite.asgi:application
+WS_MAX=$(( ${EMOTION_WS_MAX_MESSAGE_MB:-2} * 1024 * 1024 ))  # the consumers check the same limit
+spawn web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" --proxy-headers --websocket-max-message-size "$WS_MAX" --websocket-max-frame-size "$WS_MAX" emotionsite.asgi:application
 if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
   spawn live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c 1 -n "live@%h"

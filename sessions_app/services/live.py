@@ -27,6 +27,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 
+from emotionsite import ratelimit
 from inference.classes import EMOTIONS
 from inference.errors import MediaError
 from sessions_app.models import Observation, Person, Segment, Session, Track
@@ -69,6 +70,10 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
         raise LiveError("fps must be a number.") from None
     if not 0.5 <= fps <= 10:
         raise LiveError("fps must be between 0.5 and 10.")
+    # each recording keeps a live worker busy: cap how many run at once and how often they start
+    recording = Session.objects.filter(owner=owner, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
+    ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
+    ratelimit.hit("live", owner.pk)
     title = (str(title or "").strip()[:200]) or "Live recording"
     return Session.objects.create(
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps

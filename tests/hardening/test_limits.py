@@ -24,7 +24,6 @@ from sessions_app.models import Session
 from tests.sessions.conftest import communicator, cookie_for
 
 SEQ_CHUNK = struct.Struct(">BI")
-pytestmark = pytest.mark.xfail(strict=True, reason="finding 7: no per-user limits on expensive work yet")
 
 
 def limit(settings, **rates: str) -> None:

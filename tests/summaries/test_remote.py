@@ -210,7 +210,6 @@ def test_malformed_and_failed_replies(llm_server, allowed, mode, expected):
     assert expected in error_of(llm_server, mode)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 7: a remote LLM's reply has no byte cap yet")
 @pytest.mark.parametrize("mode, stream", [("huge", False), ("hugestream", True)])
 def test_reply_over_the_byte_cap_is_refused(llm_server, allowed, settings, mode, stream):
     settings.EMOTION_LLM_REPLY_MAX_BYTES = 64 * 1024
