@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import logging
-import math
 import struct
 import time
 from pathlib import Path
@@ -216,6 +215,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     generation = 0  # this connection's generation of the session (0 at start, one more per resume)
     chunks = 0  # recording chunks in the staging file
     recorded = 0  # bytes in the staging file (bounded by EMOTION_LIVE_MAX_BYTES)
+    started_at = 0.0  # the session's creation (epoch seconds)
     superseded = False
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
 
@@ -316,6 +316,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # unbuffered: a resumed connection appends to the same file while an older one may still be closing
         self.staging = await sync_to_async(open)(path, mode, buffering=0)
         self.staging_path = path
+        self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
         self.recorded = (await sync_to_async(path.stat)()).st_size
         await self._count_chunks()
         await self._send(
@@ -392,8 +393,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             )
         _, t, seq = FRAME_HEADER.unpack_from(data)
         await self._still_alive()
-        if not math.isfinite(t) or t < 0:
-            raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
+        live.check_frame_time(t, self.started_at)
         reserved = queued = False
         try:
             reserved = await sync_to_async(live.reserve_frame)(session_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from functools import cache
@@ -56,6 +57,20 @@ def redis_client():
 
 def _key(session_id: int, what: str) -> str:
     return f"live:{session_id}:{what}"
+
+
+TIME_SLACK_SECONDS = 30.0  # the browser's clock may run a little ahead of the server's
+
+
+def check_frame_time(t: float, started_at: float, now: float | None = None) -> None:
+    """A frame's capture time ``t`` (seconds from the recording's start) must lie within the recording
+    so far: 0 ≤ t ≤ time since the session began (plus a little slack), and within the longest
+    session allowed. A huge ``t`` would otherwise become a huge frame index and gap to fill."""
+    now = time.time() if now is None else now
+    longest = float(getattr(settings, "EMOTION_MAX_DURATION_MINUTES", 240)) * 60
+    bound = min(longest, max(0.0, now - started_at) + TIME_SLACK_SECONDS)
+    if not (math.isfinite(t) and 0 <= t <= bound):
+        raise LiveError(f"A frame's capture time must be between 0 and {bound:.0f} s (the recording so far).")
 
 
 def slot_index(t: float, fps: float) -> int:
@@ -230,7 +245,8 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
             )
         payload = {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}
     except MediaError as exc:
-        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq}: {exc}"}
+        logger.info("live session %s: frame %s unreadable: %s", session_id, seq, exc)
+        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq} could not be read as a JPEG image."}
     finally:
         release_frame(session_id)
     layer = get_channel_layer()
@@ -301,9 +317,9 @@ def finish(session_id: int) -> str:
     except MediaError as exc:
         fail(session_id, f"The recording could not be decoded: {exc}")
         return "failed"
-    except Exception as exc:
+    except Exception:
         logger.exception("finishing live session %s failed", session_id)
-        fail(session_id, f"Finishing the recording failed ({exc.__class__.__name__}: {exc})")
+        fail(session_id, "Finishing the recording failed because of an internal error; what arrived is kept.")
         return "failed"
     finally:
         out.unlink(missing_ok=True)

@@ -164,11 +164,16 @@ class RemoteLLM:
                     f"The TLS certificate of the LLM server at {where} is not trusted for that name "
                     "(for a private CA, set EMOTION_LLM_CA_BUNDLE on the summaries worker)."
                 ) from None
+            logger.warning("remote LLM at %s unreachable: %s", where, self._scrub(exc))
             raise SummaryError(
-                f"Could not connect to the LLM server at {where} ({self._scrub(exc) or 'unreachable'})."
+                f"Could not connect to the LLM server at {where}: "
+                "is it running and reachable from the summaries worker?"
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise SummaryError(f"The connection to the LLM server at {where} broke ({self._scrub(exc)}).") from None
+            logger.warning("connection to the remote LLM at %s broke: %s", where, self._scrub(exc))
+            raise SummaryError(
+                f"The connection to the LLM server at {where} broke before the reply was complete."
+            ) from None
         except httpx.HTTPError:
             raise SummaryError(f"The request to the LLM server at {where} failed.") from None
 
