@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -182,6 +183,18 @@ def logged_in_page(user, password, daphne_server, browser_page):
     """``browser_page`` signed in as ``user``; request it after the fixtures that write to the database."""
     log_in(browser_page, daphne_server, user.username, password)
     return browser_page
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request) -> None:
+    """Tests that reach the database start with no rate-limit counts: user ids and 127.0.0.1 repeat across
+    tests and runs, and the counters live in Redis (emotionsite/ratelimit.py)."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_db:
+        from emotionsite import ratelimit
+
+        with contextlib.suppress(Exception):  # no Redis in this test: nothing is counted either
+            ratelimit.reset()
 
 
 @pytest.fixture

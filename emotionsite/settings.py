@@ -15,6 +15,7 @@ from emotionsite.env import (
     env_choice,
     env_int,
     env_list,
+    env_rate,
     env_str,
     parse_database_url,
     read_env_file,
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "emotionsite.ratelimit.RateLimitMiddleware",  # a page over a limit answers 429 with Retry-After
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sessions_app.login_guard.LoginSlowdownMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
@@ -155,6 +157,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # rates from EMOTION_LIMITS ("api" per user, "api_anon" per address); 429 with Retry-After
+    "DEFAULT_THROTTLE_CLASSES": ["emotionsite.ratelimit.ApiThrottle"],
+    "EXCEPTION_HANDLER": "emotionsite.ratelimit.api_exception_handler",
 }
 # API tokens (django-rest-knox, api_tokens/): only SHA-512 digests are stored; `Authorization: Token <key>`.
 KNOX_TOKEN_MODEL = "api_tokens.ApiToken"
@@ -208,6 +213,26 @@ STORAGES = {
 EMOTION_UPLOAD_MAX_BYTES = env_int("EMOTION_UPLOAD_MAX_MB", 2048) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EMOTION_REQUEST_MAX_MB", 10) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# Limits on expensive work (emotionsite/ratelimit.py, docs/architecture.md "Limits"): "N/second|minute|hour|day"
+# or "off"; per user, sign-ups and anonymous API requests per address. Over a limit: 429 with Retry-After.
+EMOTION_LIMITS = {
+    "summaries": env_rate("EMOTION_LIMIT_SUMMARIES", "20/hour"),
+    "uploads": env_rate("EMOTION_LIMIT_UPLOADS", "30/hour"),
+    "reanalysis": env_rate("EMOTION_LIMIT_REANALYSIS", "30/hour"),
+    "live": env_rate("EMOTION_LIMIT_LIVE", "20/hour"),
+    "signups": env_rate("EMOTION_LIMIT_SIGNUPS", "10/hour"),
+    "api": env_rate("EMOTION_LIMIT_API", "600/minute"),
+    "api_anon": env_rate("EMOTION_LIMIT_API_ANON", "60/minute"),
+}
+EMOTION_LIMIT_ACTIVE_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_SUMMARIES", 3)  # queued or running, per user
+EMOTION_LIMIT_ACTIVE_LIVE = env_int("EMOTION_LIMIT_ACTIVE_LIVE", 2)  # live recordings at once, per user
+_MB = 1024 * 1024
+EMOTION_STAGING_QUOTA_BYTES = env_int("EMOTION_STAGING_QUOTA_MB", 2 * env_int("EMOTION_UPLOAD_MAX_MB", 2048)) * _MB
+EMOTION_STAGING_MAX_AGE_HOURS = env_int("EMOTION_STAGING_MAX_AGE_HOURS", 24)  # then an unfinished upload goes
+EMOTION_LIVE_MAX_BYTES = env_int("EMOTION_LIVE_MAX_MB", 2048) * _MB  # one live recording's file
+EMOTION_WS_MAX_MESSAGE_BYTES = env_int("EMOTION_WS_MAX_MESSAGE_MB", 2) * _MB  # also Daphne's flag in run.sh
+EMOTION_LLM_REPLY_MAX_BYTES = env_int("EMOTION_LLM_REPLY_MAX_KB", 1024) * 1024  # a remote LLM's whole reply
 
 # Sessions: websocket uploads are staged here (per user) until complete and probed; analysis
 # samples videos at EMOTION_DEFAULT_SAMPLE_FPS and cuts them into segments under a lease.
@@ -275,6 +300,8 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "sessions_app.apply_retention", "schedule": float(EMOTION_RETENTION_INTERVAL)},
     # live recordings whose socket vanished without a disconnect (Daphne killed) are kept and finished
     "reap-live": {"task": "sessions_app.reap_live", "schedule": 60.0},
+    # unfinished uploads untouched for EMOTION_STAGING_MAX_AGE_HOURS are deleted
+    "clean-staging": {"task": "sessions_app.clean_staging", "schedule": 3600.0},
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 

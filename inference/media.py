@@ -134,7 +134,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     except Image.DecompressionBombError:
         raise MediaError(f"{p.name}: the picture is too large; the limit is 100 megapixels", str(p)) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"{p.name}: the image is damaged or truncated ({exc})", str(p)) from None
+        # the library's text (paths, internals) is not for users
+        raise MediaError(f"{p.name}: the image is damaged or truncated ({exc.__class__.__name__})", str(p)) from None
 
 
 def _open_container(p: Path):
@@ -145,7 +146,7 @@ def _open_container(p: Path):
     except av.FFmpegError as exc:
         raise MediaError(f"{p.name}: not a readable video or image ({exc.__class__.__name__})", str(p)) from None
     except (OSError, ValueError) as exc:
-        raise MediaError(f"{p.name}: cannot be opened ({exc})", str(p)) from None
+        raise MediaError(f"{p.name}: cannot be opened ({exc.__class__.__name__})", str(p)) from None
     if not container.streams.video:
         container.close()
         raise MediaError(f"{p.name}: contains no video stream", str(p))

@@ -62,9 +62,11 @@ if is_on "${EMOTION_HTTPS:-0}"; then
   LOG_TAG=https log "HTTPS on https://$BIND:$HTTPS_PORT/"
 fi
 
+WS_MAX=$(( ${EMOTION_WS_MAX_MESSAGE_MB:-2} * 1024 * 1024 ))  # the consumers check the same limit
 # Each process under scripts/supervise.py: one that dies (a crash, the out-of-memory killer) is started
 # again with backoff while the others keep serving; /healthz reports the queues left without a worker.
-procs=(-- web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" emotionsite.asgi:application)
+procs=(-- web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" \
+  --websocket-max-message-size "$WS_MAX" --websocket-max-frame-size "$WS_MAX" emotionsite.asgi:application)
 if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
   procs+=(-- live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c 1 -n "live@%h")

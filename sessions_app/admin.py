@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from emotionsite import ratelimit
 from sessions_app.models import (
     AuditEntry,
     Heartbeat,
@@ -420,6 +421,9 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
                 queued.append(session.title)
             except ReanalysisError as exc:
                 refused.append(str(exc))
+            except ratelimit.RateLimited as exc:
+                refused.append(exc.message)
+                break
         if queued:
             self.message_user(request, f"Analysis queued again for {len(queued)} session(s).")
         for reason in refused:
@@ -466,6 +470,9 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
             except SummaryError as exc:
                 self.message_user(request, f"“{session.title}”: {exc}", messages.ERROR)
                 continue
+            except ratelimit.RateLimited as exc:
+                self.message_user(request, f"“{session.title}” and the rest: {exc.message}", messages.ERROR)
+                break
             started += 1
         if started:
             self.message_user(request, f"Summary requested for {started} session(s) with the {backend} backend.")

@@ -18,6 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
 from sessions_app.selectors import owned_session, people_summary, timeline
 from sessions_app.services import manage
@@ -106,6 +107,7 @@ class SessionListView(APIView):
     def post(self, request):
         from sessions_app.services.ingest import IngestError, ingest_file
 
+        ratelimit.hit("uploads", request.user.pk)  # 429 through the API's exception handler
         form = UploadSerializer(data=request.data)
         if not form.is_valid():
             return Response({"detail": "Send the video or image as the multipart field 'file'.", **form.errors}, 400)

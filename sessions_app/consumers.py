@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import logging
-import math
 import struct
 import time
 from pathlib import Path
@@ -16,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from emotionsite import ratelimit
 from inference.classes import EMOTIONS
 from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
@@ -67,11 +68,29 @@ class SignedInSocket:
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
 
+CLOSE_TOO_LARGE = 1009  # RFC 6455: message too big
+
+
+async def refuse_oversized(consumer: Any, text_data: str | None, bytes_data: bytes | None) -> bool:
+    """Over EMOTION_WS_MAX_MESSAGE_BYTES: say so and close (True). Daphne refuses such messages itself
+    (run.sh passes the same limit); this holds under any other server too."""
+    limit = settings.EMOTION_WS_MAX_MESSAGE_BYTES
+    size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode("utf-8", "replace"))
+    if size <= limit:
+        return False
+    message = f"This message is too large: the limit is {limit // 1024} KB per message."
+    await consumer.send(text_data=json.dumps({"type": "error", "message": message}))
+    await consumer.close(code=CLOSE_TOO_LARGE)
+    return True
+
+
 class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
     """A JSON socket that answers binary frames and text that is not JSON with an error message;
     Channels' own ``receive`` raises on them, which drops the connection with a server error."""
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if await refuse_oversized(self, text_data, bytes_data):
+            return
         if text_data is None:
             await self.send_json({"type": "error", "message": "This socket takes JSON text messages only."})
             return
@@ -124,6 +143,8 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if await refuse_oversized(self, text_data, bytes_data):
+            return
         try:
             if bytes_data is not None:
                 await self._chunk(bytes_data)
@@ -131,6 +152,8 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
                 await self._control(text_data or "")
         except uploads.UploadError as exc:
             await self._error(str(exc))
+        except ratelimit.RateLimited as exc:
+            await self.send(text_data=json.dumps(ratelimit.ws_error(exc)))
 
     async def _control(self, text: str) -> None:
         try:
@@ -226,6 +249,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     stopped = False
     generation = 0  # this connection's generation of the session (0 at start, one more per resume)
     chunks = 0  # recording chunks in the staging file
+    recorded = 0  # bytes in the staging file (bounded by EMOTION_LIVE_MAX_BYTES)
+    started_at = 0.0  # the session's creation (epoch seconds)
     superseded = False
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
 
@@ -264,6 +289,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(payload))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if await refuse_oversized(self, text_data, bytes_data):
+            return
         try:
             if bytes_data is not None:
                 await self._binary(bytes_data)
@@ -271,6 +298,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
                 await self._control(text_data or "")
         except live.LiveError as exc:
             await self._send({"type": "error", "message": str(exc)})
+        except ratelimit.RateLimited as exc:
+            await self._send(ratelimit.ws_error(exc))
 
     async def _control(self, text: str) -> None:
         try:
@@ -321,6 +350,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         # unbuffered: a resumed connection appends to the same file while an older one may still be closing
         self.staging = await sync_to_async(open)(path, mode, buffering=0)
         self.staging_path = path
+        self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
+        self.recorded = (await sync_to_async(path.stat)()).st_size
         await self._count_chunks()
         await self._send(
             {
@@ -353,7 +384,20 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             return
         if seq is not None and seq > self.chunks:
             raise live.LiveError(f"Recording chunk {seq} arrived before chunk {self.chunks}; it was dropped.")
+        limit = settings.EMOTION_LIVE_MAX_BYTES
+        if self.recorded + len(data) > limit:
+            # the bound of one recording: stop here and analyse what arrived, as after Stop
+            await self._send(
+                {
+                    "type": "error",
+                    "message": f"The recording reached the size limit ({limit // (1024 * 1024)} MB); "
+                    "it stops here and what arrived is analysed.",
+                }
+            )
+            await self._stop()
+            return
         await sync_to_async(self.staging.write)(data)
+        self.recorded += len(data)
         self.chunks += 1
         await self._count_chunks()
         if seq is not None:
@@ -383,8 +427,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             )
         _, t, seq = FRAME_HEADER.unpack_from(data)
         await self._still_alive()
-        if not math.isfinite(t) or t < 0:
-            raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
+        live.check_frame_time(t, self.started_at)
         reserved = queued = False
         try:
             reserved = await sync_to_async(live.reserve_frame)(session_id)

@@ -8,6 +8,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from emotionsite import ratelimit
 from sessions_app import exports, mediatypes
 from sessions_app.forms import SignUpForm
 from sessions_app.http import disposition, serve_stored_file
@@ -27,6 +28,7 @@ def signup(request):
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ratelimit.hit("signups", ratelimit.client_address(request))  # 429 through RateLimitMiddleware
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")

@@ -263,9 +263,9 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
         return "failed"
     except TRANSIENT_DB_ERRORS:
         raise  # the database went away (a restart): the task retries and reclaims its own lease
-    except Exception as exc:
-        logger.exception("segment %s of session %s failed", index, session_id)
-        fail_session(session_id, f"Analysis failed ({exc.__class__.__name__}: {exc})", seg)
+    except Exception:
+        logger.exception("segment %s of session %s failed", index, session_id)  # the details stay in the log
+        fail_session(session_id, "The analysis failed because of an internal error.", seg)
         _queue_next(session_id)
         return "failed"
     logger.info("segment %s of session %s done", index, session_id)

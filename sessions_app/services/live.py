@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
 import time
 import warnings
@@ -29,6 +30,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 
+from emotionsite import ratelimit
 from inference.classes import EMOTIONS
 from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
@@ -60,6 +62,20 @@ def _key(session_id: int, what: str) -> str:
     return f"live:{session_id}:{what}"
 
 
+TIME_SLACK_SECONDS = 30.0  # the browser's clock may run a little ahead of the server's
+
+
+def check_frame_time(t: float, started_at: float, now: float | None = None) -> None:
+    """A frame's capture time ``t`` (seconds from the recording's start) must lie within the recording
+    so far: 0 ≤ t ≤ time since the session began (plus a little slack), and within the longest
+    session allowed. A huge ``t`` would otherwise become a huge frame index and gap to fill."""
+    now = time.time() if now is None else now
+    longest = float(getattr(settings, "EMOTION_MAX_DURATION_MINUTES", 240)) * 60
+    bound = min(longest, max(0.0, now - started_at) + TIME_SLACK_SECONDS)
+    if not (math.isfinite(t) and 0 <= t <= bound):
+        raise LiveError(f"A frame's capture time must be between 0 and {bound:.0f} s (the recording so far).")
+
+
 def slot_index(t: float, fps: float) -> int:
     return max(0, int(round(float(t) * float(fps))))
 
@@ -72,6 +88,10 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
         raise LiveError("fps must be a number.") from None
     if not 0.5 <= fps <= 10:
         raise LiveError("fps must be between 0.5 and 10.")
+    # each recording keeps a live worker busy: cap how many run at once and how often they start
+    recording = Session.objects.filter(owner=owner, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
+    ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
+    ratelimit.hit("live", owner.pk)
     title = (str(title or "").strip()[:200]) or "Live recording"
     return Session.objects.create(
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
@@ -249,7 +269,8 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
             )
         payload = {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}
     except MediaError as exc:
-        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq}: {exc}"}
+        logger.info("live session %s: frame %s unreadable: %s", session_id, seq, exc)
+        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq} could not be read as a JPEG image."}
     finally:
         release_frame(session_id)
     layer = get_channel_layer()
@@ -329,9 +350,9 @@ def finish(session_id: int) -> str:
     except MediaError as exc:
         fail(session_id, f"The recording could not be decoded: {exc}")
         return "failed"
-    except Exception as exc:
+    except Exception:
         logger.exception("finishing live session %s failed", session_id)
-        fail(session_id, f"Finishing the recording failed ({exc.__class__.__name__}: {exc})")
+        fail(session_id, "Finishing the recording failed because of an internal error; what arrived is kept.")
         return "failed"
     finally:
         out.unlink(missing_ok=True)

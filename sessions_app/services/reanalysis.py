@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from emotionsite import ratelimit
 from sessions_app.models import Session
 from sessions_app.services import audit
 from sessions_app.services.analysis import enqueue_analysis, plan_segments
@@ -26,6 +27,8 @@ def reanalyse_session(session: Session, *, actor: Any = None, request: Any = Non
             raise ReanalysisError(f"“{session.title}” is still being recorded or analysed.")
         if not session.original.name:
             raise ReanalysisError(f"“{session.title}” has no stored media any more.")
+        if actor is not None:
+            ratelimit.hit("reanalysis", actor.pk)  # RateLimited: a whole video's analysis each time
         # An upload keeps its plan (made from its frames' timestamps at ingest: gaps stay uncovered); a
         # live recording, analysed its own way before, is planned over its duration like an upload.
         spans = []
