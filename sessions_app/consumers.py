@@ -117,8 +117,12 @@ class PingConsumer(SignedInSocket, JsonOnlyConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # Round-trip through the Redis layer, as worker progress messages will.
-        await self.channel_layer.group_send(self.group, {"type": "ping.echo", "payload": content})
+        # Round-trip through the Redis layer, as worker progress messages will. The layer packs messages
+        # with msgpack, which refuses integers outside 64 bits that JSON allows: answer, don't crash.
+        try:
+            await self.channel_layer.group_send(self.group, {"type": "ping.echo", "payload": content})
+        except (OverflowError, TypeError, ValueError):
+            await self.send_json({"type": "error", "message": "This message holds a number too large to echo."})
 
     async def ping_echo(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "pong", "user": self.scope["user"].username, "payload": event["payload"]})

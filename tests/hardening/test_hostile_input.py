@@ -250,6 +250,18 @@ def test_websocket_fuzz(world, settings):
 
     fuzz()
 
+    async def numbers_beyond_64_bits() -> None:
+        # found by the fuzzer: JSON allows any integer, the Redis layer's msgpack only 64-bit ones
+        for path in paths:
+            comm = communicator(path, cookie)
+            assert (await comm.connect(timeout=10))[0]
+            for text in ("19000000000000000000", '{"type": -9223372036854775809}'):
+                await comm.send_to(text_data=text)
+                _assert_clear(await _drain(comm), path)
+            await comm.disconnect()
+
+    async_to_sync(numbers_beyond_64_bits)()
+
     async def oversized_and_then_others() -> None:
         for path in paths:
             for big in OVERSIZED:
