@@ -31,6 +31,7 @@ from inference.classes import EMOTIONS
 from inference.errors import MediaError
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
+from sessions_app.services.suggestions import rejected_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +187,15 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
                 detect_every=1,
                 tracker=tracker,
                 known=_known_people(session.owner_id),
+                rejected=rejected_pairs(session.owner_id),
             )
-            analyzer._names.update({int(k): v for k, v in state.get("names", {}).items()})
+            analyzer.names.update({int(k): v for k, v in state.get("names", {}).items()})
             image = decode_jpeg(jpeg)
             index = slot_index(t, session.sample_fps)
             result = analyzer.process(image, index=index, time=float(t))
             r.set(
                 _key(session_id, "state"),
-                json.dumps({"tracker": analyzer.tracker.to_dict(), "names": analyzer._names}, default=str),
+                json.dumps({"tracker": analyzer.tracker.to_dict(), "names": analyzer.names}, default=str),
                 ex=STATE_TTL,
             )
         _store_live(session, analyzer, result)
@@ -312,7 +314,7 @@ def _fill_gaps(session: Session, seg: Segment, path: Path, seen: set[int]) -> No
     from inference.media import iter_video
     from inference.pipeline import Analyzer
     from inference.results import FrameResult
-    from sessions_app.services.analysis import _store
+    from sessions_app.services.analysis import store_segment
 
     analyzer = Analyzer(device=settings.EMOTION_WORKER_DEVICE, detect_every=1)
     frames: list[FrameResult] = []
@@ -325,4 +327,4 @@ def _fill_gaps(session: Session, seg: Segment, path: Path, seen: set[int]) -> No
         frames.append(analyzer.process(frame.image, index=index, time=frame.time))
     analyzer.tracker.finish()
     analyzer.relabel(frames)
-    _store(session, seg, SimpleNamespace(frames=frames, n_frames=len(frames)), analyzer, "live-gap-fill")
+    store_segment(session, seg, SimpleNamespace(frames=frames, n_frames=len(frames)), analyzer, "live-gap-fill")
