@@ -17,10 +17,11 @@ candidates (each a set of reference descriptors):
    look-alikes (e.g. a population the descriptor separates badly) gets a worse score than the same
    raw distance among clearly different people.
 4. ``margin``: second-best distance minus best distance (inf with one candidate).
-5. **SAME** when the raw distance and the score are both under their "same" limits and the margin is
-   wide enough; **MAYBE** (a new person with a suggestion to confirm) when the raw distance is under
-   the "maybe" limit; **NEW** otherwise. A candidate the owner marked "not the same" as another
-   candidate that is also plausible (within "maybe") is never SAME.
+5. **SAME** when the raw distance and the score are both under their "same" limits (tighter, by
+   ``single``, for a probe of one descriptor: one photo) and the margin is wide enough; **MAYBE** (a
+   new person with a suggestion to confirm) when both are under the "maybe" limits; **NEW** otherwise.
+   A candidate the owner marked "not the same" as another candidate that is also plausible (MAYBE or
+   better on its own) is never SAME.
 
 Limits: the descriptor (dlib's 128-d ResNet) is fixed; the rule only decides how its output is used.
 """
@@ -121,15 +122,20 @@ class Params:
     same_distance: float = 0.5  # raw set distance (transformed space) for SAME
     same_score: float = 0.6  # cohort-normalised score for SAME
     margin: float = 0.08  # second-best minus best distance for SAME
+    single: float = 1.0  # a probe of one descriptor (one photo) is SAME only within this share of the limits
     maybe_distance: float = 0.6  # raw set distance for MAYBE
+    maybe_score: float = 0.8  # cohort-normalised score for MAYBE
     prior_typical: float = 1.0  # the typical impostor distance assumed with no cohort
     prior_weight: float = 3.0  # how many cohort people the prior counts as
     info: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("mean", "projection")}
-        out["mean"] = None if self.mean is None else [round(float(v), 6) for v in self.mean]
-        out["projection"] = None if self.projection is None else np.round(self.projection, 6).tolist()
+        out["mean"] = None if self.mean is None else [float(f"{v:.6g}") for v in self.mean]
+        if self.projection is not None:
+            out["projection"] = [[float(f"{v:.6g}") for v in r] for r in self.projection]
+        else:
+            out["projection"] = None
         return out
 
     @classmethod
@@ -208,12 +214,14 @@ def decide(
     cohort = float(np.median(others)) if others else 0.0
     typical = (p.prior_typical * p.prior_weight + cohort * len(others)) / (p.prior_weight + len(others))
     score = d1 / max(typical, 1e-9)
-    plausible = {c for c in order if dist[c] <= p.maybe_distance}
+    # candidates this face could be (MAYBE or better on their own): a rejected partner among them blocks SAME
+    plausible = {c for c in order if dist[c] <= p.maybe_distance and dist[c] / max(typical, 1e-9) <= p.maybe_score}
     rejected = set(rejected)
     conflict = any(frozenset((best, c)) in rejected for c in plausible if c != best)
-    if d1 <= p.same_distance and score <= p.same_score and margin >= p.margin and not conflict:
+    strict = p.single if len(probe_list) == 1 else 1.0  # one face seen once: weaker evidence
+    if d1 <= p.same_distance * strict and score <= p.same_score * strict and margin >= p.margin and not conflict:
         outcome = SAME
-    elif d1 <= p.maybe_distance:
+    elif d1 <= p.maybe_distance and score <= p.maybe_score:
         outcome = MAYBE
     else:
         outcome = NEW

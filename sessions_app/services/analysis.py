@@ -411,6 +411,8 @@ def make_thumbnails(session: Session, items: list[tuple[Person, list[Track]]]) -
 
     from inference.media import iter_frames
 
+    if not session.original.name or session.media_deleted:
+        return
     try:
         with local_copy(session.original.name) as path:
             for person, group in items:
