@@ -21,6 +21,7 @@ from sessions_app.models import (
     Marker,
     Observation,
     Person,
+    PersonSuggestion,
     PersonThumbnail,
     Segment,
     Session,
@@ -436,6 +437,16 @@ class MarkerAdmin(StaffOnly, admin.ModelAdmin):
 
     def has_add_permission(self, request, *args) -> bool:
         return False  # markers are dropped on a session's replay
+
+
+@admin.register(PersonSuggestion)
+class PersonSuggestionAdmin(ReadOnly, admin.ModelAdmin):
+    """Read-only here: answers go through services.suggestions (confirm merges, a rejection is remembered)."""
+
+    list_display = ["id", "owner", "person", "candidate", "score", "margin", "status", "created", "decided_at"]
+    list_filter = ["status", "created"]
+    list_select_related = ["owner", "person", "candidate"]
+    search_fields = ["owner__username", "person__name", "candidate__name"]
 
 
 @admin.register(Heartbeat)

@@ -45,6 +45,9 @@ def full_world(people_world, other_user):
 
     Heartbeat.objects.create(note="beat")
     Person.objects.create(owner=other_user, number=1, name="Other's person")
+    from sessions_app.services.suggestions import suggest
+
+    suggest(w.alice, w.carol, 0.9, 0.1)
     return w
 
 
