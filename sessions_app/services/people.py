@@ -99,7 +99,9 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
             "thumbnails": PersonThumbnail.objects.filter(person=other).update(person=keep),
             "embeddings": len(other.embeddings or []),
         }
-        keep.embeddings = [*(keep.embeddings or []), *(other.embeddings or [])]
+        from inference import identity
+
+        keep.embeddings = identity.merge_references(keep.embeddings or [], other.embeddings or [])
         if not keep.name and other.name:
             keep.name = other.name
         keep.save(update_fields=["embeddings", "name"])
