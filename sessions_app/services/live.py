@@ -254,6 +254,8 @@ def _store_live(session: Session, analyzer: Any, result: Any) -> None:
                 count=F("count") + 1,
                 last_time=max(track.last_time, result.time),
                 embedding=raw.embedding if raw is not None and raw.embedding is not None else track.embedding,
+                references=raw.references if raw is not None and raw.references else track.references,
+                reference_quality=raw.qualities if raw is not None and raw.references else track.reference_quality,
             )
             rows.append(Observation.from_face(session, track.pk, result.index, result.time, face))
         Observation.objects.bulk_create(rows, ignore_conflicts=True)

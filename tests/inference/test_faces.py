@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from inference import attention, faces, media
-from inference import identity
+from inference import attention, faces, identity, media
 from inference.tracking import Tracker, match_known, merge_tracks
 
 
