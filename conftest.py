@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -156,7 +157,9 @@ def log_in(page, base_url: str, username: str, password: str) -> None:
 def chromium_page(*extra_args: str, errors: list[str] | None = None) -> Iterator[object]:
     """A fresh headless Chromium page, for tests that check the database afterwards: use it in a
     ``with`` block and query the ORM after it (the ORM refuses to run beside Playwright's event loop).
-    Uncaught page errors and dialogs go to ``errors`` when given."""
+    Uncaught page errors, Content-Security-Policy violations and dialogs go to ``errors`` when given. Under the
+    policy, ``page.wait_for_function`` needs a function (``"() => ..."``): it evaluates a bare expression with
+    ``eval`` at each poll, which the policy refuses."""
     if not CHROMIUM.exists():
         pytest.skip("system Chromium not found at /usr/bin/chromium (install Debian package 'chromium')")
     from playwright.sync_api import sync_playwright
@@ -168,6 +171,7 @@ def chromium_page(*extra_args: str, errors: list[str] | None = None) -> Iterator
             page.set_default_timeout(15000)
             if errors is not None:
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on("console", lambda m: "Content Security Policy" in m.text and errors.append(m.text))
                 page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
             yield page
         finally:
@@ -179,6 +183,18 @@ def logged_in_page(user, password, daphne_server, browser_page):
     """``browser_page`` signed in as ``user``; request it after the fixtures that write to the database."""
     log_in(browser_page, daphne_server, user.username, password)
     return browser_page
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request) -> None:
+    """Tests that reach the database start with no rate-limit counts: user ids and 127.0.0.1 repeat across
+    tests and runs, and the counters live in Redis (emotionsite/ratelimit.py)."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_db:
+        from emotionsite import ratelimit
+
+        with contextlib.suppress(Exception):  # no Redis in this test: nothing is counted either
+            ratelimit.reset()
 
 
 @pytest.fixture

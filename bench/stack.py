@@ -235,14 +235,14 @@ class Stack:
             "from django.contrib.auth import get_user_model\n"
             "from django.contrib.sessions.backends.db import SessionStore\n"
             "from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY\n"
-            "from rest_framework.authtoken.models import Token\n"
+            "from api_tokens.services import create_token\n"
             f"u, _ = get_user_model().objects.get_or_create(username={username!r})\n"
             "s = SessionStore()\n"
             "s[SESSION_KEY] = str(u.pk)\n"
             "s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
             "s[HASH_SESSION_KEY] = u.get_session_auth_hash()\n"
             "s.create()\n"
-            "print('RESULT', s.session_key, Token.objects.get_or_create(user=u)[0].key, u.pk)\n"
+            "print('RESULT', s.session_key, create_token(u, 'bench')[1], u.pk)\n"
         )
         out = self.manage("shell", "-c", code)
         _, key, token, pk = next(line for line in out.splitlines() if line.startswith("RESULT")).split()

@@ -15,11 +15,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from emotionsite.bodylimit import BodyLimitMiddleware  # noqa: E402
+from emotionsite.proxy import TrustedProxyMiddleware  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
+# TrustedProxyMiddleware outermost: everything inside sees the client and scheme it settled on.
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "http": TrustedProxyMiddleware(BodyLimitMiddleware(django_asgi_app)),
+        "websocket": TrustedProxyMiddleware(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -62,6 +62,36 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
+_PERIODS = {
+    **dict.fromkeys(("s", "sec", "second"), 1),
+    **dict.fromkeys(("m", "min", "minute"), 60),
+    **dict.fromkeys(("h", "hour"), 3600),
+    **dict.fromkeys(("d", "day"), 86400),
+}
+
+
+def parse_rate(text: str) -> tuple[int, int] | None:
+    """``"10/hour"`` -> (10, 3600): at most 10 per hour; ``"off"``/``"0"``/empty -> None (no limit)."""
+    value = str(text).strip().lower()
+    if value in {"", "0", "off", "none"}:
+        return None
+    count, _, unit = (part.strip() for part in value.partition("/"))
+    seconds = _PERIODS.get(unit) or _PERIODS.get(unit.removesuffix("s"))  # "hours" as well as "hour"
+    if not (count.isascii() and count.isdigit()) or seconds is None:
+        raise ValueError(f"{text!r} is not a rate: write it as N/second, N/minute, N/hour or N/day, or off")
+    return (int(count), seconds) if int(count) > 0 else None
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as ``10/hour`` (see :func:`parse_rate`), checked here so a typo fails at start-up."""
+    value = env_str(name, default).strip()
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return value
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a ``KEY=value`` file such as the one the embedded-services supervisor writes."""
     values: dict[str, str] = {}
@@ -74,6 +104,14 @@ def read_env_file(path: Path) -> dict[str, str]:
         key, _, val = line.partition("=")
         values[key.strip()] = val.strip()
     return values
+
+
+def read_secret_file(path: Path) -> str:
+    """The value in a generated secret file (``scripts/make_secrets.py``), or "" when there is none."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 def parse_database_url(url: str) -> dict[str, object]:

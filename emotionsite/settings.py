@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from emotionsite.env import (
@@ -14,10 +15,13 @@ from emotionsite.env import (
     env_choice,
     env_int,
     env_list,
+    env_rate,
     env_str,
     parse_database_url,
     read_env_file,
+    read_secret_file,
 )
+from emotionsite.proxy import parse_networks
 from emotionsite.queues import TASK_ROUTES, Queue, QueueTimeLimits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,18 +35,25 @@ DEBUG = env_bool("DEBUG", False)
 # Under pytest the dev-only keys below are allowed even with DEBUG off (pytest-django turns it off).
 TESTING = "pytest" in sys.modules
 
-SECRET_KEY = env_str("SECRET_KEY", "")
+# Secrets: from the environment, else the per-install files scripts/setup.sh (run.sh) generates once in
+# var/secrets/, so that `manage.py` beside the stack uses the same keys. Public dev keys only as a last
+# resort, with DEBUG on or under pytest.
+_SECRETS_DIR = VAR_DIR / "secrets"
+_NO_SECRET = "{} must be set when DEBUG is off (or run scripts/setup.sh once: it generates {})"
+SECRET_KEY = env_str("SECRET_KEY", "") or read_secret_file(_SECRETS_DIR / "secret_key")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(_NO_SECRET.format("SECRET_KEY", _SECRETS_DIR / "secret_key"))
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
 
 # Fernet key(s) for secrets stored in the database (e.g. users' remote LLM API keys), separate from
 # SECRET_KEY. Comma-separated: the first encrypts, all decrypt, so keys can be rotated.
-FERNET_KEYS = env_list("EMOTION_FERNET_KEYS")
+FERNET_KEYS = env_list("EMOTION_FERNET_KEYS") or [
+    key.strip() for key in read_secret_file(_SECRETS_DIR / "fernet_keys").split(",") if key.strip()
+]
 if not FERNET_KEYS:
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("EMOTION_FERNET_KEYS must be set when DEBUG is off")
+        raise ImproperlyConfigured(_NO_SECRET.format("EMOTION_FERNET_KEYS", _SECRETS_DIR / "fernet_keys"))
     FERNET_KEYS = ["ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcy0hISE="]  # dev only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -59,21 +70,27 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "api_tokens",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "sessions_app",
     "summaries",
 ]
 
 MIDDLEWARE = [
+    "emotionsite.https_redirect.HttpsPortRedirectMiddleware",  # HTTP -> EMOTION_HTTPS_PORT, not the HTTP port
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # keeps a policy a view set itself (media: sandbox)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "emotionsite.ratelimit.RateLimitMiddleware",  # a page over a limit answers 429 with Retry-After
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sessions_app.login_guard.LoginSlowdownMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -125,6 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "api_tokens.password.RevokeApiTokensOnPasswordChange"},  # refuses nothing: revokes API tokens
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -134,11 +152,26 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     # token first, so an anonymous request is answered 401 with a WWW-Authenticate header
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api_tokens.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # rates from EMOTION_LIMITS ("api" per user, "api_anon" per address); 429 with Retry-After
+    "DEFAULT_THROTTLE_CLASSES": ["emotionsite.ratelimit.ApiThrottle"],
+    "EXCEPTION_HANDLER": "emotionsite.ratelimit.api_exception_handler",
+}
+# API tokens (django-rest-knox, api_tokens/): only SHA-512 digests are stored; `Authorization: Token <key>`.
+KNOX_TOKEN_MODEL = "api_tokens.ApiToken"
+# knox's migrations create its own token table even when its model is swapped out: skip them (there is no
+# knox table to keep; a dangling one referencing users would break deleting users and test flushes).
+MIGRATION_MODULES = {"knox": None}
+_TOKEN_TTL_DAYS = env_int("EMOTION_API_TOKEN_TTL_DAYS", 90)  # 0: tokens never expire
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",  # the header DRF's tokens used, so clients keep working
+    "TOKEN_TTL": timedelta(days=_TOKEN_TTL_DAYS) if _TOKEN_TTL_DAYS > 0 else None,
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Emotion sessions API",
@@ -146,6 +179,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and docs hold no user data
+    "SWAGGER_UI_DIST": "SIDECAR",  # Swagger UI from drf-spectacular-sidecar's static files: offline, CSP-clean
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 AXES_FAILURE_LIMIT = env_int("EMOTION_LOGIN_FAILURE_LIMIT", 5)
@@ -153,6 +189,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("EMOTION_LOGIN_LOCKOUT_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# And per username from any address: a doubling delay (1 s up to the max) after N failures in the window.
+EMOTION_LOGIN_USERNAME_FAILURE_LIMIT = env_int("EMOTION_LOGIN_USERNAME_FAILURE_LIMIT", 20)
+EMOTION_LOGIN_USERNAME_WINDOW_MINUTES = env_int("EMOTION_LOGIN_USERNAME_WINDOW_MINUTES", 15)
+EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS = env_int("EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS", 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("EMOTION_TIME_ZONE", "UTC")
@@ -174,6 +214,26 @@ EMOTION_UPLOAD_MAX_BYTES = env_int("EMOTION_UPLOAD_MAX_MB", 2048) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EMOTION_REQUEST_MAX_MB", 10) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Limits on expensive work (emotionsite/ratelimit.py, docs/architecture.md "Limits"): "N/second|minute|hour|day"
+# or "off"; per user, sign-ups and anonymous API requests per address. Over a limit: 429 with Retry-After.
+EMOTION_LIMITS = {
+    "summaries": env_rate("EMOTION_LIMIT_SUMMARIES", "20/hour"),
+    "uploads": env_rate("EMOTION_LIMIT_UPLOADS", "30/hour"),
+    "reanalysis": env_rate("EMOTION_LIMIT_REANALYSIS", "30/hour"),
+    "live": env_rate("EMOTION_LIMIT_LIVE", "20/hour"),
+    "signups": env_rate("EMOTION_LIMIT_SIGNUPS", "10/hour"),
+    "api": env_rate("EMOTION_LIMIT_API", "600/minute"),
+    "api_anon": env_rate("EMOTION_LIMIT_API_ANON", "60/minute"),
+}
+EMOTION_LIMIT_ACTIVE_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_SUMMARIES", 3)  # queued or running, per user
+EMOTION_LIMIT_ACTIVE_LIVE = env_int("EMOTION_LIMIT_ACTIVE_LIVE", 2)  # live recordings at once, per user
+_MB = 1024 * 1024
+EMOTION_STAGING_QUOTA_BYTES = env_int("EMOTION_STAGING_QUOTA_MB", 2 * env_int("EMOTION_UPLOAD_MAX_MB", 2048)) * _MB
+EMOTION_STAGING_MAX_AGE_HOURS = env_int("EMOTION_STAGING_MAX_AGE_HOURS", 24)  # then an unfinished upload goes
+EMOTION_LIVE_MAX_BYTES = env_int("EMOTION_LIVE_MAX_MB", 2048) * _MB  # one live recording's file
+EMOTION_WS_MAX_MESSAGE_BYTES = env_int("EMOTION_WS_MAX_MESSAGE_MB", 2) * _MB  # also Daphne's flag in run.sh
+EMOTION_LLM_REPLY_MAX_BYTES = env_int("EMOTION_LLM_REPLY_MAX_KB", 1024) * 1024  # a remote LLM's whole reply
+
 # Sessions: websocket uploads are staged here (per user) until complete and probed; analysis
 # samples videos at EMOTION_DEFAULT_SAMPLE_FPS and cuts them into segments under a lease.
 EMOTION_STAGING_DIR = Path(env_str("EMOTION_STAGING_DIR", str(VAR_DIR / "staging")))
@@ -181,6 +241,10 @@ EMOTION_DEFAULT_SAMPLE_FPS = float(env_str("EMOTION_DEFAULT_SAMPLE_FPS", "5"))
 EMOTION_SEGMENT_SECONDS = env_int("EMOTION_SEGMENT_SECONDS", 20)
 EMOTION_SEGMENT_LEASE_SECONDS = env_int("EMOTION_SEGMENT_LEASE_SECONDS", 120)
 EMOTION_SEGMENT_MAX_ATTEMPTS = env_int("EMOTION_SEGMENT_MAX_ATTEMPTS", 4)  # then the session fails
+# Longest video accepted (its frames' timestamps, not the container's claim), and how many segments of
+# one user's uploads may be queued or running at once (each finished one queues the next: fair queues).
+EMOTION_MAX_DURATION_SECONDS = env_int("EMOTION_MAX_DURATION_MINUTES", 240) * 60
+EMOTION_SEGMENTS_PER_USER = max(1, env_int("EMOTION_SEGMENTS_PER_USER", 2))
 
 # Where workers run the vision models: auto picks CUDA when present.
 EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cuda"), "auto")
@@ -204,6 +268,8 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_TIME_LIMIT = env_int("EMOTION_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("EMOTION_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT - 30)
 EMOTION_LIVE_TIME_LIMIT = env_int("EMOTION_LIVE_TIME_LIMIT", 30)
+# Largest live frame decoded (pixels, read from the JPEG header first): 16.8 MP covers 4096x4096 webcams.
+EMOTION_LIVE_MAX_PIXELS = env_int("EMOTION_LIVE_MAX_PIXELS", 4096 * 4096)
 # A live socket closed without Stop may resume this long before the recording is finished as it is.
 EMOTION_LIVE_RESUME_GRACE_SECONDS = env_int("EMOTION_LIVE_RESUME_GRACE_SECONDS", 30)
 EMOTION_SUMMARY_TIME_LIMIT = env_int("EMOTION_SUMMARY_TIME_LIMIT", 1800)
@@ -234,6 +300,8 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "sessions_app.apply_retention", "schedule": float(EMOTION_RETENTION_INTERVAL)},
     # live recordings whose socket vanished without a disconnect (Daphne killed) are kept and finished
     "reap-live": {"task": "sessions_app.reap_live", "schedule": 60.0},
+    # unfinished uploads untouched for EMOTION_STAGING_MAX_AGE_HOURS are deleted
+    "clean-staging": {"task": "sessions_app.clean_staging", "schedule": 3600.0},
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY}
 
@@ -248,9 +316,36 @@ SECURE_HSTS_PRELOAD = env_bool("EMOTION_HSTS_PRELOAD", _HARDEN)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response that has none of its own: scripts and styles only
+# from the site's files (no inline code or style attributes), websockets to the site (`'self'` does not
+# cover ws:/wss: in every browser), no framing, plugins or foreign form targets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF, "ws:", "wss:"],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env_bool("EMOTION_BEHIND_PROXY", False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Client address and scheme from X-Forwarded-For/-Proto only behind a proxy, and only from these peers
+# (addresses or CIDRs): applied by emotionsite.proxy.TrustedProxyMiddleware alone, so no
+# SECURE_PROXY_SSL_HEADER (it would trust the header from any peer).
+EMOTION_BEHIND_PROXY = env_bool("EMOTION_BEHIND_PROXY", False)
+EMOTION_TRUSTED_PROXIES = env_list("EMOTION_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+try:
+    parse_networks(EMOTION_TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"EMOTION_TRUSTED_PROXIES: {exc}") from None
+# Daphne serving HTTPS itself (run.sh with EMOTION_HTTPS=1): HTTP is redirected to this port, not to
+# the HTTP request's own port. None: to the request's host as it came (a proxy on the standard ports).
+EMOTION_HTTPS_REDIRECT_PORT = env_int("EMOTION_HTTPS_PORT", 8443) if env_bool("EMOTION_HTTPS", False) else None
 
 LOGGING = {
     "version": 1,

@@ -8,8 +8,9 @@ from emotionsite.health import health_report
 
 
 def healthz(request):
-    report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    report = health_report(details=request.user.is_staff)  # worker names name hosts: staff only
+    # 503 only when the site cannot work; a queue without a worker is "degraded": pages still answer
+    return JsonResponse(report, status=503 if report["status"] == "error" else 200)
 
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/", include("summaries.api_urls")),
     path("accounts/", include("sessions_app.accounts_urls")),
     path("settings/llm/", include("summaries.settings_urls")),
+    path("settings/tokens/", include("api_tokens.urls")),
     path("", include("sessions_app.urls")),
     path("", include("summaries.urls")),
 ]

@@ -1,4 +1,4 @@
-"""The one error type the inference engine raises for bad input."""
+"""The error type the inference engine raises for bad input (and its one refinement, a video too long)."""
 
 from __future__ import annotations
 
@@ -12,3 +12,12 @@ class MediaError(Exception):
     def __init__(self, message: str, path: str | None = None):
         super().__init__(message)
         self.path = path
+
+
+class TooLongError(MediaError):
+    """A video whose frames span more than the caller's limit (``seconds``: at least this long; ``limit``)."""
+
+    def __init__(self, message: str, path: str | None = None, *, seconds: float, limit: float):
+        super().__init__(message, path)
+        self.seconds = seconds
+        self.limit = limit

@@ -8,17 +8,18 @@ Every failure to read is raised as :class:`inference.errors.MediaError` with a o
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from inference.errors import MediaError
+from inference.errors import MediaError, TooLongError
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,13 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".
 # Largest frame accepted (pixels), checked from the header before anything is decoded: a file that
 # claims 100000x100000 would otherwise ask for tens of gigabytes. 100 MP covers 8K video and big photos.
 MAX_PIXELS = 100_000_000
+# A pause between two frames' timestamps longer than this is a gap: nothing is analysed in it and playable
+# copies hold the last frame across it instead of repeating it (a file may stamp its frames days apart).
+MAX_GAP_SECONDS = 10.0
+# With a duration limit, a probe reads at most limit x this many packets (a bound on its work and time).
+MAX_FRAME_RATE = 240
+# Timestamps are sorted through a window this deep: enough for the reordering of B-frames.
+_REORDER_DEPTH = 32
 
 
 def _check_size(p: Path, width: int, height: int) -> None:
@@ -52,8 +60,11 @@ class MediaInfo:
     height: int
     duration: float  # seconds (0 for an image)
     fps: float  # average frame rate (0 for an image)
-    frame_count: int  # exact for images, from the container (or estimated) for videos
+    frame_count: int  # exact for images, the video packets counted for videos
     codec: str = ""
+    # videos: the stretches [start, end) of the timeline that hold frames, split at gaps over MAX_GAP_SECONDS,
+    # in seconds from the stream's start; ``duration`` is the end of the last one. Empty for images.
+    spans: list[tuple[float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,7 +134,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     except Image.DecompressionBombError:
         raise MediaError(f"{p.name}: the picture is too large; the limit is 100 megapixels", str(p)) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"{p.name}: the image is damaged or truncated ({exc})", str(p)) from None
+        # the library's text (paths, internals) is not for users
+        raise MediaError(f"{p.name}: the image is damaged or truncated ({exc.__class__.__name__})", str(p)) from None
 
 
 def _open_container(p: Path):
@@ -134,7 +146,7 @@ def _open_container(p: Path):
     except av.FFmpegError as exc:
         raise MediaError(f"{p.name}: not a readable video or image ({exc.__class__.__name__})", str(p)) from None
     except (OSError, ValueError) as exc:
-        raise MediaError(f"{p.name}: cannot be opened ({exc})", str(p)) from None
+        raise MediaError(f"{p.name}: cannot be opened ({exc.__class__.__name__})", str(p)) from None
     if not container.streams.video:
         container.close()
         raise MediaError(f"{p.name}: contains no video stream", str(p))
@@ -146,11 +158,14 @@ def _open_container(p: Path):
     return container
 
 
-def probe(path: str | os.PathLike) -> MediaInfo:
+def probe(path: str | os.PathLike, max_duration: float | None = None) -> MediaInfo:
     """Describe an image or video, or raise :class:`MediaError`.
 
     For videos the first frame is decoded, so a file whose header parses but whose
     data does not decode is refused here rather than half-way through an analysis.
+    The duration is where the frames' own timestamps end (read from every packet, nothing
+    decoded), never what the container claims: containers lie both ways. With ``max_duration``
+    (seconds), a longer video raises :class:`TooLongError` as soon as a timestamp passes it.
     """
     p = _check_file(path)
     if _looks_like_image(p):
@@ -168,14 +183,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         stream = container.streams.video[0]
         _check_size(p, stream.codec_context.width or 0, stream.codec_context.height or 0)
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
-        duration = 0.0
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000
-        frames = int(stream.frames or 0)
-        if not frames and duration and fps:
-            frames = int(round(duration * fps))
+        codec = stream.codec_context.name
         first = None
         try:
             for frame in container.decode(stream):
@@ -187,11 +195,92 @@ def probe(path: str | os.PathLike) -> MediaInfo:
             raise MediaError(f"{p.name}: the video has no decodable frames", str(p))
         width, height = first.width, first.height
         _check_size(p, width, height)
-        if not duration and frames and fps:
-            duration = frames / fps
-        return MediaInfo("video", width, height, duration, fps, frames, stream.codec_context.name)
     finally:
         container.close()
+    spans, frames = frame_spans(p, fps or 25.0, max_duration)
+    duration = spans[-1][1] if spans else 0.0
+    return MediaInfo("video", width, height, duration, fps, frames, codec, spans)
+
+
+def _clock(seconds: float) -> str:
+    total = int(seconds)
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def frame_spans(
+    path: str | os.PathLike, fps: float = 25.0, max_duration: float | None = None
+) -> tuple[list[tuple[float, float]], int]:
+    """The stretches of a video's timeline that hold frames, and the number of frames (packets).
+
+    Reads the video stream's packet timestamps without decoding them. Times are seconds from the
+    stream's start time (as in :func:`iter_video`); a stretch ends at its latest frame's time plus that
+    frame's duration (``1/fps`` when the container gives none; at most ``MAX_GAP_SECONDS``); a pause
+    over ``MAX_GAP_SECONDS`` between two frames starts a new stretch. With ``max_duration``, a timestamp past it raises
+    :class:`TooLongError`, and more than ``max_duration * MAX_FRAME_RATE`` packets a :class:`MediaError`.
+    """
+    import av
+
+    p = Path(path)
+    limit = max_duration if max_duration and max_duration > 0 else None
+    max_packets = int(limit * MAX_FRAME_RATE) + 1 if limit else None
+    spans: list[tuple[float, float]] = []
+    current: list[float] | None = None  # [start, last frame's time, end]
+    count = 0
+
+    def add(t: float, length: float) -> None:
+        nonlocal current
+        if limit is not None and t + length > limit + 1e-6:
+            raise TooLongError(
+                f"{p.name}: the video is too long (at least {_clock(t + length)}); the limit is {limit / 60:g} minutes",
+                str(p),
+                seconds=t + length,
+                limit=limit,
+            )
+        if current is not None and t - current[1] > MAX_GAP_SECONDS:
+            spans.append((current[0], current[2]))
+            current = None
+        if current is None or t >= current[1]:
+            # the stretch ends with its latest frame's own length (a muxer may give a frame after a gap
+            # the gap's length: only the last frame's length counts)
+            current = [t if current is None else current[0], t, t + length]
+
+    container = _open_container(p)
+    try:
+        stream = container.streams.video[0]
+        tb = stream.time_base or Fraction(1, 1000)
+        origin = stream.start_time if stream.start_time is not None else 0
+        default_length = 1.0 / fps if fps > 0 else 0.04
+        window: list[tuple[float, float]] = []
+        untimed = 0
+        try:
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue  # the demuxer's end-of-stream marker
+                count += 1
+                if max_packets is not None and count > max_packets:
+                    raise MediaError(f"{p.name}: too many frames for a video of its length", str(p))
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                if stamp is None:
+                    untimed += 1
+                    continue
+                t = float((stamp - origin) * tb)
+                if t < 0:
+                    continue  # before the start: never shown, never analysed
+                length = float(packet.duration * tb) if packet.duration else default_length
+                heapq.heappush(window, (t, min(length, MAX_GAP_SECONDS)))
+                if len(window) > _REORDER_DEPTH:
+                    add(*heapq.heappop(window))
+        except av.FFmpegError:
+            pass  # a damaged tail: the frames before it count (the analysis keeps them too)
+        while window:
+            add(*heapq.heappop(window))
+    finally:
+        container.close()
+    if current is None and untimed:  # no timestamps at all (a raw stream): frames at the nominal rate
+        add(0.0, untimed * default_length)
+    if current is not None:
+        spans.append((current[0], current[2]))
+    return [(round(a, 6), round(b, 6)) for a, b in spans], count
 
 
 def iter_video(
@@ -256,12 +345,21 @@ def iter_video(
 def iter_frames(
     path: str | os.PathLike, fps: float | None = None, start: float = 0.0, end: float | None = None
 ) -> Iterator[Frame]:
-    """Frames of an image (one frame) or a video, as :class:`Frame` objects."""
-    info = probe(path)
-    if info.kind == "image":
-        yield Frame(index=0, time=0.0, image=load_image(path))
-        return
-    yield from iter_video(path, fps=fps, start=start, end=end)
+    """Frames of an image (one frame) or a video, as :class:`Frame` objects.
+
+    Told apart as :func:`probe` does, without its scan of the whole video (thumbnails call this often).
+    """
+    p = _check_file(path)
+    if _looks_like_image(p):
+        try:
+            image = load_image(p)
+        except MediaError:
+            if p.suffix.lower() in IMAGE_EXTENSIONS or _has_image_signature(p):
+                raise
+        else:
+            yield Frame(index=0, time=0.0, image=image)
+            return
+    yield from iter_video(p, fps=fps, start=start, end=end)
 
 
 class VideoWriter:
@@ -288,6 +386,7 @@ class VideoWriter:
         self._crf = crf
         self._preset = preset
         self._size: tuple[int, int] | None = None
+        self._next_pts = 0
         # called with the output container once the video stream exists, before anything is muxed:
         # the only moment another stream (the audio) can still be added
         self._on_open = on_open
@@ -300,7 +399,8 @@ class VideoWriter:
     def opened(self) -> bool:
         return self._stream is not None
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        """Add a frame at output slot ``pts`` (in 1/fps units; default: the slot after the last one)."""
         import av
 
         if self._stream is None:
@@ -320,6 +420,8 @@ class VideoWriter:
 
             img = cv2.resize(img, (w, h))
         frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts = self._next_pts if pts is None else max(pts, self._next_pts)
+        self._next_pts = frame.pts + 1
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
@@ -483,10 +585,13 @@ class _Audio:
 def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float = 25.0) -> Path:
     """Re-encode any video PyAV reads (a MediaRecorder WebM included) as a seekable H.264 MP4.
 
-    The output has a constant ``fps``: each output frame shows the latest source frame at its time,
-    so variable-rate recordings keep their timing. The first audio stream is kept (copied when MP4
-    browsers play it, else AAC), in sync; audio that does not decode leaves a video-only copy and a
-    warning. One pass over the file: audio and video packets are muxed interleaved, as they come.
+    The output runs at ``fps``: each output frame shows the latest source frame at its time, so
+    variable-rate recordings keep their timing. Across a gap over ``MAX_GAP_SECONDS`` between two
+    frames the last frame is written once and held (one long frame), never repeated: the next frame
+    keeps its own time, and a file stamping its frames days apart costs two frames. The first audio
+    stream is kept (copied when MP4 browsers play it, else AAC), in sync; audio that does not decode
+    leaves a video-only copy and a warning. One pass over the file: audio and video packets are muxed
+    interleaved, as they come.
     """
     import av
 
@@ -507,7 +612,7 @@ def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float 
                 logger.warning("%s: the audio cannot be decoded; the playable copy has no sound", p.name)
         streams = [stream] + ([audio.source] if audio else [])
         with VideoWriter(dst, fps=fps, on_open=audio.open if audio else None) as writer:
-            last = None
+            last, last_t, slot = None, 0.0, 0  # the frame waiting to be written, its time, the next free slot
             decoded = 0
             try:
                 for packet in container.demux(*streams):
@@ -519,10 +624,20 @@ def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float 
                         decoded += 1
                         if t < -1e-6:
                             continue
-                        while last is not None and produced < int(round(t * fps)):
-                            writer.write(last)
-                            produced += 1
-                        last = frame.to_ndarray(format="rgb24")
+                        image = frame.to_ndarray(format="rgb24")
+                        due = int(round(t * fps))
+                        if last is None and t > MAX_GAP_SECONDS:
+                            # a late first frame starts the copy and is held until its own time
+                            writer.write(image, pts=0)
+                            produced, slot = produced + 1, due
+                        elif last is not None and t - last_t > MAX_GAP_SECONDS:
+                            writer.write(last, pts=slot)  # shown once, held across the gap
+                            produced, slot = produced + 1, due
+                        else:
+                            while last is not None and slot < due:
+                                writer.write(last, pts=slot)
+                                produced, slot = produced + 1, slot + 1
+                        last, last_t = image, t
             except av.FFmpegError as exc:
                 # a recording cut short keeps what decoded, like iter_video
                 if last is None:
@@ -530,7 +645,7 @@ def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float 
                         f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)
                     ) from None
             if last is not None:
-                writer.write(last)
+                writer.write(last, pts=slot)
                 produced += 1
                 if audio is not None:
                     audio.close(writer)

@@ -1,7 +1,10 @@
-# Shared helpers for setup.sh, run.sh and test.sh. Source it; it sets ROOT, PY and VENV.
+# Shared helpers for setup.sh, run.sh and test.sh. Source it; it sets ROOT, PY, VENV and VAR_DIR.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
+VAR_DIR="${EMOTION_VAR_DIR:-$ROOT/var}"  # the settings read the same variable
+# is_on VALUE: true for the values the settings' env_bool reads as true (1, true, yes, on, ...).
+is_on() { case "${1,,}" in 1|true|yes|on|y|t) return 0 ;; *) return 1 ;; esac; }
 # prefix TAG: copy stdin to stdout with every line prefixed [TAG]. It ignores Ctrl-C so that the
 # processes it serves can still log their shutdown (a dead pipe would kill them with SIGPIPE).
 prefix() { (trap '' INT TERM; exec sed -u "s/^/[$1] /"); }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up if needed: venv, Python and npm packages, Chromium (as root), static files,
-# and migrations (against the configured database, or the embedded one started just for that).
+# Set everything up if needed: venv, Python and npm packages, Chromium (as root), this install's
+# secrets (var/secrets/), static files, and migrations (against the configured database, or the
+# embedded one started just for that).
 # Re-running is fast: installs are skipped while the requirement files' hash matches a stamp.
 # EMOTION_SETUP_MIGRATE=0 skips migrations (run.sh migrates once its services are up).
 set -euo pipefail
@@ -41,12 +42,14 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || log "could not install chromium: browser tests will be skipped"
 fi
 
-export DEBUG="${DEBUG:-1}"
+# This install's SECRET_KEY and Fernet key, made once and kept (settings read them when not given).
+"$PY" scripts/make_secrets.py "$VAR_DIR/secrets" | while read -r line; do log "$line"; done
+
 log "collecting static files"
 "$PY" manage.py collectstatic --noinput -v 0
 
 if [ "${EMOTION_SETUP_MIGRATE:-1}" = 1 ]; then
-  start_embedded_services "$ROOT/var"
+  start_embedded_services "$VAR_DIR"
   trap 'stop_pid "${SERVICES_PID:-}"' EXIT
   log "applying migrations"
   "$PY" manage.py migrate --noinput -v 0

@@ -2,25 +2,32 @@
 
 Access: any active staff member manages every record here (StaffOnly), the same rule the pages use
 ("owners and staff reach a person"); non-staff never reach the admin. Writes go through the same
-services as the pages (files removed after commit, audit entries written).
+services as the pages (files removed after commit, audit entries written there); the few models
+without a service of their own are audited by AuditedDelete / audit.record_change here. Rows written
+only by the system (ReadOnly) cannot be changed or deleted.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from emotionsite import ratelimit
 from sessions_app.models import (
     AuditEntry,
     Heartbeat,
     Marker,
     Observation,
     Person,
+    PersonFlag,
     PersonSuggestion,
     PersonThumbnail,
     Segment,
@@ -28,7 +35,9 @@ from sessions_app.models import (
     Track,
     UserSettings,
 )
-from sessions_app.services import audit, manage, people, retention
+from sessions_app.people_forms import NameFacesForm, first_error
+from sessions_app.people_selectors import suggestion_cards
+from sessions_app.services import audit, identity_flags, manage, people, privacy, retention
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
 FACES_PER_PAGE = 60
@@ -65,6 +74,30 @@ class ReadOnly(StaffOnly):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class GoesWithPerson(ReadOnly):
+    """Suggestions and flags: never edited in the admin, but deleted with their person (the admin refuses
+    a person's deletion when a related row's admin refuses deletion)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._staff(request)
+
+
+class AuditedDelete:
+    """Deleting in the admin writes one entry per row, for models whose deletion has no service."""
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit.record(request.user, audit.Action.DELETED, obj, request=request, detail="admin")
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
 
 def thumbnail_img(thumb: PersonThumbnail | None, size: int = 48):
     """An <img> of a face thumbnail, served by the authorising thumbnail view; the name is escaped."""
@@ -96,19 +129,27 @@ class PersonThumbnailInline(StaffOnly, admin.TabularInline):
 
 @admin.register(Person)
 class PersonAdmin(StaffOnly, admin.ModelAdmin):
-    list_display = ["id", "face", "display_name", "owner", "number", "consent_given", "track_count", "created"]
+    list_display = [
+        "id", "face", "display_name", "owner", "number", "consent_given", "track_count", "flagged", "created",
+    ]  # fmt: skip
     list_display_links = ["id", "display_name"]
     list_filter = ["consent_given", ("owner", admin.RelatedOnlyFieldListFilter), "created"]
     search_fields = ["name", "owner__username", "consent_note"]
     list_select_related = ["owner"]
     fields = ["owner", "number", "name", "consent_given", "consent_at", "consent_note", "reference_embeddings"]
-    readonly_fields = ["owner", "number", "reference_embeddings"]
+    readonly_fields = ["owner", "number", "consent_at", "reference_embeddings"]  # consent_at: when recorded
     inlines = [PersonThumbnailInline]
-    actions = ["merge_selected"]
+    actions = ["merge_selected", "flag_identity_conflicts"]
     change_list_template = "admin/sessions_app/person/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_tracks=Count("tracks")).prefetch_related("thumbnails")
+        open_flag = PersonFlag.objects.filter(person=OuterRef("pk"), status=PersonFlag.Status.OPEN)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_tracks=Count("tracks"), is_flagged=Exists(open_flag))
+            .prefetch_related("thumbnails")
+        )
 
     def has_add_permission(self, request, *args) -> bool:
         return False  # people come from analysis
@@ -126,19 +167,20 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
     def track_count(self, obj):
         return obj.n_tracks
 
+    @admin.display(description="possibly several people", boolean=True, ordering="is_flagged")
+    def flagged(self, obj):
+        return obj.is_flagged
+
     @admin.display(description="reference embeddings")
     def reference_embeddings(self, obj):
         return len(obj.embeddings or [])
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
-            old = form.initial.get("name") or f"Person {obj.number}"
-            detail = f"from {old!r} to {obj.name!r} (admin)"
-            audit.record(request.user, audit.Action.RENAMED, obj, request=request, detail=detail)
-        if change and {"consent_given", "consent_at", "consent_note"} & set(form.changed_data):
-            detail = f"{'given' if obj.consent_given else 'not given'}; {obj.consent_note} (admin)"
-            audit.record(request.user, audit.Action.CONSENT, obj, request=request, detail=detail)
+        # the page's services, which lock the row and write the audit entry (no other field is editable)
+        if "name" in form.changed_data:
+            people.rename_person(obj, obj.name, actor=request.user, request=request)
+        if {"consent_given", "consent_note"} & set(form.changed_data):
+            people.set_consent(obj, obj.consent_given, obj.consent_note, actor=request.user, request=request)
 
     def delete_model(self, request, obj):
         people.delete_person(obj, keep_observations=True, actor=request.user, request=request)
@@ -170,6 +212,20 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
             request, f"Merged {len(chosen) - 1} people into “{keep.display_name}” ({moved} observations moved)."
         )
 
+    @admin.action(description="Flag selected people whose tracks disagree (possibly several people)")
+    def flag_identity_conflicts(self, request, queryset):
+        flags = identity_flags.flag_conflicts(queryset.order_by("pk"), actor=request.user, request=request)
+        checked = queryset.count()
+        if not flags:
+            self.message_user(request, f"Checked {checked}: the tracks of every one agree; nothing was flagged.")
+            return
+        names = ", ".join(f"{f.person.display_name} ({f.person.owner.get_username()})" for f in flags[:20])
+        self.message_user(
+            request,
+            f"Checked {checked}; {len(flags)} possibly several people: {names}. Their pages show the tracks to split.",
+            messages.WARNING,
+        )
+
     # ---- the face-naming view
     def get_urls(self):
         view = self.admin_site.admin_view(self.name_faces_view)
@@ -188,13 +244,13 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
             .order_by("owner__username", "number")
         )
         if request.method == "POST":
+            # the faces this page shows; other keys (unknown or malformed ids) are not fields, so ignored
+            form = NameFacesForm(list(unnamed[:FACES_PER_PAGE]), request.POST)
+            if not form.is_valid():
+                self.message_user(request, first_error(form), messages.ERROR)
+                return HttpResponseRedirect(request.path)
             named = 0
-            for key, value in request.POST.items():
-                if not key.startswith("name_") or not key[5:].isdigit() or not value.strip():
-                    continue
-                person = Person.objects.filter(pk=int(key[5:])).first()
-                if person is None:
-                    continue
+            for person, value in form.names():
                 try:
                     people.rename_person(person, value, actor=request.user, request=request)
                     named += 1
@@ -208,12 +264,13 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
             "title": "Name faces",
             "people": unnamed[:FACES_PER_PAGE],
             "total": unnamed.count(),
+            "suggestions": suggestion_cards(PersonSuggestion.objects.all(), FACES_PER_PAGE),
         }
         return TemplateResponse(request, "admin/sessions_app/person/name_faces.html", context)
 
 
 @admin.register(PersonThumbnail)
-class PersonThumbnailAdmin(StaffOnly, admin.ModelAdmin):
+class PersonThumbnailAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
     list_display = ["id", "preview", "person", "owner", "created"]
     list_select_related = ["person", "person__owner"]
     search_fields = ["person__name", "person__owner__username"]
@@ -236,9 +293,33 @@ class PersonThumbnailAdmin(StaffOnly, admin.ModelAdmin):
         people.delete_files_on_commit([obj.image.name])
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request, queryset):
-        people.delete_files_on_commit(list(queryset.values_list("image", flat=True)))
-        super().delete_queryset(request, queryset)
+
+@admin.register(PersonSuggestion)
+class PersonSuggestionAdmin(AuditedDelete, GoesWithPerson, admin.ModelAdmin):
+    """Suggestions are answered by the owner (people pages, API) or on the Name faces page."""
+
+    list_display = ["id", "owner", "person", "candidate", "score", "margin", "status", "created", "decided_by"]
+    list_filter = ["status", ("owner", admin.RelatedOnlyFieldListFilter), "created"]
+    list_select_related = ["owner", "person", "candidate", "decided_by"]
+    search_fields = ["owner__username", "person__name", "candidate__name"]
+
+
+@admin.register(PersonFlag)
+class PersonFlagAdmin(AuditedDelete, GoesWithPerson, admin.ModelAdmin):
+    """Raised by the "Flag …" action on people and ``manage.py flag_identity_conflicts``."""
+
+    list_display = ["id", "person", "owner", "kind", "status", "group_sizes", "distance", "created"]
+    list_filter = ["status", "kind", "created"]
+    list_select_related = ["person", "person__owner"]
+    search_fields = ["person__name", "person__owner__username"]
+
+    @admin.display(description="owner", ordering="person__owner__username")
+    def owner(self, obj):
+        return obj.person.owner
+
+    @admin.display(description="tracks per group")
+    def group_sizes(self, obj):
+        return " + ".join(str(len(g)) for g in obj.groups)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -315,14 +396,17 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
         return bool(obj.original.name or obj.playable.name)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        session = Session.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
-        if session is not None and request.method == "GET":
+        session = self.get_object(request, object_id) if request.method == "GET" else None  # None for bad ids
+        if session is not None:
             audit.record(request.user, audit.Action.VIEWED, session, request=request, detail="admin")
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def save_model(self, request, obj, form, change):
+        if "title" in form.changed_data:  # the only editable field
+            manage.rename_session(obj, obj.title, actor=request.user, request=request, via="admin")
+
     def delete_model(self, request, obj):
-        audit.record(request.user, audit.Action.DELETED, obj, request=request, detail="admin")
-        manage.delete_session(obj)  # media files removed after commit
+        manage.delete_session(obj, actor=request.user, request=request, detail="admin")  # files after commit
 
     def delete_queryset(self, request, queryset):
         for session in queryset:
@@ -337,6 +421,9 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
                 queued.append(session.title)
             except ReanalysisError as exc:
                 refused.append(str(exc))
+            except ratelimit.RateLimited as exc:
+                refused.append(exc.message)
+                break
         if queued:
             self.message_user(request, f"Analysis queued again for {len(queued)} session(s).")
         for reason in refused:
@@ -379,18 +466,20 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
         started = 0
         for session in queryset:
             try:
-                request_summary(session, backend, request.user)
+                request_summary(session, backend, request.user, request=request)  # audited there
             except SummaryError as exc:
                 self.message_user(request, f"“{session.title}”: {exc}", messages.ERROR)
                 continue
-            audit.record(request.user, audit.Action.SUMMARIZED, session, request=request, detail=backend)
+            except ratelimit.RateLimited as exc:
+                self.message_user(request, f"“{session.title}” and the rest: {exc.message}", messages.ERROR)
+                break
             started += 1
         if started:
             self.message_user(request, f"Summary requested for {started} session(s) with the {backend} backend.")
 
 
 @admin.register(Track)
-class TrackAdmin(StaffOnly, admin.ModelAdmin):
+class TrackAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
     list_display = ["id", "key", "session", "person", "segment_index", "first_time", "last_time", "count"]
     list_select_related = ["session", "person"]
     list_filter = [("person", admin.EmptyFieldListFilter)]
@@ -438,15 +527,16 @@ class MarkerAdmin(StaffOnly, admin.ModelAdmin):
     def has_add_permission(self, request, *args) -> bool:
         return False  # markers are dropped on a session's replay
 
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        manage.edit_marker(obj, time=data["time"], note=data["note"], actor=request.user, request=request, via="admin")
 
-@admin.register(PersonSuggestion)
-class PersonSuggestionAdmin(ReadOnly, admin.ModelAdmin):
-    """Read-only here: answers go through services.suggestions (confirm merges, a rejection is remembered)."""
+    def delete_model(self, request, obj):
+        manage.delete_marker(obj, actor=request.user, request=request, via="admin")
 
-    list_display = ["id", "owner", "person", "candidate", "score", "margin", "status", "created", "decided_at"]
-    list_filter = ["status", "created"]
-    list_select_related = ["owner", "person", "candidate"]
-    search_fields = ["owner__username", "person__name", "candidate__name"]
+    def delete_queryset(self, request, queryset):
+        for marker in queryset:
+            self.delete_model(request, marker)
 
 
 @admin.register(Heartbeat)
@@ -455,21 +545,98 @@ class HeartbeatAdmin(ReadOnly, admin.ModelAdmin):
     readonly_fields = ["note", "worker", "created"]
 
 
+class UserSettingsForm(forms.ModelForm):
+    class Meta:
+        model = UserSettings
+        fields = ["retention_days", "retention_keep_results"]
+
+    def clean_retention_days(self):
+        days = self.cleaned_data["retention_days"]
+        try:
+            privacy.check_retention_days(days)
+        except privacy.PrivacyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return days
+
+
 @admin.register(UserSettings)
 class UserSettingsAdmin(StaffOnly, admin.ModelAdmin):
+    """Through services.privacy, as on the user's privacy page; ``user`` is read-only, rows come from that page."""
+
+    form = UserSettingsForm
     list_display = ["user", "retention_days", "retention_keep_results", "updated"]
     list_filter = ["retention_keep_results"]
     search_fields = ["user__username"]
-    raw_id_fields = ["user"]
+    fields = ["user", "retention_days", "retention_keep_results", "updated"]
+    readonly_fields = ["user", "updated"]
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        privacy.update_settings(
+            obj.user,
+            data["retention_days"],
+            data["retention_keep_results"],
+            actor=request.user,
+            request=request,
+            via="admin",
+        )
+
+    def delete_model(self, request, obj):
+        privacy.delete_settings(obj, actor=request.user, request=request, via="admin")
+
+    def delete_queryset(self, request, queryset):
+        for prefs in queryset:
+            self.delete_model(request, prefs)
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ["created", "actor", "action", "object_type", "object_id", "object_repr", "owner", "ip"]
+class AuditEntryAdmin(AuditedDelete, ReadOnly, admin.ModelAdmin):
+    list_display = ["created", "who", "action", "object_type", "object_id", "object_repr", "owner", "ip"]
     list_filter = ["action", "object_type", "created"]
-    search_fields = ["actor__username", "owner__username", "object_repr", "detail", "ip"]
+    search_fields = ["actor__username", "actor_pseudonym", "owner__username", "object_repr", "detail", "ip"]
     list_select_related = ["actor", "owner"]
     date_hierarchy = "created"
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.is_superuser  # the log is evidence: only superusers prune it
+        return request.user.is_superuser  # the log is evidence: only superusers prune it (and that is logged)
+
+    @admin.display(description="actor", ordering="actor__username")
+    def who(self, obj):
+        return obj.actor_label
+
+
+# --------------------------------------------------------------------------- accounts
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with every change, password change and deletion in the audit log (names of the
+    changed fields only). Deleting a user pseudonymises their audit trail (audit.forget_user)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        fields = {"password" if name.startswith("password") else name for name in form.changed_data}
+        audit.record_change(request.user, obj, fields, request=request, created=not change, owner_id=obj.pk)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        user = self.get_object(request, id) if request.method == "POST" and response.status_code == 302 else None
+        if user is not None:
+            audit.record_change(request.user, user, ["password"], request=request, owner_id=user.pk)
+        return response
+
+    def delete_model(self, request, obj):
+        user_id = obj.pk
+        actor = None if user_id == request.user.pk else request.user  # deleting oneself: no actor left to name
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            audit.record(actor, audit.Action.ACCOUNT_DELETED, object_type="user", object_id=user_id, detail="admin")
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            self.delete_model(request, user)
+
+
+if admin.site.is_registered(get_user_model()):
+    admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AuditedUserAdmin)

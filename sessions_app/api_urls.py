@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from sessions_app import api
 
@@ -16,6 +16,22 @@ urlpatterns = [
         api.SessionMarkerView.as_view(),
         name="api_session_marker",
     ),
+    path("people/suggestions/", api.SuggestionListView.as_view(), name="api_suggestions"),
+    path(
+        "people/suggestions/<int:suggestion_id>/confirm/",
+        api.SuggestionConfirmView.as_view(),
+        name="api_suggestion_confirm",
+    ),
+    path(
+        "people/suggestions/<int:suggestion_id>/reject/",
+        api.SuggestionRejectView.as_view(),
+        name="api_suggestion_reject",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    # the split view serves its start-up script as a file (docs/?script), which the CSP allows, unlike inline code
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema", template_name="api/swagger_ui.html"),
+        name="api_docs",
+    ),
 ]

@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import logging
-import math
 import struct
 import time
 from pathlib import Path
@@ -16,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from emotionsite import ratelimit
 from inference.classes import EMOTIONS
 from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, live_resume, uploads
+from sessions_app.services import live, live_resume, socket_auth, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -31,6 +32,56 @@ if TYPE_CHECKING:
     from sessions_app.models import Session
 
 CLOSE_UNAUTHENTICATED = 4401
+BROKER_ERRORS = (RedisError, KombuOperationalError, ConnectionError, OSError)
+logger = logging.getLogger(__name__)
+
+
+class SignedInSocket:
+    """A socket for signed-in users only, closed (4401) when its log-in ends: it joins the groups of its
+    user and of its log-in session (sessions_app/signals.py sends the close on log-out, password change,
+    deactivation or deletion). The log-in itself is checked on connect by Channels' AuthMiddleware,
+    password hash and ``is_active`` included."""
+
+    auth_groups: list[str] | None = None
+
+    async def admit(self) -> bool:
+        """Call first in ``connect``: False (socket closed) for an anonymous visitor."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return False
+        session = self.scope.get("session")
+        self.auth_groups = socket_auth.groups_for(user.pk, getattr(session, "session_key", None))
+        try:
+            for group in self.auth_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except BROKER_ERRORS:  # Redis is away: the log-in was checked just now; only the push is lost
+            logger.warning("could not join the log-in groups of user %s", user.pk)
+        return True
+
+    async def leave_auth_groups(self) -> None:
+        for group in self.auth_groups or ():
+            with contextlib.suppress(*BROKER_ERRORS):  # the membership expires with the group
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def auth_revoked(self, event: dict[str, Any]) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+
+CLOSE_TOO_LARGE = 1009  # RFC 6455: message too big
+
+
+async def refuse_oversized(consumer: Any, text_data: str | None, bytes_data: bytes | None) -> bool:
+    """Over EMOTION_WS_MAX_MESSAGE_BYTES: say so and close (True). Daphne refuses such messages itself
+    (run.sh passes the same limit); this holds under any other server too."""
+    limit = settings.EMOTION_WS_MAX_MESSAGE_BYTES
+    size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode("utf-8", "replace"))
+    if size <= limit:
+        return False
+    message = f"This message is too large: the limit is {limit // 1024} KB per message."
+    await consumer.send(text_data=json.dumps({"type": "error", "message": message}))
+    await consumer.close(code=CLOSE_TOO_LARGE)
+    return True
 
 
 class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
@@ -38,6 +89,8 @@ class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
     Channels' own ``receive`` raises on them, which drops the connection with a server error."""
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if await refuse_oversized(self, text_data, bytes_data):
+            return
         if text_data is None:
             await self.send_json({"type": "error", "message": "This socket takes JSON text messages only."})
             return
@@ -49,17 +102,17 @@ class JsonOnlyConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
 
-class PingConsumer(JsonOnlyConsumer):
+class PingConsumer(SignedInSocket, JsonOnlyConsumer):
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
+        user = self.scope["user"]
         self.group = f"ping.user.{user.pk}"
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -72,24 +125,26 @@ class PingConsumer(JsonOnlyConsumer):
 
 
 CLOSE_NOT_FOUND = 4404
-logger = logging.getLogger(__name__)
 
 
-class UploadConsumer(AsyncWebsocketConsumer):
+class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
     """Chunked, resumable upload: JSON control messages plus binary chunks (see docs/architecture.md)."""
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
         self.upload: uploads.StagedUpload | None = None
         await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
 
     async def _error(self, message: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if await refuse_oversized(self, text_data, bytes_data):
+            return
         try:
             if bytes_data is not None:
                 await self._chunk(bytes_data)
@@ -97,6 +152,8 @@ class UploadConsumer(AsyncWebsocketConsumer):
                 await self._control(text_data or "")
         except uploads.UploadError as exc:
             await self._error(str(exc))
+        except ratelimit.RateLimited as exc:
+            await self.send(text_data=json.dumps(ratelimit.ws_error(exc)))
 
     async def _control(self, text: str) -> None:
         try:
@@ -139,14 +196,13 @@ class UploadConsumer(AsyncWebsocketConsumer):
         )
 
 
-class SessionProgressConsumer(JsonOnlyConsumer):
+class SessionProgressConsumer(SignedInSocket, JsonOnlyConsumer):
     """The state of one of the user's sessions: the stored state on connect, then the workers' messages."""
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
+        user = self.scope["user"]
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         session = await database_sync_to_async(owned_session)(user, session_id)
         if session is None:
@@ -158,6 +214,7 @@ class SessionProgressConsumer(JsonOnlyConsumer):
         await self.send_json(state_payload(session))
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -173,12 +230,11 @@ class SessionProgressConsumer(JsonOnlyConsumer):
 
 FRAME_PREFIX, CHUNK_PREFIX, SEQ_CHUNK_PREFIX = 0x01, 0x02, 0x03
 SEQ_CHUNK_HEADER = struct.Struct(">BI")  # prefix, chunk sequence number (uint32, 0 = the recorder's first)
-BROKER_ERRORS = (RedisError, KombuOperationalError, ConnectionError, OSError)
 FRAME_HEADER = struct.Struct(">BdI")  # prefix, capture time (s, float64), sequence number (uint32)
 DRAIN_SECONDS = 60.0
 
 
-class LiveConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     """Live recording: JSON control messages plus binary frames and recording chunks.
 
     Binary messages start with one byte: 0x01 = a sampled JPEG frame (then a big-endian float64
@@ -193,17 +249,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
     stopped = False
     generation = 0  # this connection's generation of the session (0 at start, one more per resume)
     chunks = 0  # recording chunks in the staging file
+    recorded = 0  # bytes in the staging file (bounded by EMOTION_LIVE_MAX_BYTES)
+    started_at = 0.0  # the session's creation (epoch seconds)
     superseded = False
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if not await self.admit():
             return
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_auth_groups()
         if self.group:
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -232,6 +289,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(payload))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if await refuse_oversized(self, text_data, bytes_data):
+            return
         try:
             if bytes_data is not None:
                 await self._binary(bytes_data)
@@ -239,6 +298,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self._control(text_data or "")
         except live.LiveError as exc:
             await self._send({"type": "error", "message": str(exc)})
+        except ratelimit.RateLimited as exc:
+            await self._send(ratelimit.ws_error(exc))
 
     async def _control(self, text: str) -> None:
         try:
@@ -289,6 +350,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # unbuffered: a resumed connection appends to the same file while an older one may still be closing
         self.staging = await sync_to_async(open)(path, mode, buffering=0)
         self.staging_path = path
+        self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
+        self.recorded = (await sync_to_async(path.stat)()).st_size
         await self._count_chunks()
         await self._send(
             {
@@ -321,7 +384,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         if seq is not None and seq > self.chunks:
             raise live.LiveError(f"Recording chunk {seq} arrived before chunk {self.chunks}; it was dropped.")
+        limit = settings.EMOTION_LIVE_MAX_BYTES
+        if self.recorded + len(data) > limit:
+            # the bound of one recording: stop here and analyse what arrived, as after Stop
+            await self._send(
+                {
+                    "type": "error",
+                    "message": f"The recording reached the size limit ({limit // (1024 * 1024)} MB); "
+                    "it stops here and what arrived is analysed.",
+                }
+            )
+            await self._stop()
+            return
         await sync_to_async(self.staging.write)(data)
+        self.recorded += len(data)
         self.chunks += 1
         await self._count_chunks()
         if seq is not None:
@@ -351,8 +427,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             )
         _, t, seq = FRAME_HEADER.unpack_from(data)
         await self._still_alive()
-        if not math.isfinite(t) or t < 0:
-            raise live.LiveError("A frame's capture time must be a finite number of seconds >= 0.")
+        live.check_frame_time(t, self.started_at)
         reserved = queued = False
         try:
             reserved = await sync_to_async(live.reserve_frame)(session_id)

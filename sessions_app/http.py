@@ -1,8 +1,12 @@
-"""Serving stored files through authorising views, with byte ranges so video can seek."""
+"""Serving stored files through authorising views, with byte ranges so video can seek.
+
+Every answer (200, 206, 416) carries the caller's content type (from the server's allow-list, never the
+file's name), a ``Content-Disposition``, ``nosniff`` and ``Content-Security-Policy: sandbox``: a stored
+file opened on its own is never a page of this origin that could run script.
+"""
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import Iterator
 
@@ -25,12 +29,24 @@ def _stream(name: str, start: int, length: int) -> Iterator[bytes]:
             yield data
 
 
-def serve_stored_file(request: HttpRequest, name: str) -> HttpResponse:
+def _media_headers(response: HttpResponse, disposition: str) -> HttpResponse:
+    response["Content-Disposition"] = disposition
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+def disposition(kind: str, filename: str) -> str:
+    """``attachment; filename="session-3.gif"`` (``kind`` "attachment" or "inline"); ``filename`` is the
+    server's own ASCII name, never a user's."""
+    return f'{kind}; filename="{filename}"'
+
+
+def serve_stored_file(request: HttpRequest, name: str, content_type: str, content_disposition: str) -> HttpResponse:
     """The file ``name`` from default storage; honours a single ``Range: bytes=a-b`` header (206)."""
     if not name or not default_storage.exists(name):
         raise Http404("no such file")
     size = default_storage.size(name)
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     start, end, status = 0, size - 1, 200
     header = request.headers.get("Range", "")
     match = RANGE_RE.match(header.strip()) if header else None
@@ -42,9 +58,9 @@ def serve_stored_file(request: HttpRequest, name: str) -> HttpResponse:
         else:  # suffix range: the last N bytes
             start = max(0, size - int(last))
         if start >= size or start > end:
-            response = HttpResponse(status=416)
+            response = HttpResponse(status=416, content_type="text/plain; charset=utf-8")
             response["Content-Range"] = f"bytes */{size}"
-            return response
+            return _media_headers(response, content_disposition)
         status = 206
     length = end - start + 1
     response = StreamingHttpResponse(_stream(name, start, length), status=status, content_type=content_type)
@@ -53,4 +69,4 @@ def serve_stored_file(request: HttpRequest, name: str) -> HttpResponse:
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Cache-Control"] = "private, max-age=0"
-    return response
+    return _media_headers(response, content_disposition)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +8,7 @@ from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 
 from inference.classes import EMOTIONS
+from sessions_app.mediatypes import safe_name
 from sessions_app.timefmt import clock
 
 
@@ -31,7 +31,8 @@ EMOTION_FIELDS = EMOTIONS  # one field per class, in the canonical order
 
 
 def _media_path(instance: Session, filename: str) -> str:
-    return f"sessions/{instance.owner_id}/{uuid.uuid4().hex}/{Path(filename).name}"
+    """``sessions/<owner>/<session>/original.gif``: server-chosen names only (see ``mediatypes.safe_name``)."""
+    return f"sessions/{instance.owner_id}/{instance.pk or uuid.uuid4().hex}/{safe_name(filename)}"
 
 
 def _thumbnail_path(instance: PersonThumbnail, filename: str) -> str:
@@ -67,6 +68,10 @@ class Session(models.Model):
     face_share = models.FloatField(null=True, blank=True)  # share of analysed frames with a face
     original = models.FileField(upload_to=_media_path, max_length=300, blank=True)
     playable = models.FileField(upload_to=_media_path, max_length=300, blank=True)
+    # what the stored files are, probed by the server ("gif", "mp4", "other": sessions_app.mediatypes);
+    # "" for files stored before these fields (served by sniffing until `manage.py secure_media_names`)
+    original_format = models.CharField(max_length=10, blank=True)
+    playable_format = models.CharField(max_length=10, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
     media_deleted = models.DateTimeField(null=True, blank=True)  # when retention or staff removed the files
     # Live recordings: the connection generation (each resume adds one; a finishing task scheduled for an
@@ -300,6 +305,50 @@ class PersonSuggestion(models.Model):
         return f"{self.candidate} possibly {self.person} ({self.status})"
 
 
+class PersonFlag(models.Model):
+    """A stored person whose tracks disagree: they may be two or more humans joined by a wrong merge.
+
+    Raised by ``manage.py flag_identity_conflicts`` or the admin action (services.identity_flags); the
+    person's page shows the groups of tracks so the owner can split one off, or dismiss the flag.
+    A dismissed flag is remembered for the same tracks: a later check raises it again only when the
+    person's tracks changed.
+    """
+
+    class Kind(models.TextChoices):
+        SPLIT = "split", "Possibly several people"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        RESOLVED = "resolved", "Resolved"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPLIT)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    groups = models.JSONField(default=list, blank=True)  # track ids per group that agrees within, largest first
+    distance = models.FloatField(default=0.0)  # the smallest distance between two groups
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["person", "-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"], condition=models.Q(status="open"), name="person_flag_open_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.get_kind_display().lower()} ({self.status})"
+
+    @property
+    def track_ids(self) -> set[int]:
+        return {t for group in self.groups for t in group}
+
+
 # --------------------------------------------------------------------------- privacy
 class UserSettings(models.Model):
     """A user's privacy settings: how long session media is kept."""
@@ -320,7 +369,10 @@ class UserSettings(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which object, when and from where. ``owner`` is whose data it was."""
+    """Who did what to which object, when and from where. ``owner`` is whose data it was.
+
+    When an actor's account is deleted, ``actor`` goes empty and ``actor_pseudonym`` takes a stable
+    stand-in (services.audit.pseudonym), so their entries about other people's data stay readable."""
 
     class Action(models.TextChoices):
         VIEWED = "viewed", "Viewed"
@@ -328,6 +380,8 @@ class AuditEntry(models.Model):
         RENAMED = "renamed", "Renamed"
         MERGED = "merged", "Merged"
         NOT_SAME = "not_same", "Marked not the same"
+        FLAGGED = "flagged", "Flagged as possibly several people"
+        FLAG_DISMISSED = "flag_dismissed", "Flag dismissed"
         SPLIT = "split", "Split"
         DELETED = "deleted", "Deleted"
         CONSENT = "consent", "Consent changed"
@@ -335,6 +389,7 @@ class AuditEntry(models.Model):
         MEDIA_DELETED = "media_deleted", "Media deleted"
         REANALYSED = "reanalysed", "Re-analysed"
         SUMMARIZED = "summarized", "Summary requested"
+        CHANGED = "changed", "Changed"
         ACCOUNT_DELETED = "account_deleted", "Account deleted"
 
     actor = models.ForeignKey(
@@ -343,6 +398,7 @@ class AuditEntry(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_about"
     )
+    actor_pseudonym = models.CharField(max_length=40, blank=True)  # "deleted-user-…" once the actor is gone
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=40)  # "session", "person", "track", "user", ...
     object_id = models.CharField(max_length=40, blank=True)
@@ -358,3 +414,9 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type} {self.object_id}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor is not None:
+            return self.actor.get_username()
+        return self.actor_pseudonym or "system"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
-from sessions_app.models import Observation, Person, PersonThumbnail, Session
+from sessions_app.models import Observation, Person, PersonFlag, PersonSuggestion, PersonThumbnail, Session
 
 
 def visible_people(user: Any):
@@ -56,3 +56,69 @@ def people_overview(owner: Any, person_ids: list[int] | None = None) -> list[Per
 def person_tracks(person: Person) -> list:
     """The person's tracks with their session, for choosing one to split off."""
     return list(person.tracks.select_related("session").order_by("session__created", "segment_index", "first_time"))
+
+
+# --------------------------------------------------------------------------- suggestions and flags
+def visible_suggestions(user: Any):
+    """Suggestions ``user`` may answer: their own, or everyone's for staff (the rule of the people pages)."""
+    qs = PersonSuggestion.objects.all()
+    return qs if user.is_staff else qs.filter(owner=user)
+
+
+def get_suggestion_or_404(user: Any, suggestion_id: Any) -> PersonSuggestion:
+    return get_object_or_404(visible_suggestions(user).select_related("person", "candidate"), pk=suggestion_id)
+
+
+def _first_thumbs(prefix: str) -> Prefetch:
+    return Prefetch(f"{prefix}__thumbnails", queryset=PersonThumbnail.objects.order_by("created"))
+
+
+def suggestion_cards(qs, limit: int | None = None) -> list[PersonSuggestion]:
+    """Open suggestions of ``qs`` (at most ``limit``) with both people and their first thumbnail
+    (``person_thumb``, ``candidate_thumb``; None without one; ``pair`` holds both), newest first."""
+    qs = (
+        qs.filter(status=PersonSuggestion.Status.OPEN)
+        .select_related("person", "candidate", "owner")
+        .prefetch_related(_first_thumbs("person"), _first_thumbs("candidate"))
+        .order_by("-created", "-pk")
+    )
+    rows = list(qs[:limit] if limit else qs)
+    for s in rows:
+        s.person_thumb = next(iter(s.person.thumbnails.all()), None)
+        s.candidate_thumb = next(iter(s.candidate.thumbnails.all()), None)
+        s.pair = [(s.person, s.person_thumb), (s.candidate, s.candidate_thumb)]
+    return rows
+
+
+def owner_suggestions(owner: Any) -> list[PersonSuggestion]:
+    return suggestion_cards(PersonSuggestion.objects.filter(owner=owner))
+
+
+def person_suggestions(person: Person) -> list[PersonSuggestion]:
+    """Open suggestions about ``person``, each with ``other`` (the other person) and ``other_thumb``."""
+    rows = suggestion_cards(
+        PersonSuggestion.objects.filter(owner_id=person.owner_id).filter(
+            Q(person_id=person.pk) | Q(candidate_id=person.pk)
+        )
+    )
+    for s in rows:
+        mine = s.person_id == person.pk
+        s.other, s.other_thumb = (s.candidate, s.candidate_thumb) if mine else (s.person, s.person_thumb)
+    return rows
+
+
+def flagged_people(owner: Any) -> list[Person]:
+    """The owner's people with an open "possibly several people" flag."""
+    flagged = PersonFlag.objects.filter(status=PersonFlag.Status.OPEN, kind=PersonFlag.Kind.SPLIT)
+    return list(Person.objects.filter(owner=owner, flags__in=flagged).distinct().order_by("number"))
+
+
+def flag_groups(person: Person, tracks: list) -> tuple[PersonFlag | None, list[list]]:
+    """The person's open flag and its groups as the person's tracks (tracks split off since are left out;
+    groups left with no track are dropped)."""
+    flag = PersonFlag.objects.filter(person=person, status=PersonFlag.Status.OPEN, kind=PersonFlag.Kind.SPLIT).first()
+    if flag is None:
+        return None, []
+    by_id = {t.pk: t for t in tracks}
+    groups = [[by_id[t] for t in group if t in by_id] for group in flag.groups]
+    return flag, [g for g in groups if g]

@@ -12,8 +12,19 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app.people_selectors import get_person_or_404, people_overview, person_tracks, visible_people
-from sessions_app.services import audit, people, privacy
+from sessions_app.forms import SuggestionAnswerForm
+from sessions_app.people_forms import MergeForm, RetentionForm, SplitForm, first_error
+from sessions_app.people_selectors import (
+    flag_groups,
+    flagged_people,
+    get_person_or_404,
+    get_suggestion_or_404,
+    owner_suggestions,
+    people_overview,
+    person_suggestions,
+    person_tracks,
+)
+from sessions_app.services import audit, identity_flags, people, privacy, suggestions
 
 
 def _wants_json(request) -> bool:
@@ -28,16 +39,34 @@ def _back(request, default: str) -> HttpResponseRedirect:
 
 
 @login_required
-def people_list(request):
-    return render(request, "people/list.html", {"people": people_overview(request.user)})
+def people_list(request, *, status: int = 200):
+    context = {
+        "people": people_overview(request.user),
+        "suggestions": owner_suggestions(request.user),
+        "flagged": flagged_people(request.user),
+    }
+    return render(request, "people/list.html", context, status=status)
+
+
+def _detail_page(request, person, *, status: int = 200):
+    overview = people_overview(person.owner, [person.pk])[0]
+    tracks = person_tracks(person)
+    flag, groups = flag_groups(person, tracks)
+    context = {
+        "person": overview,
+        "tracks": tracks,
+        "suggestions": person_suggestions(person),
+        "flag": flag,
+        "flag_groups": groups,
+    }
+    return render(request, "people/detail.html", context, status=status)
 
 
 @login_required
 def person_detail(request, person_id: int):
     person = get_person_or_404(request.user, person_id)
     audit.record(request.user, audit.Action.VIEWED, person, request=request)
-    overview = people_overview(person.owner, [person.pk])[0]
-    return render(request, "people/detail.html", {"person": overview, "tracks": person_tracks(person)})
+    return _detail_page(request, person)
 
 
 @login_required
@@ -71,20 +100,14 @@ def person_consent(request, person_id: int):
     return _back(request, reverse("people"))
 
 
-def _person_from_post(request, field: str):
-    value = request.POST.get(field, "")
-    if not value.isdigit():
-        return None
-    return visible_people(request.user).filter(pk=int(value)).first()
-
-
 @login_required
 @require_POST
 def people_merge(request):
-    keep, other = _person_from_post(request, "keep"), _person_from_post(request, "other")
-    if keep is None or other is None:
-        messages.error(request, "Choose the person to keep and the person to merge into them.")
-        return _back(request, reverse("people"))
+    form = MergeForm(request.user, request.POST)
+    if not form.is_valid():  # a bad or foreign id: the list again, with the message, as a 400
+        messages.error(request, first_error(form))
+        return people_list(request, status=400)
+    keep, other = form.cleaned_data["keep"], form.cleaned_data["other"]
     try:
         moved = people.merge_people(keep, other, actor=request.user, request=request)
     except people.PeopleError as exc:
@@ -102,18 +125,64 @@ def people_merge(request):
 @require_POST
 def person_split(request, person_id: int):
     person = get_person_or_404(request.user, person_id)
-    value = request.POST.get("track", "")
-    track = person.tracks.filter(pk=int(value)).first() if value.isdigit() else None
-    if track is None:
-        messages.error(request, "Choose one of this person's tracks to split off.")
-        return redirect("person_detail", person.pk)
+    form = SplitForm(person, request.POST)
+    if not form.is_valid():  # no track, a bad id or another person's track
+        messages.error(request, first_error(form))
+        return _detail_page(request, person, status=400)
     try:
-        new = people.split_track(track, actor=request.user, request=request)
+        chosen = list(form.cleaned_data["track"])
+        new = identity_flags.split_tracks(person, chosen, actor=request.user, request=request)
     except people.PeopleError as exc:
         messages.error(request, str(exc))
         return redirect("person_detail", person.pk)
-    messages.success(request, f"The track is now “{new.display_name}”; you can name them here.")
+    what = "The track is" if len(chosen) == 1 else f"The {len(chosen)} tracks are"
+    messages.success(request, f"{what} now “{new.display_name}”; you can name them here.")
     return redirect("person_detail", new.pk)
+
+
+@login_required
+@require_POST
+def person_flag_dismiss(request, person_id: int):
+    """The owner says "these tracks are one person": the flag closes and is not raised again for the same tracks."""
+    person = get_person_or_404(request.user, person_id)
+    flag = identity_flags.open_flag(person)
+    if flag is None:
+        messages.error(request, "This person has no open flag.")
+        return redirect("person_detail", person.pk)
+    try:
+        identity_flags.dismiss(flag, request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Noted: all tracks of “{person.display_name}” are one person.")
+    return redirect("person_detail", person.pk)
+
+
+@login_required
+@require_POST
+def suggestion_answer(request, suggestion_id: int):
+    """Confirm (the candidate is merged into the person) or "not the same" (remembered) for a suggestion."""
+    suggestion = get_suggestion_or_404(request.user, suggestion_id)
+    form = SuggestionAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Answer with Confirm or Not the same.")
+        return _back(request, reverse("people"))
+    first, second = suggestion.person.display_name, suggestion.candidate.display_name
+    try:
+        if form.cleaned_data["answer"] == SuggestionAnswerForm.CONFIRM:
+            kept = suggestions.confirm(suggestion, request.user, request=request)
+        else:
+            suggestions.reject(suggestion, request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+        return _back(request, reverse("people"))
+    if form.cleaned_data["answer"] == SuggestionAnswerForm.REJECT:
+        messages.success(request, f"Noted: “{first}” and “{second}” are different people; never suggested again.")
+        return _back(request, reverse("people"))
+    messages.success(request, f"Merged “{second}” into “{kept.display_name}”.")
+    if request.POST.get("next") == reverse("person_detail", args=[suggestion.candidate_id]):
+        return redirect("person_detail", kept.pk)  # the page they came from is gone with the merge
+    return _back(request, reverse("people"))
 
 
 @login_required
@@ -139,19 +208,22 @@ def person_delete(request, person_id: int):
 @require_http_methods(["GET", "POST"])
 def privacy_settings(request):
     prefs = privacy.settings_for(request.user)
+    status = 200
     if request.method == "POST":
-        raw = request.POST.get("retention_days", "").strip()
-        keep = request.POST.get("retention_keep_results") in ("1", "on", "true", "yes")
+        form = RetentionForm(request.POST)
         try:
-            if raw and not raw.isdigit():
-                raise privacy.PrivacyError("Give the number of days as a whole number, or leave it empty.")
-            privacy.update_settings(request.user, int(raw) if raw else None, keep, request=request)
+            if not form.is_valid():
+                raise privacy.PrivacyError(first_error(form))
+            days, keep = form.cleaned_data["retention_days"], form.cleaned_data["retention_keep_results"]
+            privacy.update_settings(request.user, days, keep, request=request)
         except privacy.PrivacyError as exc:
             messages.error(request, str(exc))
+            status = 400
         else:
             messages.success(request, "Privacy settings saved.")
             return redirect("privacy_settings")
-    return render(request, "people/privacy.html", {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS})
+    context = {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS}
+    return render(request, "people/privacy.html", context, status=status)
 
 
 @login_required

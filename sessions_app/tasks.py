@@ -93,3 +93,11 @@ def _reclaim_on_start(**kwargs) -> None:
         reclaim_segments.apply_async(countdown=settings.EMOTION_SEGMENT_LEASE_SECONDS + 1)
     except Exception:  # noqa: BLE001 - the broker may still be starting; the next segment reclaims too
         logging.getLogger(__name__).warning("could not queue the lease reclaim", exc_info=True)
+
+
+@shared_task(name="sessions_app.clean_staging")
+def clean_staging() -> int:
+    """Delete unfinished uploads untouched for EMOTION_STAGING_MAX_AGE_HOURS (run by Celery beat)."""
+    from sessions_app.services import uploads
+
+    return uploads.clean_stale()

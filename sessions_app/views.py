@@ -8,12 +8,13 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app import exports
+from emotionsite import ratelimit
+from sessions_app import exports, mediatypes
 from sessions_app.forms import SignUpForm
-from sessions_app.http import serve_stored_file
+from sessions_app.http import disposition, serve_stored_file
 from sessions_app.models import PersonThumbnail
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
-from sessions_app.services import audit, manage
+from sessions_app.services import audit, manage, media
 
 
 @login_required
@@ -27,6 +28,7 @@ def signup(request):
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ratelimit.hit("signups", ratelimit.client_address(request))  # 429 through RateLimitMiddleware
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
@@ -49,10 +51,7 @@ def session_detail(request, session_id: int):
 @require_POST
 def session_rename(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    old = session.title
-    manage.rename_session(session, request.POST.get("title", ""))
-    if session.title != old:
-        audit.record(request.user, audit.Action.RENAMED, session, request=request, detail=f"from {old!r}")
+    manage.rename_session(session, request.POST.get("title", ""), actor=request.user, request=request)
     return redirect(session.get_absolute_url())
 
 
@@ -60,19 +59,23 @@ def session_rename(request, session_id: int):
 @require_POST
 def session_delete(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    audit.record(request.user, audit.Action.DELETED, session, request=request)
-    manage.delete_session(session)
+    manage.delete_session(session, actor=request.user, request=request)
     messages.success(request, f"Deleted “{session.title}”.")
     return redirect("home")
 
 
 @login_required
 def session_media(request, session_id: int, kind: str):
+    """``original`` downloads, ``playable`` shows inline; both typed by the probed format (mediatypes)."""
     session = get_session_or_404(request.user, session_id)
-    field = {"original": session.original, "playable": session.playable}.get(kind)
-    if field is None or not field.name:
+    if kind not in media.KINDS or not getattr(session, kind).name:
         raise Http404("no such media")
-    return serve_stored_file(request, field.name)
+    fmt = media.stored_format(session, kind)
+    how = "attachment" if kind == "original" else "inline"
+    filename = f"session-{session.pk}.{mediatypes.extension(fmt)}"
+    return serve_stored_file(
+        request, getattr(session, kind).name, mediatypes.content_type(fmt), disposition(how, filename)
+    )
 
 
 @login_required
@@ -81,7 +84,10 @@ def person_thumbnail(request, thumbnail_id: int):
     if not request.user.is_staff:
         qs = qs.filter(person__owner=request.user)
     thumb = get_object_or_404(qs, pk=thumbnail_id)
-    return serve_stored_file(request, thumb.image.name)
+    # thumbnails are JPEGs the server encoded itself (analysis._make_thumbnails)
+    return serve_stored_file(
+        request, thumb.image.name, "image/jpeg", disposition("inline", f"person-{thumb.person_id}.jpg")
+    )
 
 
 def _download(lines, content_type: str, filename: str, request=None, session=None) -> StreamingHttpResponse:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db import models
+from django import forms
+from django.contrib import admin, messages
 
-from sessions_app.admin import StaffOnly
+from sessions_app.admin import AuditedDelete, StaffOnly
+from summaries.llm_settings import (
+    KEY_DROPPED,
+    LLMSettingsError,
+    check_llm_settings,
+    delete_allowed_host,
+    delete_llm_settings,
+    save_allowed_host,
+    save_llm_settings,
+)
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
 
 
 @admin.register(Summary)
-class SummaryAdmin(StaffOnly, admin.ModelAdmin):
+class SummaryAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
     list_display = ["id", "session", "owner", "backend", "model_name", "status", "requested_by", "created", "finished"]
     list_display_links = ["id", "session"]
     list_filter = ["backend", "status", "created"]
@@ -30,19 +39,78 @@ class SummaryAdmin(StaffOnly, admin.ModelAdmin):
         return obj.session.owner
 
 
+class LLMSettingsAdminForm(forms.ModelForm):
+    """URL and model, and a write-only key; checked by the same service as the user's settings page."""
+
+    remote_url = forms.URLField(label="Remote URL", max_length=500, required=False, assume_scheme="https")
+    api_key = forms.CharField(
+        label="New API key",
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Write-only. A changed URL drops the stored key unless a new one is entered here.",
+    )
+    clear_api_key = forms.BooleanField(label="Remove the stored API key", required=False)
+
+    class Meta:
+        model = LLMSettings
+        fields = ["remote_url", "remote_model"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            check_llm_settings(
+                data.get("remote_url", ""), data.get("remote_model", ""), data.get("api_key", ""),
+                data.get("clear_api_key", False),
+            )  # fmt: skip
+        except LLMSettingsError as exc:
+            self.add_error(exc.field, str(exc))
+        return data
+
+
 @admin.register(LLMSettings)
 class LLMSettingsAdmin(StaffOnly, admin.ModelAdmin):
+    """Writes go through summaries.llm_settings: the key stays bound to its URL, every change is audited.
+    ``user`` is read-only and rows are made by users on their settings page (no add here)."""
+
+    form = LLMSettingsAdminForm
     list_display = ["user", "remote_url", "remote_model", "has_api_key", "updated"]
     search_fields = ["user__username", "remote_url", "remote_model"]
     list_select_related = ["user"]
-    fields = ["user", "remote_url", "remote_model", "has_api_key", "updated"]  # never the encrypted key
-    readonly_fields = ["has_api_key", "updated"]
-    raw_id_fields = ["user"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fields = ["user", "remote_url", "remote_model", "api_key", "clear_api_key", "has_api_key", "updated"]
+    readonly_fields = ["user", "has_api_key", "updated"]  # never the encrypted key
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
 
     @admin.display(description="API key stored", boolean=True)
     def has_api_key(self, obj):
         return obj.has_api_key
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        notes = save_llm_settings(
+            obj,
+            remote_url=data["remote_url"],
+            remote_model=data["remote_model"],
+            api_key=data["api_key"],
+            clear_api_key=data["clear_api_key"],
+            actor=request.user,
+            request=request,
+            via="admin",
+        )
+        if KEY_DROPPED in notes:
+            message = "The stored API key was removed: it was entered for the old URL."
+            self.message_user(request, message, messages.WARNING)
+
+    def delete_model(self, request, obj):
+        delete_llm_settings(obj, actor=request.user, request=request, via="admin")
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            delete_llm_settings(row, actor=request.user, request=request, via="admin")
 
 
 @admin.register(AllowedLLMHost)
@@ -53,6 +121,11 @@ class AllowedLLMHostAdmin(StaffOnly, admin.ModelAdmin):
     readonly_fields = ["created_by", "created"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        save_allowed_host(obj, form.changed_data, actor=request.user, request=request)
+
+    def delete_model(self, request, obj):
+        delete_allowed_host(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for host in queryset:
+            delete_allowed_host(host, actor=request.user, request=request)

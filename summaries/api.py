@@ -64,7 +64,7 @@ class SessionSummariesView(APIView):
             choices = ", ".join(Summary.Backend.values)
             return Response({"detail": f"Send a backend: one of {choices}.", **form.errors}, 400)
         try:
-            summary = request_summary(session, form.validated_data["backend"], request.user)
+            summary = request_summary(session, form.validated_data["backend"], request.user, request=request)
         except SummaryError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(summary_data(summary), status=status.HTTP_201_CREATED)

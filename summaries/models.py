@@ -6,6 +6,11 @@ from django.conf import settings
 from django.db import models
 
 from emotionsite import crypto
+from summaries import key_binding
+
+
+class APIKeyNotBound(Exception):
+    """The stored API key was entered for another URL than the row's current ``remote_url``."""
 
 
 class Summary(models.Model):
@@ -55,12 +60,15 @@ class Summary(models.Model):
 
 
 class LLMSettings(models.Model):
-    """A user's remote LLM endpoint; the API key is stored encrypted (emotionsite.crypto, not SECRET_KEY)."""
+    """A user's remote LLM endpoint; the API key is stored encrypted (emotionsite.crypto, not SECRET_KEY),
+    together with the URL it was entered with, and is only ever handed out for that URL.
+
+    Write through :mod:`summaries.llm_settings` (it drops the key when the URL changes and audits)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="llm_settings")
     remote_url = models.URLField(max_length=500, blank=True)  # base URL of an OpenAI-compatible API
     remote_model = models.CharField(max_length=200, blank=True)
-    api_key_encrypted = models.TextField(blank=True)
+    api_key_encrypted = models.TextField(blank=True)  # key_binding.pack(key, url), encrypted
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -75,10 +83,19 @@ class LLMSettings(models.Model):
         return bool(self.api_key_encrypted)
 
     def set_api_key(self, key: str) -> None:
-        self.api_key_encrypted = crypto.encrypt(key) if key else ""
+        """Store ``key`` bound to the current ``remote_url`` (set the URL first); "" removes it."""
+        self.api_key_encrypted = crypto.encrypt(key_binding.pack(key, self.remote_url)) if key else ""
 
     def get_api_key(self) -> str:
-        return crypto.decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+        """The key, if it was entered for the current ``remote_url``; APIKeyNotBound otherwise.
+
+        Raises cryptography's InvalidToken when the Fernet key that encrypted it is no longer configured."""
+        if not self.api_key_encrypted:
+            return ""
+        key, bound_url = key_binding.unpack(crypto.decrypt(self.api_key_encrypted))
+        if not key_binding.same_url(bound_url, self.remote_url):
+            raise APIKeyNotBound()
+        return key
 
 
 class AllowedLLMHost(models.Model):

@@ -7,6 +7,8 @@ IPv4-mapped/NAT64 forms of those, are refused unless staff put the host on the a
 every request (DNS may have changed); :func:`pin` then gives the request a URL whose host is the checked
 address, with the original name kept for the ``Host`` header and TLS (SNI and certificate check), so a
 second DNS answer cannot swap the address between check and connect (DNS rebinding).
+
+An API key goes only over https, or over plain http to an allow-listed host (:func:`key_transport_problem`).
 """
 
 from __future__ import annotations
@@ -136,6 +138,19 @@ def check_host(parsed: ParsedURL) -> list[IPAddress]:
                 "such addresses. Ask staff to add this host to the allowed LLM hosts if it is meant to be used."
             )
     return addresses
+
+
+def key_transport_problem(url: str) -> str:
+    """Why an API key must not be sent to ``url`` ("" when it may): https, or plain http to an allow-listed host.
+
+    On plain http anyone on the path reads the bearer token; staff allow-list hosts on a network they trust."""
+    parsed = parse_url(url)
+    if parsed.scheme == "https" or is_allow_listed(parsed.host):
+        return ""
+    return (
+        f"An API key is sent only over https, and “{parsed.host}” is reached over plain http. Use an https URL, "
+        "leave the key empty, or ask staff to add this host to the allowed LLM hosts."
+    )
 
 
 def validate_llm_url(url: str) -> str:

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from emotionsite import ratelimit
+from sessions_app.services import audit
 from sessions_app.services.progress import send_summary_state
 from summaries import heuristic
 from summaries.base import LLM, SummaryCancelled, SummaryError, SummaryResult
@@ -40,8 +42,11 @@ def push(summary: Summary) -> None:
 
 
 # --------------------------------------------------------------------------- request and cancel
-def request_summary(session: Any, backend: str, user: Any) -> Summary:
-    """Create a queued summary and enqueue its task once the row is committed; SummaryError says why not."""
+def request_summary(session: Any, backend: str, user: Any, *, request: Any = None) -> Summary:
+    """Create a queued summary and enqueue its task once the row is committed; SummaryError says why not,
+    :class:`~emotionsite.ratelimit.RateLimited` when the user is over a limit.
+
+    Audited here, so the page, the API and the admin write the same entry."""
     if not may_summarize(user, session):
         raise SummaryError("You can only summarize your own sessions.")
     if backend not in Summary.Backend.values:
@@ -51,13 +56,19 @@ def request_summary(session: Any, backend: str, user: Any) -> Summary:
     avail = availability(backend, user)
     if not avail.available:
         raise SummaryError(avail.reason or "This backend is not available now.")
-    summary = Summary.objects.create(
-        session=session,
-        requested_by=user,
-        backend=backend,
-        model_name=_model_name(backend, user),
-        task_id=str(uuid.uuid4()),  # known before sending, so a cancel can revoke it at once
-    )
+    # one summaries worker serves everyone: cap each user's work in progress and their rate
+    active = Summary.objects.filter(requested_by=user, status__in=[Summary.Status.QUEUED, Summary.Status.RUNNING])
+    ratelimit.check_active(active.count(), settings.EMOTION_LIMIT_ACTIVE_SUMMARIES, "Too many summaries in progress")
+    ratelimit.hit("summaries", user.pk)
+    with transaction.atomic():
+        summary = Summary.objects.create(
+            session=session,
+            requested_by=user,
+            backend=backend,
+            model_name=_model_name(backend, user),
+            task_id=str(uuid.uuid4()),  # known before sending, so a cancel can revoke it at once
+        )
+        audit.record(user, audit.Action.SUMMARIZED, session, request=request, detail=backend)
     transaction.on_commit(lambda: _enqueue(summary))
     return summary
 

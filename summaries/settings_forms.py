@@ -1,10 +1,12 @@
-"""The LLM settings form: remote URL (checked by netguard), model, and a write-only API key."""
+"""The LLM settings form: remote URL, model, and a write-only API key; the checks are the service's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from summaries import netguard
+from summaries.llm_settings import LLMSettingsError, save_llm_settings
 from summaries.models import LLMSettings
 
 
@@ -23,33 +25,26 @@ class LLMSettingsForm(forms.Form):
         max_length=500,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Write-only: leave empty to keep the stored key.",
+        help_text="Write-only: leave empty to keep the stored key. The key is used only with the URL it was "
+        "entered with: changing the URL removes it unless you enter it again. Keys go over https only, "
+        "or over http to a host staff allowed.",
     )
     clear_api_key = forms.BooleanField(label="Remove the stored API key", required=False)
 
-    def clean_remote_url(self) -> str:
-        url = self.cleaned_data["remote_url"].strip()
-        if not url:
-            return ""
+    def save(self, row: LLMSettings, *, actor: Any, request: Any = None) -> bool:
+        """Store through the service; False (with the error on its field) when refused."""
+        data = self.cleaned_data
         try:
-            return netguard.validate_llm_url(url)
-        except netguard.UnsafeURLError as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-    def clean(self):
-        data = super().clean()
-        if data.get("remote_url") and not data.get("remote_model"):
-            self.add_error("remote_model", "Enter the model name the server should use.")
-        if data.get("api_key") and data.get("clear_api_key"):
-            self.add_error("api_key", "Either enter a new key or remove the stored one, not both.")
-        return data
-
-    def save(self, row: LLMSettings) -> LLMSettings:
-        row.remote_url = self.cleaned_data["remote_url"]
-        row.remote_model = self.cleaned_data["remote_model"].strip()
-        if self.cleaned_data["clear_api_key"]:
-            row.set_api_key("")
-        elif self.cleaned_data["api_key"]:
-            row.set_api_key(self.cleaned_data["api_key"])
-        row.save()
-        return row
+            save_llm_settings(
+                row,
+                remote_url=data["remote_url"],
+                remote_model=data["remote_model"],
+                api_key=data["api_key"],
+                clear_api_key=data["clear_api_key"],
+                actor=actor,
+                request=request,
+            )
+        except LLMSettingsError as exc:
+            self.add_error(exc.field, str(exc))
+            return False
+        return True

@@ -8,18 +8,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from summaries.availability import status_panel
-from summaries.models import LLMSettings
+from summaries.llm_settings import settings_row
 from summaries.settings_forms import LLMSettingsForm
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def llm_settings(request):
-    row = LLMSettings.objects.filter(user=request.user).first() or LLMSettings(user=request.user)
+    row = settings_row(request.user)
     initial = {"remote_url": row.remote_url, "remote_model": row.remote_model}  # never the key
     form = LLMSettingsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        form.save(row)
+    if request.method == "POST" and form.is_valid() and form.save(row, actor=request.user, request=request):
         messages.success(request, "LLM settings saved.")
         return redirect("llm_settings")
     return render(

@@ -63,4 +63,5 @@ def test_admin_is_for_staff(client, user):
 def test_healthz_reports_services(client):
     body = client.get("/healthz").json()
     assert body["database"] == "up" and body["redis"] == "up"
-    assert body["workers"]["status"] in {"up", "down"}
+    assert body["workers"]["status"] in {"up", "partial", "down"}
+    assert set(body["workers"]["queues"]) == {"live", "inference", "summaries", "default"}

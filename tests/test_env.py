@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from emotionsite.env import env_bool, env_int, env_list, env_str, parse_database_url, with_database_name
+from emotionsite.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    parse_database_url,
+    parse_rate,
+    with_database_name,
+)
 
 
 def test_readers_and_defaults(monkeypatch):
@@ -46,3 +55,15 @@ def test_database_urls():
     )
     with pytest.raises(ValueError):
         parse_database_url("mysql://x/y")
+
+
+def test_rates(monkeypatch):
+    assert parse_rate("10/hour") == (10, 3600) and parse_rate("5/minutes") == (5, 60) and parse_rate("2/s") == (2, 1)
+    assert parse_rate("off") is None and parse_rate("0/day") is None and parse_rate("") is None
+    for bad in ("10", "x/hour", "10/week", "²/hour"):
+        with pytest.raises(ValueError, match="not a rate"):
+            parse_rate(bad)
+    monkeypatch.setenv("X_RATE", "ten/hour")
+    with pytest.raises(ValueError, match="X_RATE"):
+        env_rate("X_RATE", "1/hour")
+    assert env_rate("X_UNSET_RATE", "3/day") == "3/day"

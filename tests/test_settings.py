@@ -27,9 +27,9 @@ def test_production_settings_pass_deploy_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_refuses_missing_secret_key():
+def test_production_refuses_missing_secret_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "SECRET_KEY_FILE"}}
-    env["DEBUG"] = "0"
+    env.update(DEBUG="0", EMOTION_VAR_DIR=str(tmp_path))  # no generated var/secrets/ either
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

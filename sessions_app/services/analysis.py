@@ -1,6 +1,7 @@
 """Analysis of a stored session: segments under a lease, idempotent writes, a final identity step.
 
-A video is cut into segments of ``EMOTION_SEGMENT_SECONDS``; each is one ``analyse_segment`` task.
+A video is cut into segments of ``EMOTION_SEGMENT_SECONDS`` over the stretches that hold frames; each is
+one ``analyse_segment`` task, and only ``EMOTION_SEGMENTS_PER_USER`` of one user's are queued at a time.
 A task claims its segment row (``select_for_update``) with a lease it extends while it works, so a
 segment whose worker died is claimable again once the lease lapses (``reclaim_expired_segments``),
 without waiting for the broker's visibility timeout. Results are written with unique keys and
@@ -30,7 +31,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from inference.errors import MediaError
@@ -44,30 +45,82 @@ RUNNING_STATES = (Session.Status.QUEUED, Session.Status.ANALYSING)
 
 
 # --------------------------------------------------------------------------- planning
-def plan_segments(session: Session) -> list[Segment]:
-    """Create the session's segments (once): ~EMOTION_SEGMENT_SECONDS each; one for an image."""
+def plan_segments(session: Session, spans: list[tuple[float, float]] | None = None) -> list[Segment]:
+    """Create the session's segments (once): ~EMOTION_SEGMENT_SECONDS each; one for an image.
+
+    ``spans`` are the stretches of the timeline that hold frames (``MediaInfo.spans``); segments cover
+    only those, at the video's own times, so a gap gets none. Without them the whole duration is cut.
+    The count is bounded: at most duration / segment length plus one per stretch, and ingest refuses
+    videos over EMOTION_MAX_DURATION_SECONDS (stretches are over 10 s apart).
+    """
     length = max(1, settings.EMOTION_SEGMENT_SECONDS)
     if session.source == Session.Source.IMAGE or session.duration <= 0:
         bounds = [(0.0, float(session.duration))]
     else:
-        count = max(1, int(np.ceil(session.duration / length - 1e-6)))
-        bounds = [(float(i * length), float(min((i + 1) * length, session.duration))) for i in range(count)]
+        bounds = []
+        for start, end in spans or [(0.0, float(session.duration))]:
+            count = max(1, int(np.ceil((end - start) / length - 1e-6)))
+            bounds += [(float(start + i * length), float(min(start + (i + 1) * length, end))) for i in range(count)]
     Segment.objects.bulk_create(
         [Segment(session=session, index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)], ignore_conflicts=True
     )
     return list(session.segments.order_by("index"))
 
 
+# ``Segment.worker`` of a pending segment whose task is in the broker (a running one names its process).
+QUEUED = "queued"
+
+
 def enqueue_analysis(session_id: int) -> int:
-    """Queue a task for every pending segment of the session; returns how many."""
+    """Start the analysis of a planned session: queue its owner's next segments; returns how many."""
+    owner_id = Session.objects.filter(pk=session_id).values_list("owner_id", flat=True).first()
+    return len(queue_segments(owner_id)) if owner_id is not None else 0
+
+
+def queue_segments(owner_id: int) -> list[tuple[int, int]]:
+    """Top up the owner's segments in the broker to EMOTION_SEGMENTS_PER_USER; returns (session, index) queued.
+
+    Only a few segments of one user wait in the queue at a time, oldest session first, and every
+    segment task ends by calling this: a long video makes a chain of tasks, and another user's upload
+    queues behind at most those few instead of behind the whole video. Marked ``QUEUED`` under the
+    owner's row lock, so two finishing segments never queue the same one. (A live recording's
+    finishing task marks the segment it analyses itself the same way.)
+    """
+    limit = max(1, settings.EMOTION_SEGMENTS_PER_USER)
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+        mine = Segment.objects.filter(session__owner_id=owner_id, session__status__in=RUNNING_STATES)
+        busy = mine.filter(Q(status=Segment.Status.RUNNING) | Q(status=Segment.Status.PENDING, worker=QUEUED)).count()
+        if busy >= limit:
+            return []
+        picked = list(
+            mine.filter(status=Segment.Status.PENDING)
+            .exclude(worker=QUEUED)
+            .order_by("session__created", "session_id", "index")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", "session_id", "index")[: limit - busy]
+        )
+        if not picked:
+            return []
+        Segment.objects.filter(pk__in=[pk for pk, _, _ in picked]).update(worker=QUEUED)
+        keys = [(sid, index) for _, sid, index in picked]
+        transaction.on_commit(lambda: send_segment_tasks(keys))
+    return keys
+
+
+def send_segment_tasks(keys: list[tuple[int, int]]) -> None:
+    """Send one ``analyse_segment`` per (session, index); one that cannot be sent loses its mark, so the
+    next top-up sends it again instead of counting it as queued for ever."""
     from sessions_app.tasks import analyse_segment
 
-    indexes = list(
-        Segment.objects.filter(session_id=session_id, status=Segment.Status.PENDING).values_list("index", flat=True)
-    )
-    for index in indexes:
-        analyse_segment.delay(session_id, index)
-    return len(indexes)
+    for session_id, index in keys:
+        try:
+            analyse_segment.delay(session_id, index)
+        except Exception:  # noqa: BLE001 - whatever the broker raised, the mark must not outlive it
+            logger.warning("could not queue segment %s of session %s", index, session_id, exc_info=True)
+            Segment.objects.filter(
+                session_id=session_id, index=index, status=Segment.Status.PENDING, worker=QUEUED
+            ).update(worker="")
 
 
 def holder_is_dead(worker: str) -> bool:
@@ -106,19 +159,13 @@ def reclaim_expired_segments(session_id: int | None = None) -> list[tuple[int, i
         for seg in qs.select_for_update(skip_locked=True):
             if seg.lease_until and seg.lease_until >= now and not holder_is_dead(seg.worker):
                 continue
-            seg.status, seg.lease_until, seg.worker = Segment.Status.PENDING, None, ""
+            # still one of its owner's segments in flight: queued again at once, outside the top-up
+            seg.status, seg.lease_until, seg.worker = Segment.Status.PENDING, None, QUEUED
             seg.save(update_fields=["status", "lease_until", "worker"])
             reclaimed.append((seg.session_id, seg.index))
-
-        def requeue() -> None:
-            from sessions_app.tasks import analyse_segment
-
-            for sid, index in reclaimed:
-                logger.warning("re-queueing segment %s of session %s (lease expired)", index, sid)
-                analyse_segment.delay(sid, index)
-
+            logger.warning("re-queueing segment %s of session %s (lease expired)", seg.index, seg.session_id)
         if reclaimed:
-            transaction.on_commit(requeue)
+            transaction.on_commit(lambda: send_segment_tasks(reclaimed))
     return reclaimed
 
 
@@ -202,6 +249,7 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
     seg = _claim(session_id, index, worker)
     if seg is None:
         maybe_finalize(session_id)
+        _queue_next(session_id)  # a duplicate or a stale task still keeps its owner's chain going
         return "skipped"
     session = seg.session
     try:
@@ -210,17 +258,27 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
         store_segment(session, seg, analysis, analyzer, worker)
     except MediaError as exc:
         fail_session(session_id, f"The media could not be decoded: {exc}", seg)
+        _queue_next(session_id)
         return "failed"
     except TRANSIENT_DB_ERRORS:
         raise  # the database went away (a restart): the task retries and reclaims its own lease
-    except Exception as exc:
-        logger.exception("segment %s of session %s failed", index, session_id)
-        fail_session(session_id, f"Analysis failed ({exc.__class__.__name__}: {exc})", seg)
+    except Exception:
+        logger.exception("segment %s of session %s failed", index, session_id)  # the details stay in the log
+        fail_session(session_id, "The analysis failed because of an internal error.", seg)
+        _queue_next(session_id)
         return "failed"
+    logger.info("segment %s of session %s done", index, session_id)
+    queue_segments(session.owner_id)  # the next one joins the back of the queue, behind other users' work
     update_progress(session_id)
     reclaim_expired_segments(session_id)
     maybe_finalize(session_id)
     return "done"
+
+
+def _queue_next(session_id: int) -> None:
+    owner_id = Session.objects.filter(pk=session_id).values_list("owner_id", flat=True).first()
+    if owner_id is not None:
+        queue_segments(owner_id)
 
 
 def _run_engine(path: Path, session: Session, seg: Segment, worker: str):

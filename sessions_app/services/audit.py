@@ -1,10 +1,19 @@
-"""The audit log: one row per view, export or change of a user's data, written by views, services and the admin."""
+"""The audit log: one row per view, export or change of a user's data.
+
+Writes are audited inside the services (pages, API and admin call the same function, so none can skip
+the entry); reads are audited by the views that show the data. An entry names what changed, never the
+values of secrets. When a user row is deleted, by any path, :func:`forget_user` runs first (a
+``pre_delete`` signal, see apps.py): entries about the user's own data go with it, entries the user
+wrote about other people's data stay with the actor replaced by :func:`pseudonym`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Model
+from django.utils.crypto import salted_hmac
 
 from sessions_app.models import AuditEntry, Person, Session, Track
 
@@ -12,7 +21,7 @@ Action = AuditEntry.Action
 
 
 def client_ip(request: Any) -> str | None:
-    """The client address as Django sees it (REMOTE_ADDR; a trusted proxy sets it with --proxy-headers)."""
+    """The client address as Django sees it (REMOTE_ADDR: see emotionsite/proxy.py for trusted proxies)."""
     if request is None:
         return None
     ip = (getattr(request, "META", {}) or {}).get("REMOTE_ADDR") or ""
@@ -24,7 +33,11 @@ def _owner_id(obj: Model | None) -> int | None:
         return obj.owner_id
     if isinstance(obj, Track):
         return obj.session.owner_id
-    return getattr(obj, "owner_id", None) or getattr(obj, "user_id", None)
+    found = getattr(obj, "owner_id", None) or getattr(obj, "user_id", None)
+    for parent in ("session", "person"):  # markers, summaries, thumbnails: whose session or person
+        if found is None and getattr(obj, f"{parent}_id", None) is not None:
+            found = getattr(obj, parent).owner_id
+    return found
 
 
 def record(
@@ -56,6 +69,33 @@ def record(
         detail=(detail or "")[:500],
         ip=client_ip(request),
     )
+
+
+def record_change(
+    actor: Any,
+    obj: Model,
+    fields: Iterable[str],
+    *,
+    request: Any = None,
+    created: bool = False,
+    owner_id: int | None = None,
+    via: str = "admin",
+) -> AuditEntry:
+    """An edit of ``obj`` that has no more specific action: the names of the changed fields, never values."""
+    names = ", ".join(sorted(set(fields))) or "no field"
+    detail = f"{'added' if created else 'changed'}: {names}" + (f" ({via})" if via else "")
+    return record(actor, Action.CHANGED, obj, request=request, owner_id=owner_id, detail=detail)
+
+
+def pseudonym(user_id: int) -> str:
+    """A deleted actor's stand-in: the same for all their entries, not traceable back without SECRET_KEY."""
+    return "deleted-user-" + salted_hmac("emotionsite.audit.deleted-actor", str(user_id)).hexdigest()[:16]
+
+
+def forget_user(user: Any) -> None:
+    """Before ``user`` is deleted: drop the entries about their own data, pseudonymise them as an actor."""
+    AuditEntry.objects.filter(owner_id=user.pk).delete()
+    AuditEntry.objects.filter(actor_id=user.pk).update(actor=None, actor_pseudonym=pseudonym(user.pk))
 
 
 def entries_for(user: Any):

@@ -11,9 +11,11 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
-from inference.errors import MediaError
+from inference.errors import MediaError, TooLongError
 from inference.media import probe
+from sessions_app.mediatypes import detect_format, storage_name
 from sessions_app.models import Session
+from sessions_app.timefmt import clock
 
 logger = logging.getLogger(__name__)
 
@@ -26,23 +28,39 @@ def unreadable_message(exc: Exception | str) -> str:
     return f"This file could not be read as a video or image: {exc}"
 
 
+def too_long_message(what: str, seconds: float, limit: float) -> str:
+    return (
+        f"{what} is too long: its frames run to at least {clock(seconds)}; "
+        f"the limit is {limit / 60:g} minutes. Cut it into shorter parts."
+    )
+
+
 def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "") -> Session:
     """Probe ``path``, store it, create a queued session and enqueue its analysis.
 
-    Nothing is left behind on failure: no row, no stored file.
+    Nothing is left behind on failure: no row, no stored file. A video longer than
+    EMOTION_MAX_DURATION_SECONDS is refused before anything is stored.
     """
     from sessions_app.services.analysis import enqueue_analysis, plan_segments
     from sessions_app.services.playable import is_browser_playable
     from sessions_app.tasks import prepare_playable
 
+    limit = settings.EMOTION_MAX_DURATION_SECONDS
+    shown_name = Path(name or "upload").name or "upload"
     try:
-        info = probe(path)
+        info = probe(path, max_duration=limit)  # the frames' own timestamps decide, read before any row exists
+    except TooLongError as exc:
+        raise IngestError(too_long_message(shown_name, exc.seconds, limit)) from None
     except MediaError as exc:
         # the engine names the staging file; the user knows the file by the name they sent
-        shown = str(exc).replace(Path(path).name, Path(name or "upload").name or "upload", 1)
+        shown = str(exc).replace(Path(path).name, shown_name, 1)
         raise IngestError(unreadable_message(shown)) from None
-    name = Path(name or "upload").name or "upload"
+    name = shown_name
     title = (title or "").strip()[:200] or Path(name).stem[:200] or "Untitled session"
+    # the stored name and the content type it is served with come from the bytes; the user's name is
+    # only the default title (escaped wherever it is shown)
+    fmt = detect_format(path, info.kind)
+    stored_as = storage_name("original", fmt)
     stored = ""
     try:
         with transaction.atomic():
@@ -55,14 +73,16 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
                 width=info.width,
                 height=info.height,
                 sample_fps=settings.EMOTION_DEFAULT_SAMPLE_FPS,
+                original_format=fmt,
             )
             with open(path, "rb") as fh:
-                session.original.save(name, File(fh), save=False)
+                session.original.save(stored_as, File(fh), save=False)
             stored = session.original.name
-            playable_now = info.kind == "image" or is_browser_playable(path, name)
-            session.playable.name = stored if playable_now else ""  # else the prepare_playable task makes one
-            session.save(update_fields=["original", "playable"])
-            plan_segments(session)
+            playable_now = info.kind == "image" or is_browser_playable(path, stored_as)
+            if playable_now:  # else the prepare_playable task makes one
+                session.playable.name, session.playable_format = stored, fmt
+            session.save(update_fields=["original", "playable", "playable_format"])
+            plan_segments(session, info.spans)  # bounded: the duration is, and gaps get no segment
             transaction.on_commit(lambda: enqueue_analysis(session.pk))
             if not playable_now:
                 transaction.on_commit(lambda: prepare_playable.delay(session.pk))
@@ -70,5 +90,5 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
         if stored:
             Session.original.field.storage.delete(stored)
         raise
-    logger.info("session %s ingested from %s (%s)", session.pk, name, info.kind)
+    logger.info("session %s ingested from %r (%s, %s)", session.pk, name, info.kind, fmt)
     return session

@@ -10,10 +10,13 @@ same indexing, so the stored frames form one grid without duplicates.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import math
 import os
 import time
+import warnings
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,8 +30,10 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 
+from emotionsite import ratelimit
 from inference.classes import EMOTIONS
-from inference.errors import MediaError
+from inference.errors import MediaError, TooLongError
+from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
@@ -58,6 +63,20 @@ def _key(session_id: int, what: str) -> str:
     return f"live:{session_id}:{what}"
 
 
+TIME_SLACK_SECONDS = 30.0  # the browser's clock may run a little ahead of the server's
+
+
+def check_frame_time(t: float, started_at: float, now: float | None = None) -> None:
+    """A frame's capture time ``t`` (seconds from the recording's start) must lie within the recording
+    so far: 0 ≤ t ≤ time since the session began (plus a little slack), and within the longest
+    session allowed. A huge ``t`` would otherwise become a huge frame index and gap to fill."""
+    now = time.time() if now is None else now
+    longest = float(getattr(settings, "EMOTION_MAX_DURATION_MINUTES", 240)) * 60
+    bound = min(longest, max(0.0, now - started_at) + TIME_SLACK_SECONDS)
+    if not (math.isfinite(t) and 0 <= t <= bound):
+        raise LiveError(f"A frame's capture time must be between 0 and {bound:.0f} s (the recording so far).")
+
+
 def slot_index(t: float, fps: float) -> int:
     return max(0, int(round(float(t) * float(fps))))
 
@@ -70,6 +89,10 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
         raise LiveError("fps must be a number.") from None
     if not 0.5 <= fps <= 10:
         raise LiveError("fps must be between 0.5 and 10.")
+    # each recording keeps a live worker busy: cap how many run at once and how often they start
+    recording = Session.objects.filter(owner=owner, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
+    ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
+    ratelimit.hit("live", owner.pk)
     title = (str(title or "").strip()[:200]) or "Live recording"
     return Session.objects.create(
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
@@ -124,11 +147,14 @@ def store_recording(session_id: int, path: Path) -> Session:
     if not path.exists() or path.stat().st_size == 0:
         fail(session_id, "No recording arrived; nothing to analyse.")
         return Session.objects.get(pk=session_id)
+    with open(path, "rb") as fh:
+        fmt = sniff_file(fh)  # MediaRecorder's WebM in browsers; finish() replaces it by an MP4
     with transaction.atomic():
         with open(path, "rb") as fh:
-            session.original.save("recording.bin", File(fh), save=False)
+            session.original.save(storage_name("recording", fmt), File(fh), save=False)
+        session.original_format = fmt
         session.status = Session.Status.QUEUED
-        session.save(update_fields=["original", "status", "updated"])
+        session.save(update_fields=["original", "original_format", "status", "updated"])
 
         def queue() -> None:
             from sessions_app.live_tasks import finish_live_session
@@ -158,8 +184,26 @@ def _known_people(owner_id: int) -> dict[int, list]:
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
+    """Decode a live frame, after checking its size from the JPEG header: a few bytes can claim a
+    picture whose decoding would take gigabytes (and the out-of-memory killer would end the worker)."""
     import cv2
+    from PIL import Image, UnidentifiedImageError
 
+    limit = settings.EMOTION_LIVE_MAX_PIXELS
+    too_large = "the frame is too large ({}); the limit is {:.1f} megapixels"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit below decides
+            with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                kind, (width, height) = header.format, header.size
+    except Image.DecompressionBombError:
+        raise MediaError(too_large.format("over 178 megapixels", limit / 1e6), "") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise MediaError("not a readable JPEG frame", "") from None
+    if kind != "JPEG":
+        raise MediaError("not a JPEG frame", "")
+    if width * height > limit:
+        raise MediaError(too_large.format(f"{width}x{height}", limit / 1e6), "")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise MediaError("not a readable JPEG frame", "")
@@ -227,7 +271,8 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
             )
         payload = {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}
     except MediaError as exc:
-        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq}: {exc}"}
+        logger.info("live session %s: frame %s unreadable: %s", session_id, seq, exc)
+        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq} could not be read as a JPEG image."}
     finally:
         release_frame(session_id)
     layer = get_channel_layer()
@@ -264,8 +309,9 @@ def _store_live(session: Session, analyzer: Any, result: Any) -> None:
 # --------------------------------------------------------------------------- worker: finishing
 def finish(session_id: int) -> str:
     """Transcode the recording, analyse the skipped slots from it, then finalize like an upload."""
-    from inference.media import probe, transcode_to_mp4
-    from sessions_app.services.analysis import local_copy, maybe_finalize
+    from inference.media import frame_spans, probe, transcode_to_mp4
+    from sessions_app.services.analysis import QUEUED, local_copy, maybe_finalize
+    from sessions_app.services.ingest import too_long_message
 
     session = Session.objects.filter(pk=session_id).first()
     if session is None or session.status not in (Session.Status.QUEUED, Session.Status.ANALYSING):
@@ -276,15 +322,20 @@ def finish(session_id: int) -> str:
     out = Path(settings.EMOTION_STAGING_DIR) / f"live-{session_id}-{os.getpid()}.mp4"
     try:
         with local_copy(raw_name) as src:
+            # the client stamps the recording: its frames' times are checked like an upload's
+            frame_spans(src, max_duration=settings.EMOTION_MAX_DURATION_SECONDS)
             transcode_to_mp4(src, out)
         info = probe(out)
         with open(out, "rb") as fh:
-            session.playable.save("recording.mp4", File(fh), save=False)
+            session.playable.save(storage_name("original", "mp4"), File(fh), save=False)
         session.original.name = session.playable.name
+        session.original_format = session.playable_format = "mp4"
         session.duration, session.width, session.height = info.duration, info.width, info.height
         session.progress = 0.4
-        session.save(update_fields=["original", "playable", "duration", "width", "height", "progress", "updated"])
-        session.playable.storage.delete(raw_name)
+        fields = ["original", "playable", "original_format", "playable_format", "duration", "width", "height"]
+        session.save(update_fields=[*fields, "progress", "updated"])
+        if raw_name != session.original.name:  # the raw recording goes once the row points at the MP4
+            transaction.on_commit(lambda: session.playable.storage.delete(raw_name))
         send_state(session)
         seen = {int(v) for v in redis_client().smembers(_key(session_id, "seen"))}
         n_live = len(seen)
@@ -293,16 +344,19 @@ def finish(session_id: int) -> str:
             index=LIVE_SEGMENT,
             defaults={"start": 0.0, "end": info.duration, "status": Segment.Status.DONE, "frames": n_live},
         )
-        seg, _ = Segment.objects.get_or_create(
-            session=session, index=GAP_SEGMENT, defaults={"start": 0.0, "end": info.duration}
+        seg, _ = Segment.objects.get_or_create(  # analysed here: marked so no segment task takes it
+            session=session, index=GAP_SEGMENT, defaults={"start": 0.0, "end": info.duration, "worker": QUEUED}
         )
         _fill_gaps(session, seg, out, seen)
+    except TooLongError as exc:
+        fail(session_id, too_long_message("The recording", exc.seconds, exc.limit))
+        return "failed"
     except MediaError as exc:
         fail(session_id, f"The recording could not be decoded: {exc}")
         return "failed"
-    except Exception as exc:
+    except Exception:
         logger.exception("finishing live session %s failed", session_id)
-        fail(session_id, f"Finishing the recording failed ({exc.__class__.__name__}: {exc})")
+        fail(session_id, "Finishing the recording failed because of an internal error; what arrived is kept.")
         return "failed"
     finally:
         out.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from django.core.files import File
 from django.db import transaction
 
 from inference.errors import MediaError
+from sessions_app.mediatypes import storage_name
 from sessions_app.models import Session
 
 logger = logging.getLogger(__name__)
@@ -67,20 +68,23 @@ def prepare_playable(session_id: int) -> str:
     try:
         with local_copy(session.original.name) as src:
             if is_browser_playable(src):
-                name = session.original.name
+                name, fmt = session.original.name, session.original_format
             else:
                 fps = probe(src).fps
                 transcode_to_mp4(src, out, fps=fps if 0 < fps <= 120 else 25.0)
                 with open(out, "rb") as fh:
                     name = stored = Session.playable.field.storage.save(
-                        session.playable.field.generate_filename(session, f"{Path(session.original.name).stem}.mp4"),
+                        session.playable.field.generate_filename(session, storage_name("playable", "mp4")),
                         File(fh),
                     )
+                fmt = "mp4"
         with transaction.atomic():
             row = Session.objects.select_for_update().filter(pk=session_id).first()
             if row is None or row.playable.name:  # deleted meanwhile, or another copy of the task won
                 return "skipped"
-            Session.objects.filter(pk=session_id).update(playable=name)
+            if name == session.original.name:  # the original itself; it may have been renamed meanwhile
+                name, fmt = row.original.name, row.original_format
+            Session.objects.filter(pk=session_id).update(playable=name, playable_format=fmt)
             stored = ""
         return "done"
     except (MediaError, OSError, ValueError) as exc:

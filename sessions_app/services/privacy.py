@@ -11,9 +11,8 @@ from django.conf import settings
 from django.contrib.sessions.models import Session as LoginSession
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
 
-from sessions_app.models import AuditEntry, PersonThumbnail, Session, UserSettings
+from sessions_app.models import PersonThumbnail, Session, UserSettings
 from sessions_app.services import audit
 
 logger = logging.getLogger(__name__)
@@ -29,22 +28,42 @@ def settings_for(user: Any) -> UserSettings:
     return UserSettings.objects.get_or_create(user=user)[0]
 
 
-def update_settings(user: Any, retention_days: int | None, keep_results: bool, *, request: Any = None) -> UserSettings:
+def check_retention_days(retention_days: int | None) -> None:
     if retention_days is not None and not (1 <= retention_days <= RETENTION_MAX_DAYS):
         raise PrivacyError(f"Keep media between 1 and {RETENTION_MAX_DAYS} days, or leave the field empty.")
+
+
+def update_settings(
+    user: Any,
+    retention_days: int | None,
+    keep_results: bool,
+    *,
+    actor: Any = None,
+    request: Any = None,
+    via: str = "",
+) -> UserSettings:
+    """Set ``user``'s retention; ``actor`` (default: the user) is who did it, e.g. staff in the admin."""
+    check_retention_days(retention_days)
     prefs = settings_for(user)
     prefs.retention_days, prefs.retention_keep_results = retention_days, keep_results
     prefs.save()
     kept = f"{retention_days} days" if retention_days else "forever"
     audit.record(
-        user,
+        user if actor is None else actor,
         audit.Action.SETTINGS,
         prefs,
         request=request,
         owner_id=user.pk,
-        detail=f"media kept {kept}; results {'kept' if keep_results else 'deleted'} with it",
+        detail=f"media kept {kept}; results {'kept' if keep_results else 'deleted'} with it"
+        + (f" ({via})" if via else ""),
     )
     return prefs
+
+
+def delete_settings(prefs: UserSettings, *, actor: Any, request: Any = None, via: str = "") -> None:
+    with transaction.atomic():
+        audit.record(actor, audit.Action.DELETED, prefs, request=request, owner_id=prefs.user_id, detail=via)
+        prefs.delete()
 
 
 def _walk(prefix: str) -> list[str]:
@@ -75,9 +94,11 @@ def delete_account(user: Any, password: str, *, request: Any = None) -> None:
     """Delete the user and every row and file of theirs, after checking their password.
 
     Rows: sessions (observations, tracks, segments, markers, summaries cascade), people and thumbnails,
-    settings, LLM settings, API token, markers and audit entries by or about them, login records and
-    open login sessions. Files are deleted once the transaction has committed, so a failure leaves
-    both rows and files in place. One anonymous audit entry (the user's id only) records the deletion.
+    settings, LLM settings, API token, markers, audit entries about their own data, login records and
+    open login sessions. Entries they wrote about other people's data stay, pseudonymised (the user
+    row's ``pre_delete`` runs audit.forget_user, whichever way the row is deleted). Files are deleted
+    once the transaction has committed, so a failure leaves both rows and files in place. One
+    anonymous audit entry (the user's id only) records the deletion.
     """
     if not user.check_password(password or ""):
         raise PrivacyError("The password is not correct; nothing was deleted.")
@@ -86,9 +107,9 @@ def delete_account(user: Any, password: str, *, request: Any = None) -> None:
         names = {n for pair in Session.objects.filter(owner=user).values_list("original", "playable") for n in pair}
         names |= set(PersonThumbnail.objects.filter(person__owner=user).values_list("image", flat=True))
         names.discard("")
-        AuditEntry.objects.filter(Q(actor=user) | Q(owner=user)).delete()
         _delete_login_records(user_id, username)
-        user.delete()  # cascades: sessions and all below them, people, markers, settings, token, summaries' rows
+        user.delete()  # cascades: sessions and all below them, people, markers, settings, token, summaries' rows;
+        # its pre_delete signal pseudonymises the audit trail (audit.forget_user)
         audit.record(None, audit.Action.ACCOUNT_DELETED, object_type="user", object_id=user_id)
         transaction.on_commit(lambda: _remove_user_files(names, user_id))
 

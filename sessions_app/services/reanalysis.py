@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from emotionsite import ratelimit
 from sessions_app.models import Session
 from sessions_app.services import audit
 from sessions_app.services.analysis import enqueue_analysis, plan_segments
@@ -26,13 +27,20 @@ def reanalyse_session(session: Session, *, actor: Any = None, request: Any = Non
             raise ReanalysisError(f"“{session.title}” is still being recorded or analysed.")
         if not session.original.name:
             raise ReanalysisError(f"“{session.title}” has no stored media any more.")
+        if actor is not None:
+            ratelimit.hit("reanalysis", actor.pk)  # RateLimited: a whole video's analysis each time
+        # An upload keeps its plan (made from its frames' timestamps at ingest: gaps stay uncovered); a
+        # live recording, analysed its own way before, is planned over its duration like an upload.
+        spans = []
+        if session.source != Session.Source.LIVE:
+            spans = list(session.segments.order_by("index").values_list("start", "end"))
         session.observations.all().delete()
         session.tracks.all().delete()
         session.segments.all().delete()
         session.status, session.progress, session.error = Session.Status.QUEUED, 0.0, ""
         session.frames_analysed, session.face_share = 0, None
         session.save(update_fields=["status", "progress", "error", "frames_analysed", "face_share", "updated"])
-        segments = plan_segments(session)
+        segments = plan_segments(session, spans or None)
         audit.record(actor, audit.Action.REANALYSED, session, request=request)
         transaction.on_commit(lambda: enqueue_analysis(session.pk))
     return len(segments)

@@ -51,8 +51,6 @@ def apply_retention(now=None) -> dict[str, int]:
                 counts["media_deleted"] += delete_media(session, reason=reason)
         else:
             for session in old:
-                with transaction.atomic():
-                    audit.record(None, audit.Action.DELETED, session, detail=reason)
-                    delete_session(session)
+                delete_session(session, detail=reason)
                 counts["sessions_deleted"] += 1
     return counts

@@ -3,11 +3,17 @@
 An upload is named by a UUID the server hands out; a client that reconnects sends it back and
 continues from the staged size (the last acknowledged offset). Only the same user's folder is
 looked in, so one user can never resume (or probe) another's upload.
+
+A user's unfinished uploads may announce at most EMOTION_STAGING_QUOTA_BYTES together; a new upload
+counts against the ``uploads`` rate. Uploads untouched for EMOTION_STAGING_MAX_AGE_HOURS are
+deleted by :func:`clean_stale` (Celery beat), since a client that starts again abandons its old one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
@@ -15,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+
+from emotionsite import ratelimit
+
+logger = logging.getLogger(__name__)
 
 
 class UploadError(Exception):
@@ -105,7 +115,46 @@ def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id:
             staged = size
         upload.offset = staged
         return upload
+    quota = settings.EMOTION_STAGING_QUOTA_BYTES
+    if staged_bytes(user_id) + size > quota:
+        raise UploadError(
+            f"Your unfinished uploads would take more than {quota // (1024 * 1024)} MB: finish or resume them, "
+            f"or wait {settings.EMOTION_STAGING_MAX_AGE_HOURS} hours for abandoned ones to be removed."
+        )
+    ratelimit.hit("uploads", user_id)
     upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), str(title or "")[:200], size, 0)
     upload.path.touch()
     upload.meta_path.write_text(json.dumps({"name": upload.name, "title": upload.title, "size": size}))
     return upload
+
+
+def staged_bytes(user_id: int) -> int:
+    """What the user's unfinished uploads announced (the size each will reach), for the quota."""
+    total = 0
+    for part in staging_dir(user_id).glob("*.part"):
+        try:
+            meta = json.loads(part.with_suffix(".json").read_text())
+            total += max(int(meta.get("size", 0)), part.stat().st_size)
+        except (OSError, ValueError, TypeError, AttributeError):
+            with suppress(OSError):
+                total += part.stat().st_size
+    return total
+
+
+def clean_stale(max_age_hours: float | None = None) -> int:
+    """Delete unfinished websocket uploads (``.part`` and ``.json``) and left-over REST temporary files
+    untouched for ``max_age_hours``; returns how many files went. Live recordings (``.rec``) are left to
+    the live reaper, which keeps and finishes them."""
+    hours = settings.EMOTION_STAGING_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
+    root = Path(settings.EMOTION_STAGING_DIR)
+    cutoff = time.time() - hours * 3600
+    candidates = [*root.glob("*/*.part"), *root.glob("*/*.json"), *root.glob("api/*")]
+    removed = 0
+    for path in candidates:
+        with suppress(OSError):  # gone meanwhile, or not ours to remove
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    if removed:
+        logger.info("removed %d abandoned staging file(s) from %s", removed, root)
+    return removed

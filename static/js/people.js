@@ -1,4 +1,4 @@
-// Inline rename on the people pages: the form posts with fetch and the name updates in place.
+// The people pages: inline rename (fetch, name updated in place) and a question before a suggested merge.
 // Without JavaScript the same form posts normally and the page reloads.
 const csrf = (form) => form.querySelector("input[name=csrfmiddlewaretoken]").value;
 
@@ -28,5 +28,13 @@ for (const form of document.querySelectorAll("form.rename-form")) {
     } catch {
       status.textContent = "Could not reach the server; try again.";
     }
+  });
+}
+
+// "Confirm (merge)" on a suggestion asks first: a merge moves one person's faces and observations to the
+// other. "Not the same" needs no question (nothing moves; the answer is remembered).
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  form.addEventListener("submit", (event) => {
+    if (event.submitter?.value === "confirm" && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
 }

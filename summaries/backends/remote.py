@@ -9,8 +9,11 @@ Every request re-checks the address through :mod:`summaries.netguard` and connec
 address; redirects are not followed and proxies from the environment are ignored (they would bypass
 the check). With ``EMOTION_LLM_STREAM`` (default on) the reply is streamed (server-sent events), so
 progress is reported and a cancel stops the reply mid-way; a server that ignores ``stream`` and
-answers plain JSON is accepted too. The API key is sent only in the ``Authorization`` header; it is
-scrubbed from anything the server echoes and never put in a message, a log line or an exception.
+answers plain JSON is accepted too. A reply (streamed or not) longer than ``EMOTION_LLM_REPLY_MAX_KB``
+is cut off and refused: a server cannot fill the worker's memory. The API key is sent only in the
+``Authorization`` header, only to the URL it was entered with
+(:meth:`summaries.models.LLMSettings.get_api_key`) and only over https or to an allow-listed host; it
+is scrubbed from anything the server echoes and never put in a message, a log line or an exception.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -76,6 +80,8 @@ def remote_availability(user) -> Availability:
 
 
 def remote_llm_for(user) -> RemoteLLM:
+    from summaries.models import APIKeyNotBound
+
     row = _settings_row(user)
     availability = remote_availability(user)
     if not availability.available:
@@ -84,6 +90,10 @@ def remote_llm_for(user) -> RemoteLLM:
         api_key = row.get_api_key()
     except InvalidToken:  # encrypted under a Fernet key no longer configured
         raise SummaryError("The stored API key cannot be decrypted; enter it again on the LLM settings page.") from None
+    except APIKeyNotBound:  # the URL was changed around the settings service: the key stays where it was meant
+        raise SummaryError(
+            "The stored API key was entered for another URL; enter it again on the LLM settings page."
+        ) from None
     return RemoteLLM(url=row.remote_url, model=row.remote_model, api_key=api_key)
 
 
@@ -116,6 +126,10 @@ class RemoteLLM:
         stream = settings.EMOTION_LLM_STREAM if self.stream is None else self.stream
         endpoint = chat_completions_url(self.url)
         target = netguard.pin(endpoint)
+        if self.api_key:  # checked before each request, before any connection
+            problem = netguard.key_transport_problem(endpoint)
+            if problem:
+                raise SummaryError(problem)
         headers = {"Host": target.host_header, "Accept": "text/event-stream" if stream else "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -139,8 +153,7 @@ class RemoteLLM:
                         content_type = response.headers.get("content-type", "")
                         if stream and content_type.startswith("text/event-stream"):
                             return self._read_stream(response, max_new_tokens, on_progress, should_cancel)
-                        response.read()
-                        return self._parse_json(response.content)
+                        return self._parse_json(self._read_capped(response))
                     except _UseMaxCompletionTokens:
                         if attempt:
                             raise
@@ -162,21 +175,50 @@ class RemoteLLM:
                     f"The TLS certificate of the LLM server at {where} is not trusted for that name "
                     "(for a private CA, set EMOTION_LLM_CA_BUNDLE on the summaries worker)."
                 ) from None
+            logger.warning("remote LLM at %s unreachable: %s", where, self._scrub(exc))
             raise SummaryError(
-                f"Could not connect to the LLM server at {where} ({self._scrub(exc) or 'unreachable'})."
+                f"Could not connect to the LLM server at {where}: "
+                "is it running and reachable from the summaries worker?"
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise SummaryError(f"The connection to the LLM server at {where} broke ({self._scrub(exc)}).") from None
+            logger.warning("connection to the remote LLM at %s broke: %s", where, self._scrub(exc))
+            raise SummaryError(
+                f"The connection to the LLM server at {where} broke before the reply was complete."
+            ) from None
         except httpx.HTTPError:
             raise SummaryError(f"The request to the LLM server at {where} failed.") from None
 
+    def _capped(self, response: httpx.Response) -> Iterator[bytes]:
+        """The reply's bytes, refused once they pass EMOTION_LLM_REPLY_MAX_BYTES."""
+        cap, total = settings.EMOTION_LLM_REPLY_MAX_BYTES, 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > cap:
+                raise SummaryError(
+                    f"The LLM server's reply was longer than {max(1, cap // 1024)} KB (EMOTION_LLM_REPLY_MAX_KB); "
+                    "it was cut off."
+                )
+            yield chunk
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        return b"".join(self._capped(response))
+
+    def _lines(self, response: httpx.Response) -> Iterator[str]:
+        """Lines of a streamed reply; a line never grows past the cap either (unlike httpx's iter_lines)."""
+        pending = b""
+        for chunk in self._capped(response):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+        if pending:
+            yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
     def _server_message(self, response: httpx.Response) -> str:
         try:
-            response.read()
-            data = response.json()
+            data = json.loads(self._read_capped(response))
             message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
             message = message or data.get("message") or data.get("detail") or ""
-        except (ValueError, AttributeError, httpx.HTTPError):
+        except (ValueError, AttributeError, httpx.HTTPError, SummaryError):
             message = ""
         message = self._scrub(message).strip()
         return f" The server said: {message}" if message else ""
@@ -246,7 +288,7 @@ class RemoteLLM:
         parts: list[str] = []
         model = ""
         chunks = 0
-        for line in response.iter_lines():
+        for line in self._lines(response):
             if should_cancel and should_cancel():
                 raise SummaryCancelled()
             if not line.startswith("data:"):

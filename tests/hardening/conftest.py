@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from sessions_app.models import Marker, Person, PersonThumbnail, Session
+from sessions_app.models import Marker, Person, PersonFlag, PersonSuggestion, PersonThumbnail, Session
 from tests.sessions.conftest import media_dir  # noqa: F401 - re-exported fixture
 
 MEDIA_BYTES = bytes(range(256)) * 8
@@ -64,11 +64,16 @@ def world(db, settings, tmp_path) -> World:
     thumbnail = PersonThumbnail(person=person)
     thumbnail.image.save("face.jpg", ContentFile(b"\xff\xd8\xff\xe0fakejpeg"), save=True)
     marker = Marker.objects.create(session=session, author=owner, time=1.0, note="mine")
+    from api_tokens.services import create_token
     from summaries.models import LLMSettings, Summary
 
     extra = {
         "person2": Person.objects.create(owner=owner, number=2, name="Second Person"),
         "summary": Summary.objects.create(session=session, requested_by=owner, backend="heuristic", text="private"),
         "llm": LLMSettings.objects.create(user=owner, remote_url="https://owner-llm.example/v1", remote_model="m"),
+        "token": create_token(owner, "owner-token")[0],
     }
+    # "Second Person is possibly Secret Person", and Secret Person flagged as possibly several people
+    extra["suggestion"] = PersonSuggestion.objects.create(owner=owner, person=person, candidate=extra["person2"])
+    extra["flag"] = PersonFlag.objects.create(person=person, groups=[[1], [2]], distance=0.9)
     return World(owner, other, staff, session, victim, person, thumbnail, marker, extra=extra)

@@ -27,7 +27,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import Marker, Person, Session
+from sessions_app.models import Marker, Person, PersonFlag, PersonSuggestion, Session
 from tests.hardening.conftest import MEDIA_BYTES, World
 from tests.sessions.conftest import communicator, cookie_for
 
@@ -46,6 +46,7 @@ class Check:
     leak: bytes | None = None  # must not be in another signed-in user's response body (user rows)
     json_body: bool = False
     signed_in: int | None = None  # public rows: what signed-in users get, when it differs from ``expect``
+    other_gets: int | None = None  # user rows: what another user gets, when it differs from ``expect``
     unchanged: Callable[[World], None] | None = None  # user rows: asserts another user's request did nothing
     after: Callable[[World], None] | None = field(default=None)  # extra assertion once the owner has run
 
@@ -82,6 +83,14 @@ def _person2_gone(w: World) -> None:
     assert not Person.objects.filter(pk=w.extra["person2"].pk).exists()
 
 
+def _suggestion_rejected(w: World) -> None:
+    assert PersonSuggestion.objects.get(pk=w.extra["suggestion"].pk).status == "rejected"
+
+
+def _flag_dismissed(w: World) -> None:
+    assert PersonFlag.objects.get(pk=w.extra["flag"].pk).status == "dismissed"
+
+
 def _owner_exists(w: World) -> None:
     assert type(w.owner).objects.filter(pk=w.owner.pk).exists()
 
@@ -89,6 +98,10 @@ def _owner_exists(w: World) -> None:
 def _summary_cancelled(w: World) -> None:
     w.extra["summary"].refresh_from_db()
     assert w.extra["summary"].cancel_requested or w.extra["summary"].status == "cancelled"
+
+
+def _token_gone(w: World) -> None:
+    assert not type(w.extra["token"]).objects.filter(pk=w.extra["token"].pk).exists()
 
 
 S = "/sessions/{}"
@@ -211,6 +224,7 @@ ROUTES: dict[str, list[Check]] = {
             "post",
             302,
             {"keep": "{person}", "other": "{person2}"},
+            other_gets=400,  # the owner's people are not theirs to choose
             unchanged=_both_people,
             after=_merged,
         )
@@ -224,7 +238,7 @@ ROUTES: dict[str, list[Check]] = {
     "person_consent": [
         Check(lambda w: f"/people/{w.person.pk}/consent/", "owner", "post", 302, {"consent_given": "1"})
     ],
-    "person_split": [Check(lambda w: f"/people/{w.person.pk}/split/", "owner", "post", 302, {"track": "0"})],
+    "person_split": [Check(lambda w: f"/people/{w.person.pk}/split/", "owner", "post", 400, {"track": "0"})],
     "person_delete": [
         Check(
             lambda w: f"/people/{w.extra['person2'].pk}/delete/",
@@ -233,6 +247,41 @@ ROUTES: dict[str, list[Check]] = {
             302,
             {"observations": "remove"},
             after=_person2_gone,
+        )
+    ],
+    "person_flag_dismiss": [
+        Check(lambda w: f"/people/{w.person.pk}/flag/dismiss/", "owner", "post", 302, after=_flag_dismissed)
+    ],
+    "suggestion_answer": [
+        Check(
+            lambda w: f"/people/suggestions/{w.extra['suggestion'].pk}/",
+            "owner",
+            "post",
+            302,
+            {"answer": "reject"},
+            after=_suggestion_rejected,
+        )
+    ],
+    "api_suggestions": [
+        Check(lambda w: "/api/people/suggestions/", "user", api=True, contains=b"Second Person", leak=b"Second Person")
+    ],
+    "api_suggestion_confirm": [
+        Check(
+            lambda w: f"/api/people/suggestions/{w.extra['suggestion'].pk}/confirm/",
+            "owner",
+            "post",
+            api=True,
+            contains=b"Secret Person",
+            after=_merged,
+        )
+    ],
+    "api_suggestion_reject": [
+        Check(
+            lambda w: f"/api/people/suggestions/{w.extra['suggestion'].pk}/reject/",
+            "owner",
+            "post",
+            api=True,
+            after=_suggestion_rejected,
         )
     ],
     "privacy_settings": [
@@ -249,6 +298,20 @@ ROUTES: dict[str, list[Check]] = {
             {"password": "wrong"},
             unchanged=_owner_exists,
             after=_owner_exists,
+        )
+    ],
+    # API tokens: each user's own list (never another's), revoking another user's token is 404
+    "api_tokens": [
+        Check(lambda w: "/settings/tokens/", "user", contains=b"owner-token", leak=b"owner-token"),
+        Check(lambda w: "/settings/tokens/", "user", "post", data={"name": "new"}, contains=b'id="new-token"'),
+    ],
+    "api_token_revoke": [
+        Check(
+            lambda w: f"/settings/tokens/{w.extra['token'].pk}/revoke/",
+            "owner",
+            "post",
+            302,
+            after=_token_gone,
         )
     ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
@@ -357,7 +420,8 @@ def test_route_access(world, name):
         elif check.access == "owner":
             assert other.status_code == 404, f"{label} another user: {other.status_code}, expected 404"
         elif check.access == "user":
-            assert other.status_code == check.expect, f"{label} another user: {other.status_code}"
+            wanted = check.expect if check.other_gets is None else check.other_gets
+            assert other.status_code == wanted, f"{label} another user: {other.status_code}"
             if check.leak:
                 assert check.leak not in _body(other), f"{label}: another user sees the owner's {check.leak!r}"
             if check.unchanged:
@@ -374,9 +438,9 @@ def test_route_access(world, name):
 def test_api_routes_with_tokens(world, name):
     """The same answers with ``Authorization: Token`` (scripts, no session, no CSRF): another user's
     token → 404 on owned rows; a wrong token → 401."""
-    from rest_framework.authtoken.models import Token
+    from api_tokens.services import create_token
 
-    tokens = {who: Token.objects.create(user=getattr(world, who)).key for who in ("owner", "other")}
+    tokens = {who: create_token(getattr(world, who), "audit")[1] for who in ("owner", "other")}
     for check in (c for c in ROUTES[name] if c.api):
         url = check.url(world)
         bad = _send(Client(HTTP_AUTHORIZATION="Token not-a-real-token"), check, url, world)
@@ -433,15 +497,19 @@ def _state() -> tuple:
     """What the state-changing routes can change (extend it with new kinds of rows)."""
     from django.contrib.auth import get_user_model
 
+    from api_tokens.models import ApiToken
     from summaries.models import LLMSettings, Summary
 
     return (
         sorted(Session.objects.values_list("pk", "title")),
         sorted(Marker.objects.values_list("pk", "time", "note")),
         sorted(Person.objects.values_list("pk", "name", "consent_given")),
+        sorted(PersonSuggestion.objects.values_list("pk", "status")),
+        sorted(PersonFlag.objects.values_list("pk", "status")),
         sorted(Summary.objects.values_list("pk", "status", "cancel_requested")),
         sorted(LLMSettings.objects.values_list("pk", "remote_url", "remote_model")),
         get_user_model().objects.count(),
+        sorted(ApiToken.objects.values_list("pk", flat=True)),
     )
 
 
@@ -577,9 +645,10 @@ def test_production_https_headers_and_secrets_from_environment():
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "EMOTION_FERNET_KEYS"])
-def test_production_requires_secrets_from_environment(missing):
-    """With DEBUG=0 there is no built-in fallback for either secret: start-up stops with a clear reason."""
-    result = _production({**PRODUCTION_ENV, missing: None}, "manage.py", "check")
+def test_production_requires_secrets_from_environment(missing, tmp_path):
+    """With DEBUG=0 there is no built-in fallback for either secret: start-up stops with a clear reason
+    (an EMOTION_VAR_DIR without the generated var/secrets/ files)."""
+    result = _production({**PRODUCTION_ENV, missing: None, "EMOTION_VAR_DIR": str(tmp_path)}, "manage.py", "check")
     assert result.returncode != 0 and f"{missing} must be set when DEBUG is off" in result.stderr
     assert "Traceback" not in result.stderr.splitlines()[-1]
 

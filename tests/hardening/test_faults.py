@@ -174,14 +174,14 @@ def test_record_page_carries_on_through_a_redis_restart(stack, media_dir, tmp_pa
         page.goto(f"{stack.base}/sessions/new/")
         page.fill("#record-title", "Through a Redis restart")
         page.click("#record-start")
-        page.wait_for_function(f"{readout}.includes(' s')", timeout=60_000)
+        page.wait_for_function(f"() => {readout}.includes(' s')", timeout=60_000)
         page.wait_for_timeout(1500)
         restart = threading.Thread(target=stack.restart_redis, kwargs={"down_seconds": 2.0})
         restart.start()
         restart.join()
-        page.wait_for_function("document.querySelector('#record-skipped').textContent.includes('Skipped')")
+        page.wait_for_function("() => document.querySelector('#record-skipped').textContent.includes('Skipped')")
         after_restart = page.evaluate(readout)
-        page.wait_for_function(f"{readout} !== {after_restart!r}", timeout=30_000)  # results again
+        page.wait_for_function(f"() => {readout} !== {after_restart!r}", timeout=30_000)  # results again
         skipped_line = page.inner_text("#record-skipped")
         page.wait_for_timeout(1000)
         page.click("#record-stop")

@@ -45,9 +45,10 @@ def full_world(people_world, other_user):
 
     Heartbeat.objects.create(note="beat")
     Person.objects.create(owner=other_user, number=1, name="Other's person")
-    from sessions_app.services.suggestions import suggest
+    from sessions_app.models import PersonFlag, PersonSuggestion
 
-    suggest(w.alice, w.carol, 0.9, 0.1)
+    PersonSuggestion.objects.create(owner=w.owner, person=w.alice, candidate=w.carol, score=0.4)
+    PersonFlag.objects.create(person=w.alice, groups=[[w.tracks["a-alice"].pk], [w.tracks["b-alice"].pk]])
     return w
 
 

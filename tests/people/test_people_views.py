@@ -37,7 +37,7 @@ def test_person_reachable_by_owner_and_staff_only(client, people_world, other_us
     for name in ("person_rename", "person_consent", "person_split", "person_delete"):
         assert client.post(reverse(name, args=[w.alice.pk]), {"name": "x", "observations": "keep"}).status_code == 404
     response = client.post(reverse("people_merge"), {"keep": w.alice.pk, "other": w.bob.pk})
-    assert response.status_code == 302 and Person.objects.filter(pk=w.bob.pk).exists()
+    assert response.status_code == 400 and Person.objects.filter(pk=w.bob.pk).exists()  # not theirs to choose
     assert Person.objects.get(pk=w.alice.pk).name == "Alice"
     client.force_login(staff_user)
     page = client.get(url)
@@ -130,11 +130,12 @@ def test_views_exports_and_api_reads_are_audited(auth_client, people_world, clie
     assert log.count("<tr>") == 1 + 5 and "Exported" in log and f"session-{sid}-people.csv" in log
     client.force_login(type(w.owner).objects.create_user(username="nosy", password="nosy-pass-123"))
     assert "Exported" not in client.get(reverse("audit_log")).content.decode()  # not their log
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from api_tokens.models import ApiToken
+
     token_client = APIClient()
-    token_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=w.owner).key}")
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.objects.create(user=w.owner)[1]}")
     assert token_client.get(reverse("api_session_timeline", args=[w.a.pk]), HTTP_X_EMOTION_PAGE="1").status_code == 200
     assert AuditEntry.objects.count() == 6  # a token client is always audited, whatever it sends
 
@@ -149,3 +150,22 @@ def test_session_rename_and_delete_are_audited(auth_client, people_world, django
         ("renamed", str(w.a.pk), "Renamed A", "from 'Meeting A'"),
         ("deleted", str(w.b.pk), "Meeting B", ""),
     ]
+
+
+def test_unicode_digits_are_a_clear_400_not_a_crash(client, people_world, staff_user):
+    """``"²".isdigit()`` is true but ``int("²")`` raises: every id or number from a form goes through a form."""
+    w = people_world
+    client.raise_request_exception = False  # a crash must show as the 500 a user would get
+    client.force_login(w.owner)
+    split = client.post(reverse("person_split", args=[w.alice.pk]), {"track": "²"})
+    assert split.status_code == 400 and "Choose one of this person" in split.content.decode()
+    merge = client.post(reverse("people_merge"), {"keep": "²", "other": w.bob.pk})
+    assert merge.status_code == 400 and "Choose the person to keep" in merge.content.decode()
+    privacy = client.post(reverse("privacy_settings"), {"retention_days": "²"})
+    assert privacy.status_code == 400 and "whole number" in privacy.content.decode()
+    assert Person.objects.filter(owner=w.owner).count() == 3
+
+    client.force_login(staff_user)
+    naming = client.post(reverse("admin:sessions_app_person_name_faces"), {"name_²": "Eve", f"name_{w.carol.pk}": "C"})
+    assert naming.status_code == 302 and Person.objects.get(pk=w.carol.pk).name == "C"
+    assert client.get("/admin/sessions_app/session/%C2%B2/change/").status_code in (302, 404)

@@ -139,8 +139,7 @@ def user_rows(user_id: int) -> dict[str, int]:
 def test_delete_account_leaves_no_row_or_file(
     client, user, password, people_world, settings, tmp_path, other_user, media_root, django_capture_on_commit_callbacks
 ):
-    from rest_framework.authtoken.models import Token
-
+    from api_tokens.models import ApiToken
     from summaries.models import LLMSettings, Summary
 
     w = people_world
@@ -149,7 +148,7 @@ def test_delete_account_leaves_no_row_or_file(
     summary = Summary.objects.create(session=session, requested_by=user, backend="heuristic", text="…")
     LLMSettings.objects.create(user=user, remote_url="https://llm.example/v1", remote_model="m")
     UserSettings.objects.create(user=user, retention_days=10)
-    Token.objects.create(user=user)
+    ApiToken.objects.create(user=user)
     theirs = stored_session(other_user, "theirs", 1)
     their_thumb = add_thumbnail(type(w.alice).objects.create(owner=other_user, number=1, name="Theirs"))
     settings.EMOTION_STAGING_DIR = tmp_path / "staging"

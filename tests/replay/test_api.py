@@ -6,9 +6,9 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api_tokens.services import create_token
 from sessions_app.models import Session
 
 
@@ -58,9 +58,9 @@ def test_anonymous_upload_refused(db):
 
 
 def test_token_auth(user, replay_session):
-    token = Token.objects.create(user=user)
+    _, key = create_token(user, "test")
     c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    c.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert [s["id"] for s in c.get("/api/sessions/").json()] == [replay_session.pk]
     c.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert c.get("/api/sessions/").status_code == 401

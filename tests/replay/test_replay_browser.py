@@ -51,11 +51,12 @@ def test_replay_page(user, password, played_session, daphne_server):
         page.select_option("#replay-person", label="Alice")
         happy_before = float(page.get_attribute("#replay-bars rect.bar-happy", "data-value"))
 
-        page.wait_for_function("document.getElementById('replay-video').readyState >= 1")
+        page.wait_for_function("() => document.getElementById('replay-video').readyState >= 1")
         duration = page.evaluate("document.getElementById('replay-video').duration")
         assert duration == pytest.approx(5.0, abs=0.3)
         page.locator("#replay-timeline rect.seek-overlay").click()  # the centre: half of the duration
-        page.wait_for_function(f"Math.abs(document.getElementById('replay-video').currentTime - {duration / 2}) < 0.3")
+        half = duration / 2
+        page.wait_for_function(f"() => Math.abs(document.getElementById('replay-video').currentTime - {half}) < 0.3")
         sad_after = float(page.get_attribute("#replay-bars rect.bar-sad", "data-value"))
         assert happy_before > 0.5 and sad_after > 0.5  # the bars followed the seek
         cursor_x = float(page.get_attribute("#replay-timeline line.cursor", "x1"))
@@ -63,7 +64,7 @@ def test_replay_page(user, password, played_session, daphne_server):
 
         page.click("h1")
         page.keyboard.press("m")
-        page.wait_for_function("document.activeElement && document.activeElement.name === 'note'")
+        page.wait_for_function("() => document.activeElement && document.activeElement.name === 'note'")
         page.keyboard.type("look <b>here</b> 00:01")
         page.keyboard.press("Enter")
         item = page.locator("#marker-list li.marker")
@@ -75,7 +76,7 @@ def test_replay_page(user, password, played_session, daphne_server):
         assert links.first.inner_text() == "00:02"
         assert page.locator("#replay-timeline line.marker-line").count() == 1
         links.nth(1).click()  # the 00:01 in the note jumps the video
-        page.wait_for_function("Math.abs(document.getElementById('replay-video').currentTime - 1) < 0.2")
+        page.wait_for_function("() => Math.abs(document.getElementById('replay-video').currentTime - 1) < 0.2")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 

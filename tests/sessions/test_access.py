@@ -108,5 +108,6 @@ def test_progress_socket_owner_only(client, user):
 def test_running_session_pages_show_progress(auth_client, user):
     session = Session.objects.create(owner=user, title="Busy", status=Session.Status.ANALYSING, progress=0.4)
     page = auth_client.get(f"/sessions/{session.pk}/").content.decode()
-    assert f"/ws/sessions/{session.pk}/" in page and "<progress" in page
+    # the page's script (static, no inline code under the CSP) follows /ws/sessions/<data-follow>/
+    assert f'data-follow="{session.pk}"' in page and "<progress" in page and "js/session_progress.js" in page
     assert "<progress" in auth_client.get("/").content.decode()

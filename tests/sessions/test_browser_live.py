@@ -73,8 +73,10 @@ def test_record_page_reaches_session(user, password, media_dir, celery_worker_pr
         page.click("#record-start")
         page.wait_for_selector("#live[data-recording='1']", timeout=30_000)
         recording_started = time.monotonic()
-        page.wait_for_function("document.querySelector('#record-readout').textContent.includes(' s')", timeout=60_000)
-        page.wait_for_function(f"({CHART_STATE})().emotionPoints >= 2", timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#record-readout').textContent.includes(' s')", timeout=60_000
+        )
+        page.wait_for_function(f"() => ({CHART_STATE})().emotionPoints >= 2", timeout=60_000)
         first = page.evaluate(CHART_STATE)
         states = [first]
         for _ in range(6):  # about 3 s of recording
@@ -85,7 +87,7 @@ def test_record_page_reaches_session(user, password, media_dir, celery_worker_pr
         page.click("h1")
         page.keyboard.press("m")
         pressed_at = time.monotonic() - recording_started
-        page.wait_for_function("document.activeElement && document.activeElement.name === 'note'")
+        page.wait_for_function("() => document.activeElement && document.activeElement.name === 'note'")
         shown_time = page.inner_text("#marker-time")
         page.keyboard.type(NOTE)
         page.keyboard.press("Enter")

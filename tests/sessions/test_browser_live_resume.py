@@ -66,9 +66,9 @@ def test_dropped_socket_resumes_the_same_session(
         started = time.monotonic()
         page.wait_for_timeout(2500)  # two recorder chunks
         page.evaluate("window.__sockets.find((s) => s.url.endsWith('/ws/live/')).close()")
-        page.wait_for_function("document.querySelector('#record-status').textContent.includes('reconnecting')")
+        page.wait_for_function("() => document.querySelector('#record-status').textContent.includes('reconnecting')")
         page.wait_for_function(
-            "document.querySelector('#record-status').textContent.includes('Reconnected')", timeout=20_000
+            "() => document.querySelector('#record-status').textContent.includes('Reconnected')", timeout=20_000
         )
         sockets = page.evaluate("window.__sockets.filter((s) => s.url.endsWith('/ws/live/')).length")
         page.wait_for_timeout(2000)

@@ -19,3 +19,5 @@ def test_upload_page_reaches_session(media_dir, celery_worker_proc, daphne_serve
     page.wait_for_url(re.compile(r".*/sessions/\d+/$"), timeout=120_000)
     page.wait_for_selector("text=Person 1")
     assert "From the browser" in page.inner_text("h1")
+    # the image is served as a sandboxed inline image/jpeg (finding 3) and still shows on the page
+    page.wait_for_function("() => { const i = document.querySelector('img.media'); return i && i.naturalWidth > 0 }")

@@ -50,11 +50,11 @@ def test_generate_summary_and_seek(user, password, played_session, daphne_server
         links = item.locator(".summary-text a.seek-link")
         assert "00:02" in links.all_inner_texts()
 
-        page.wait_for_function("document.getElementById('replay-video').readyState >= 1")
+        page.wait_for_function("() => document.getElementById('replay-video').readyState >= 1")
         links.filter(has_text="00:02").first.click()
-        page.wait_for_function("Math.abs(document.getElementById('replay-video').currentTime - 2) < 0.01")
+        page.wait_for_function("() => Math.abs(document.getElementById('replay-video').currentTime - 2) < 0.01")
         # the replay's charts follow the seek once the video reports it ("seeked")
-        page.wait_for_function("document.getElementById('replay-clock').textContent === '00:02'")
+        page.wait_for_function("() => document.getElementById('replay-clock').textContent === '00:02'")
     assert not errors, errors
     summary = Summary.objects.get(session=played_session)
     assert summary.status == "done" and summary.requested_by == user and "00:02 happy → sad" in summary.text

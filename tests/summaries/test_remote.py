@@ -88,6 +88,18 @@ class ChatHandler(BaseHTTPRequestHandler):
             self._send(502, json.dumps({"error": {"message": f"upstream refused key {API_KEY}"}}).encode())
         elif mode == "broken":
             self._send(500, b'{"error": {"message": "CUDA out of memory"}}')
+        elif mode == "huge":  # a reply far over the byte cap, in one JSON document
+            reply = dict(completion, choices=[{"message": {"content": "blah " * 400_000}}])
+            self._send(200, json.dumps(reply).encode())
+        elif mode == "hugestream":  # an endless-looking stream of events
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            event = {"choices": [{"index": 0, "delta": {"content": "blah " * 200}}]}
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped reading
+                for _ in range(2000):
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
         elif mode == "redirect":
             self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         else:
@@ -196,6 +208,13 @@ def test_timeout(llm_server, allowed, settings):
 )
 def test_malformed_and_failed_replies(llm_server, allowed, mode, expected):
     assert expected in error_of(llm_server, mode)
+
+
+@pytest.mark.parametrize("mode, stream", [("huge", False), ("hugestream", True)])
+def test_reply_over_the_byte_cap_is_refused(llm_server, allowed, settings, mode, stream):
+    settings.EMOTION_LLM_REPLY_MAX_BYTES = 64 * 1024
+    message = error_of(llm_server, mode, stream=stream)
+    assert "longer than" in message and "64 KB" in message
 
 
 def test_unreachable_host(allowed):

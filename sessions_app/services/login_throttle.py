@@ -1,0 +1,97 @@
+"""Per-username slow-down of failed log-ins, from any address (django-axes locks per username and address).
+
+After ``EMOTION_LOGIN_USERNAME_FAILURE_LIMIT`` failures for one username within
+``EMOTION_LOGIN_USERNAME_WINDOW_MINUTES`` (counted from the first), each further attempt must wait a
+delay that doubles with every failure, from 1 s up to ``EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS``.
+Refused attempts are not counted and the count lapses with its window, so no one can lock an account
+for good; a browser that logged in as the user before (a signed cookie) is not slowed at all.
+The counts live in Redis; while Redis is away log-ins are not slowed (django-axes still locks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+KNOWN_DEVICE_COOKIE = "emotion_known_device"
+KNOWN_DEVICE_DAYS = 90
+_SALT = "emotion.login.known-device"
+
+
+@cache
+def _redis() -> Any:
+    import redis
+
+    # short timeouts: a log-in must not hang while Redis restarts
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def _digest(username: str) -> str:
+    return hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+
+
+def _key(username: str) -> str:
+    return f"emotion:login-failures:{_digest(username)}"
+
+
+def delay_after(failures: int, limit: int, max_delay: int) -> int:
+    """Seconds an attempt must wait after the last of ``failures`` failures: 0 below ``limit``, then
+    1, 2, 4, … up to ``max_delay``."""
+    if failures < limit:
+        return 0
+    return min(2 ** min(failures - limit, 30), max_delay)
+
+
+def record_failure(username: str) -> None:
+    window = settings.EMOTION_LOGIN_USERNAME_WINDOW_MINUTES * 60
+    try:
+        pipe = _redis().pipeline()
+        pipe.hincrby(_key(username), "n", 1)
+        pipe.hset(_key(username), "last", time.time())
+        pipe.ttl(_key(username))
+        _, _, ttl = pipe.execute()
+        if ttl < 0:  # a new count: its window starts now, and is not extended by later failures
+            _redis().expire(_key(username), window)
+    except RedisError:
+        logger.warning("could not count a failed log-in: Redis unavailable")
+
+
+def retry_after(username: str) -> int:
+    """Whole seconds until ``username`` may be tried again; 0 when it may be tried now."""
+    try:
+        count, last = _redis().hmget(_key(username), "n", "last")
+    except RedisError:
+        logger.warning("could not read failed log-ins: Redis unavailable; not slowing down")
+        return 0
+    if count is None or last is None:
+        return 0
+    delay = delay_after(
+        int(count), settings.EMOTION_LOGIN_USERNAME_FAILURE_LIMIT, settings.EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS
+    )
+    remaining = float(last) + delay - time.time()
+    return math.ceil(remaining) if remaining > 0 else 0
+
+
+def known_device_token(username: str) -> str:
+    """The cookie value that marks this browser as one that logged in as ``username``."""
+    return signing.dumps(_digest(username), salt=_SALT)
+
+
+def is_known_device(token: str | None, username: str) -> bool:
+    if not token:
+        return False
+    try:
+        digest = signing.loads(token, salt=_SALT, max_age=KNOWN_DEVICE_DAYS * 86400)
+    except signing.BadSignature:
+        return False
+    return digest == _digest(username)
