@@ -3,7 +3,8 @@
     .venv/bin/python -m bench                       # everything, full length (about 20 min on 2 cores)
     .venv/bin/python -m bench --quick               # shorter variants of each (a few minutes)
     .venv/bin/python -m bench --only latency,upload # a subset: inference, latency, capacity, timeline,
-                                                    # upload, long
+                                                    # upload, long, identity
+    .venv/bin/python -m bench --only identity       # people across sessions (bench/identity.py; no stack)
     .venv/bin/python -m bench --json out.json       # the rows as JSON too
 
 The real stack runs in subprocesses (bench/stack.py): a private embedded PostgreSQL and Redis in a
@@ -38,7 +39,7 @@ from bench.stack import Stack  # noqa: E402
 from bench.wsclient import WebSocket  # noqa: E402
 
 CLIP = "talking_face_retalking_2.mp4"
-ALL = ("inference", "latency", "capacity", "timeline", "upload", "long")
+ALL = ("inference", "latency", "capacity", "timeline", "upload", "long", "identity")
 LIVE_FPS = 5.0
 DELETE_TIMELINE_USER = (
     "from django.contrib.auth import get_user_model\n"
@@ -283,6 +284,9 @@ def main() -> int:
     ap.add_argument("--database-url", help="use this PostgreSQL instead of a private embedded one")
     ap.add_argument("--redis-url", help="use this Redis instead of a private embedded one")
     ap.add_argument("--json", help="also write the rows and the machine as JSON here")
+    ap.add_argument(
+        "--write-identity-params", action="store_true", help="identity: refit inference/identity_params.json"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
     args = ap.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -303,7 +307,12 @@ def main() -> int:
     if "inference" in only:
         print("inference …", flush=True)
         rows += bench_inference(args)
-    stacked = [m for m in only if m != "inference"]
+    if "identity" in only:
+        from bench import identity
+
+        print("identity …", flush=True)
+        rows += identity.run(write=args.write_identity_params)
+    stacked = [m for m in only if m not in ("inference", "identity")]
     if stacked:
         workdir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
         stack = Stack(

@@ -84,7 +84,18 @@ def detect(
 
     ``model`` is ``"hog"`` (CPU, default) or ``"cnn"`` (dlib's MMOD CNN, slow on CPU).
     """
-    fr, _ = _fr()
+    return [box for box, _ in detect_scored(frame_rgb, model=model, target=target, plan=plan)]
+
+
+def detect_scored(
+    frame_rgb: np.ndarray,
+    model: str = "hog",
+    target: int = 640,
+    plan: DetectionPlan | None = None,
+) -> list[tuple[Box, float]]:
+    """Like :func:`detect`, with the detector's score of each box (HOG: SVM margin, 0 at its
+    threshold; CNN: MMOD confidence): :mod:`inference.quality` uses it."""
+    fr, api = _fr()
     if model not in ("hog", "cnn"):
         raise ValueError(f"unknown detector {model!r}; use 'hog' or 'cnn'")
     h, w = frame_rgb.shape[:2]
@@ -94,11 +105,22 @@ def detect(
         small = cv2.resize(
             frame_rgb, (max(1, round(w * plan.scale)), max(1, round(h * plan.scale))), interpolation=cv2.INTER_AREA
         )
-    found = fr.face_locations(np.ascontiguousarray(small), number_of_times_to_upsample=plan.upsample, model=model)
+    small = np.ascontiguousarray(small)
+    sh, sw = small.shape[:2]
+    if model == "hog":  # what face_recognition.face_locations runs, keeping the scores
+        rects, scores, _ = api.face_detector.run(small, plan.upsample, 0.0)
+        found = [((r.top(), r.right(), r.bottom(), r.left()), float(sc)) for r, sc in zip(rects, scores, strict=False)]
+    else:
+        found = [
+            ((d.rect.top(), d.rect.right(), d.rect.bottom(), d.rect.left()), float(d.confidence))
+            for d in api.cnn_face_detector(small, plan.upsample)
+        ]
+    # face_recognition trims boxes to the image ("_trim_css_to_bounds") before scaling back
+    found = [((max(t, 0), min(r, sw), min(b, sh), max(lf, 0)), sc) for (t, r, b, lf), sc in found]
     inv = 1.0 / plan.scale
-    boxes = [_clip_box((t * inv, r * inv, b * inv, left * inv), w, h) for (t, r, b, left) in found]
-    boxes = [b for b in boxes if b[2] - b[0] >= 4 and b[1] - b[3] >= 4]
-    return sorted(boxes, key=lambda b: (b[3], b[0]))
+    out = [(_clip_box((t * inv, r * inv, b * inv, lf * inv), w, h), sc) for (t, r, b, lf), sc in found]
+    out = [(b, sc) for b, sc in out if b[2] - b[0] >= 4 and b[1] - b[3] >= 4]
+    return sorted(out, key=lambda item: (item[0][3], item[0][0]))
 
 
 def detect_in_roi(

@@ -24,10 +24,10 @@ import numpy as np
 
 from inference import attention as attention_mod
 from inference import faces as faces_mod
-from inference import media
+from inference import identity, media
 from inference.classes import EMOTIONS
 from inference.results import FaceResult, FrameResult, PersonSummary
-from inference.tracking import MATCH_THRESHOLD, Tracker, match_known, merge_tracks
+from inference.tracking import Tracker, match_known, merge_tracks
 
 STAGES = ("decode", "detect", "landmarks", "embed", "emotion", "attention")
 
@@ -59,7 +59,7 @@ class Analyzer:
         classifier=None,
         tracker: Tracker | None = None,
         known: dict | None = None,
-        match_threshold: float = MATCH_THRESHOLD,
+        rejected=(),
     ):
         faces_mod.load_models()
         self.classifier = classifier or get_classifier(device, weights_path, allow_untrained)
@@ -71,14 +71,16 @@ class Analyzer:
         self.cut_threshold = 18.0  # mean abs difference of 32x18 thumbnails (0..255)
         self.target = target
         self.tracker = tracker or Tracker(embed_every=embed_every, max_missed=max(15, 3 * self.detect_every))
-        self.known = known or {}
-        self.match_threshold = match_threshold
+        self.known = known or {}  # person id -> reference descriptors (the owner's people)
+        self.rejected = set(rejected)  # pairs of person ids marked "not the same"
         self.timings: dict[str, float] = {s: 0.0 for s in STAGES}
         self.frames = 0
         self.faces = 0
         self._count = 0
         self._thumb: np.ndarray | None = None
-        self._names: dict[int, object] = {}
+        # track id -> known person id (identity.decide said SAME); the live path keeps it between frames
+        self.names: dict[int, object] = {}
+        self._det_scores: dict[tuple, float] = {}  # this frame's detections -> detector score
         # per-track aggregates for summaries
         self._agg: dict[int, dict] = defaultdict(
             lambda: {"n": 0, "p": np.zeros(len(EMOTIONS)), "att": 0.0, "frames": set()}
@@ -93,9 +95,10 @@ class Analyzer:
         self._thumb = thumb
         return cut
 
-    def _embed(self, image, boxes):
+    def _embed(self, image, boxes) -> list[identity.Sample]:
         t0 = _time.perf_counter()
-        out = faces_mod.embeddings(image, boxes)
+        scores = [self._det_scores.get(tuple(int(v) for v in b)) for b in boxes]
+        out = identity.describe(image, list(boxes), scores)
         self.timings["embed"] += _time.perf_counter() - t0
         return out
 
@@ -118,6 +121,7 @@ class Analyzer:
         cut = self._scene_cut(image)
         detect_now = cut or self._count % self.detect_every == 0 or not tr.tracks and self.detect_every == 1
         t0 = _time.perf_counter()
+        self._det_scores = {}
         if cut:
             for t in tr.tracks:
                 t.visible = False
@@ -129,7 +133,9 @@ class Analyzer:
             if not full:
                 plan = faces_mod.DetectionPlan(scale=min(1.0, self.coarse_target / float(max(h, w))), upsample=0)
             self._detections += 1
-            boxes = faces_mod.detect(image, model=self.detector, target=self.target, plan=plan)
+            scored = faces_mod.detect_scored(image, model=self.detector, target=self.target, plan=plan)
+            boxes = [b for b, _ in scored]
+            self._det_scores = {tuple(b): sc for b, sc in scored}
             timings["detect"] += _time.perf_counter() - t0
             t1 = _time.perf_counter()
             tr.update(boxes, index, time, embed=lambda bs: self._embed(image, bs), redetect=self._redetect(image))
@@ -157,7 +163,7 @@ class Analyzer:
             for t, e in zip(need, self._embed(image, [t.box for t in need]), strict=False):
                 t.add_embedding(e)
             if self.known:
-                self._names.update(match_known(need, self.known, self.match_threshold))
+                self.names.update(match_known(need, self.known, self.rejected))
         # emotion, batched over the faces of the frame
         t0 = _time.perf_counter()
         lms = [np.asarray(t.landmarks, dtype=np.float32) for t in visible]
@@ -182,7 +188,7 @@ class Analyzer:
                     pitch=att.pitch,
                     roll=att.roll,
                     eye_openness=att.eye_openness,
-                    person=None if self._names.get(t.id) is None else str(self._names[t.id]),
+                    person=None if self.names.get(t.id) is None else str(self.names[t.id]),
                 )
             )
             agg = self._agg[t.id]
@@ -223,7 +229,7 @@ class Analyzer:
             p = sum(self._agg[t]["p"] for t in tids) / n
             att = sum(self._agg[t]["att"] for t in tids) / n
             frames = set().union(*(self._agg[t]["frames"] for t in tids))
-            name = next((self._names[t] for t in tids if self._names.get(t) is not None), None)
+            name = next((self.names[t] for t in tids if self.names.get(t) is not None), None)
             out.append(
                 PersonSummary(
                     track_id=root,

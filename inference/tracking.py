@@ -6,24 +6,24 @@ How it works (see :class:`Tracker`):
   score ``IoU - 0.8 * embedding distance``; the embedding term is only computed
   when the overlap is ambiguous (a detection overlapping several tracks or the
   reverse, as when two faces cross). Unmatched detections get an embedding and are
-  re-attached to a recently lost track whose embedding is within
-  ``reid_threshold``, otherwise they start a new track.
+  re-attached to a recently lost track when :func:`inference.identity.decide` says
+  SAME (the detection's descriptor against each lost track's references), otherwise
+  they start a new track.
 * Between detections the caller carries each track's box with its landmarks
   (:meth:`Tracker.propagate`), so every analysed frame has a box for every
   visible face.
 * A track missed by detection stays alive, invisible, for ``max_missed`` frames
   (short occlusions, detector misses, crossings) and can be re-attached.
 * Embeddings are computed when a track starts and refreshed every
-  ``embed_every`` frames; the track keeps their running mean.
+  ``embed_every`` frames; the track keeps their running mean (for the overlap
+  tie-break) and its best quality-gated descriptors as identity references.
 
 The whole state is plain JSON types (:meth:`Tracker.to_dict` / :meth:`Tracker.from_dict`)
 so live recordings can keep it between tasks.
 
-Thresholds (Euclidean distance between face_recognition's 128-d embeddings):
-face_recognition's usual tolerance is 0.6. Mean embeddings of tracks are cleaner
-than single photos, so :data:`MATCH_THRESHOLD` = 0.5 is used for matching known
-people and merging tracks: it keeps different people apart (obama vs biden ~0.8)
-while the same person across photos and poses stays ~0.3-0.45.
+Same-person decisions (re-association, :func:`merge_tracks`, :func:`match_known`)
+all go through :func:`inference.identity.decide`; ``REID_THRESHOLD`` only bounds the
+embedding tie-break of overlapping boxes.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference import identity
 from inference.faces import Box, iou
 
-MATCH_THRESHOLD = 0.5  # known people and within-video merging
-REID_THRESHOLD = 0.55  # re-attaching a detection to a recently lost track
+REID_THRESHOLD = 0.55  # overlapping boxes: an embedding this far (+0.1) from a track is not that track
 
 
 @dataclass
@@ -55,9 +55,14 @@ class Track:
     hits: int = 0
     visible: bool = True  # seen on the current frame
     missed: int = 0  # consecutive frames not seen
+    references: list = field(default_factory=list)  # quality-gated descriptors (identity.select_references)
+    qualities: list = field(default_factory=list)  # their quality scores
 
     def add_embedding(self, emb) -> None:
-        e = np.asarray(emb, dtype=np.float64)
+        """Add one face's descriptor (a bare array or an :class:`inference.identity.Sample`)."""
+        sample = identity.as_sample(emb)
+        self.references, self.qualities = identity.select_references(self.references, self.qualities, [sample])
+        e = np.asarray(sample.descriptor, dtype=np.float64)
         if self.embedding is None:
             self.embedding = e.tolist()
             self.n_embeddings = 1
@@ -83,6 +88,8 @@ class Track:
             "hits": self.hits,
             "visible": self.visible,
             "missed": self.missed,
+            "references": self.references,
+            "qualities": self.qualities,
         }
 
     @classmethod
@@ -91,7 +98,10 @@ class Track:
         d["box"] = tuple(int(v) for v in d["box"])
         if d.get("ratios") is not None:
             d["ratios"] = tuple(d["ratios"])
-        return cls(**d)
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def identity_references(self) -> list:
+        return identity_references(self.to_dict())
 
 
 @dataclass
@@ -163,16 +173,16 @@ class Tracker:
             det_deg[di] = det_deg.get(di, 0) + 1
             trk_deg[ti] = trk_deg.get(ti, 0) + 1
         ambiguous = sorted({di for di, ti, _ in pairs if det_deg[di] > 1 or trk_deg[ti] > 1})
-        det_emb: dict[int, np.ndarray] = {}
+        det_emb: dict[int, identity.Sample] = {}
         if ambiguous:
             for di, e in zip(ambiguous, embed([boxes[d] for d in ambiguous]), strict=False):
-                det_emb[di] = np.asarray(e)
+                det_emb[di] = identity.as_sample(e)
         scored = []
         for di, ti, ov in pairs:
             score = ov
             t = cands[ti]
             if di in det_emb and t.embedding is not None:
-                dist = float(np.linalg.norm(det_emb[di] - np.asarray(t.embedding)))
+                dist = float(np.linalg.norm(det_emb[di].descriptor - np.asarray(t.embedding)))
                 if dist > self.reid_threshold + 0.1:
                     continue
                 score = ov - 0.8 * dist
@@ -186,24 +196,22 @@ class Tracker:
             used_d.add(di)
             used_t.add(ti)
             matches.append((di, ti))
-        # unmatched detections: re-identify against lost tracks, else new tracks
+        # unmatched detections: re-identify against lost tracks (identity.decide), else new tracks
         new_dets = [di for di in range(len(boxes)) if di not in used_d]
         if new_dets:
             missing = [di for di in new_dets if di not in det_emb]
             for di, e in zip(missing, embed([boxes[d] for d in missing]) if missing else [], strict=False):
-                det_emb[di] = np.asarray(e)
+                det_emb[di] = identity.as_sample(e)
             for di in new_dets:
-                best, best_d = None, self.reid_threshold
-                for ti, t in enumerate(cands):
-                    if ti in used_t or t.embedding is None or di not in det_emb:
-                        continue
-                    dist = float(np.linalg.norm(det_emb[di] - np.asarray(t.embedding)))
-                    if dist < best_d:
-                        best, best_d = ti, dist
-                if best is not None:
-                    used_t.add(best)
+                sample = det_emb.get(di)
+                if sample is None or not sample.usable:
+                    continue
+                lost = {ti: t.identity_references() for ti, t in enumerate(cands) if ti not in used_t}
+                decision = identity.decide([sample], {ti: refs for ti, refs in lost.items() if refs})
+                if decision.same:
+                    used_t.add(decision.candidate)
                     used_d.add(di)
-                    matches.append((di, best))
+                    matches.append((di, decision.candidate))
         for di, ti in matches:
             t = cands[ti]
             self._seen(t, boxes[di], index, time)
@@ -282,72 +290,58 @@ def _as_dicts(tracks) -> list[dict]:
     return [t.to_dict() if isinstance(t, Track) else dict(t) for t in tracks]
 
 
-def merge_tracks(tracks, threshold: float = MATCH_THRESHOLD, frames: dict[int, set] | None = None) -> dict[int, int]:
+def identity_references(track: dict) -> list:
+    """A track's identity references: its quality-gated descriptors, else its mean embedding."""
+    if track.get("references"):
+        return track["references"]
+    return [track["embedding"]] if track.get("embedding") is not None else []
+
+
+def merge_tracks(tracks, frames: dict[int, set] | None = None) -> dict[int, int]:
     """Map each track id to a merged id (the smallest id of its group).
 
-    Tracks are merged when their mean embeddings are closer than ``threshold`` and
-    they never appear on the same frame (``frames``: track id -> frame indices; when
-    not given, the tracks' [first_frame, last_frame] spans must not overlap).
-    Tracks without an embedding stay on their own.
+    Tracks are taken in id order; each joins the group that :func:`inference.identity.decide` says is
+    the SAME person (the groups' references as candidates, so a look-alike among them narrows the
+    margin), provided the two never appear on the same frame (``frames``: track id -> frame indices;
+    when not given, the tracks' [first_frame, last_frame] spans must not overlap). Tracks without
+    references stay on their own.
     """
     items = sorted(_as_dicts(tracks), key=lambda d: d["id"])
-    parent = {d["id"]: d["id"] for d in items}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    members: dict[int, list[dict]] = {d["id"]: [d] for d in items}
 
     def overlap(a: dict, b: dict) -> bool:
         if frames is not None:
             return bool(frames.get(a["id"], set()) & frames.get(b["id"], set()))
         return not (a["last_frame"] < b["first_frame"] or b["last_frame"] < a["first_frame"])
 
-    pairs = []
-    for i, a in enumerate(items):
-        for b in items[i + 1 :]:
-            if a.get("embedding") is None or b.get("embedding") is None:
-                continue
-            d = float(np.linalg.norm(np.asarray(a["embedding"]) - np.asarray(b["embedding"])))
-            if d < threshold:
-                pairs.append((d, a["id"], b["id"]))
-    for _, a, b in sorted(pairs):
-        ra, rb = find(a), find(b)
-        if ra == rb:
-            continue
-        if any(overlap(x, y) for x in members[ra] for y in members[rb]):
-            continue
-        root, other = min(ra, rb), max(ra, rb)
-        parent[other] = root
-        members[root] += members.pop(other)
-    return {d["id"]: find(d["id"]) for d in items}
+    groups: dict[int, dict] = {}  # root id -> {"members": [...], "refs": [...]}
+    out: dict[int, int] = {}
+    for d in items:
+        refs = identity_references(d)
+        root = d["id"]
+        if refs:
+            known = {r: g["refs"] for r, g in groups.items() if g["refs"]}
+            decision = identity.decide(refs, known)
+            target = groups.get(decision.candidate)
+            if decision.same and target is not None and not any(overlap(d, m) for m in target["members"]):
+                root = decision.candidate
+        group = groups.setdefault(root, {"members": [], "refs": []})
+        group["members"].append(d)
+        group["refs"] = identity.merge_references(group["refs"], refs)
+        out[d["id"]] = root
+    return out
 
 
-def match_known(tracks, known: dict, threshold: float = MATCH_THRESHOLD) -> dict[int, object]:
-    """Match tracks to known people.
-
-    ``known`` maps a person id to a list of 128-d embeddings. A track is given the
-    person whose nearest embedding is closest to the track's mean embedding, if that
-    distance is below ``threshold`` (0.5 by default, stricter than face_recognition's
-    0.6 tolerance; see the module docstring). Returns ``{track_id: person_id}`` for
-    matched tracks only.
-    """
-    people = [(pid, np.asarray(e, dtype=np.float64)) for pid, embs in known.items() for e in embs]
+def match_known(tracks, known: dict, rejected=()) -> dict[int, object]:
+    """Match tracks to known people: ``{track_id: person_id}`` where :func:`inference.identity.decide`
+    says SAME (``known``: person id -> reference descriptors; ``rejected``: pairs marked "not the same")."""
     out: dict[int, object] = {}
-    if not people:
+    if not known:
         return out
     for d in _as_dicts(tracks):
-        if d.get("embedding") is None:
+        refs = identity_references(d)
+        if not refs:
             continue
-        e = np.asarray(d["embedding"], dtype=np.float64)
-        best, best_d = None, threshold
-        for pid, ke in people:
-            dist = float(np.linalg.norm(e - ke))
-            if dist < best_d:
-                best, best_d = pid, dist
-        if best is not None:
-            out[d["id"]] = best
+        decision = identity.decide(refs, known, rejected)
+        if decision.same:
+            out[d["id"]] = decision.candidate
     return out

@@ -41,7 +41,6 @@ from sessions_app.services.progress import send_state
 logger = logging.getLogger(__name__)
 
 BATCH = 1000
-MAX_REFERENCE_EMBEDDINGS = 20
 RUNNING_STATES = (Session.Status.QUEUED, Session.Status.ANALYSING)
 
 
@@ -256,7 +255,7 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
     try:
         with local_copy(session.original.name) as path:
             analysis, analyzer = _run_engine(path, session, seg, worker)
-        _store(session, seg, analysis, analyzer, worker)
+        store_segment(session, seg, analysis, analyzer, worker)
     except MediaError as exc:
         fail_session(session_id, f"The media could not be decoded: {exc}", seg)
         _queue_next(session_id)
@@ -308,7 +307,11 @@ def _run_engine(path: Path, session: Session, seg: Segment, worker: str):
     return analysis, analyzer
 
 
-def _store(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker: str) -> None:
+def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker: str) -> None:
+    """Write one analysed segment: a Track row per merged track (mean embedding and identity references),
+    its observations, the segment done. Idempotent (unique keys, conflicts ignored)."""
+    from inference import identity
+
     merged = analyzer.identities()
     raw = {t.id: t for t in analyzer.tracker.all_tracks()}
     members: dict[int, list[int]] = defaultdict(list)
@@ -326,6 +329,13 @@ def _store(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker:
         embedding = None
         if embs:
             embedding = (sum(np.asarray(e) * n for e, n in embs) / sum(n for _, n in embs)).tolist()
+        refs: list = []
+        quals: list = []
+        for t in members.get(root, [root]):
+            if t in raw:
+                refs, quals = identity.select_references(
+                    refs + raw[t].references, quals + raw[t].qualities, k=identity.TRACK_REFERENCES
+                )
         tracks.append(
             Track(
                 session=session,
@@ -335,6 +345,8 @@ def _store(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker:
                 last_time=s["last"],
                 count=s["n"],
                 embedding=embedding,
+                references=refs,
+                reference_quality=quals,
             )
         )
     versions = {"emotion": str(getattr(analyzer.classifier, "version", "")), "detector": analyzer.detector}
@@ -383,17 +395,28 @@ def maybe_finalize(session_id: int) -> bool:
 def finalize_session(session: Session) -> None:
     """Join the session's tracks across segments, attach them to the owner's people, close the session.
 
+    Each group of tracks (one human within the session) is compared with the owner's people by
+    ``inference.identity.decide``: SAME links it (its references join the person's), MAYBE makes a new
+    person with a suggestion to confirm (``services.suggestions``), NEW makes a new person. Pairs the
+    owner marked "not the same" are never linked automatically.
+
     Runs inside the caller's transaction, with the session row locked; people creation is serialised
     per owner by locking the owner's user row.
     """
-    from inference.tracking import match_known, merge_tracks
+    from inference import identity
+    from inference.tracking import identity_references, merge_tracks
+    from sessions_app.services.suggestions import rejected_pairs, suggest
 
     tracks = list(session.tracks.order_by("segment_index", "first_time", "pk"))
     frames: dict[int, set] = defaultdict(set)
     for track_id, frame_index in session.observations.values_list("track_id", "frame_index"):
         frames[track_id].add(frame_index)
     merged = merge_tracks(
-        [{"id": t.pk, "embedding": t.embedding, "first_frame": 0, "last_frame": 0} for t in tracks], frames=frames
+        [
+            {"id": t.pk, "embedding": t.embedding, "references": t.references, "first_frame": 0, "last_frame": 0}
+            for t in tracks
+        ],
+        frames=frames,
     )
     groups: dict[int, list[Track]] = defaultdict(list)
     for t in tracks:
@@ -401,30 +424,34 @@ def finalize_session(session: Session) -> None:
 
     get_user_model().objects.select_for_update().filter(pk=session.owner_id).first()
     people = {p.pk: p for p in Person.objects.filter(owner_id=session.owner_id)}
+    rejected = rejected_pairs(session.owner_id)
     next_number = (Person.objects.filter(owner_id=session.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
     thumbs: list[tuple[Person, list[Track]]] = []
-    for root, group in sorted(groups.items()):
-        with_emb = [(np.asarray(t.embedding), t.count) for t in group if t.embedding is not None]
-        if not with_emb:
+    for _root, group in sorted(groups.items()):
+        refs: list = []
+        for t in group:
+            refs += identity_references({"embedding": t.embedding, "references": t.references})
+        if not refs:
             continue
-        embedding = (sum(e * max(n, 1) for e, n in with_emb) / sum(max(n, 1) for _, n in with_emb)).tolist()
+        refs = identity.merge_references([], refs, k=identity.PERSON_REFERENCES)
         known = {pk: p.embeddings for pk, p in people.items() if p.embeddings}
-        match = match_known([{"id": root, "embedding": embedding}], known)
-        if root in match:
-            person = people[match[root]]
-            if len(person.embeddings) < MAX_REFERENCE_EMBEDDINGS:
-                person.embeddings = [*person.embeddings, embedding]
-                person.save(update_fields=["embeddings"])
+        decision = identity.decide(refs, known, rejected)
+        if decision.same:
+            person = people[decision.candidate]
+            person.embeddings = identity.merge_references(person.embeddings, refs)
+            person.save(update_fields=["embeddings"])
         else:
-            person = Person.objects.create(owner_id=session.owner_id, number=next_number, embeddings=[embedding])
+            person = Person.objects.create(owner_id=session.owner_id, number=next_number, embeddings=refs)
             next_number += 1
             people[person.pk] = person
             thumbs.append((person, group))
+            if decision.outcome == identity.MAYBE:
+                suggest(people[decision.candidate], person, decision.distance, min(decision.margin, 1e6))
         ids = [t.pk for t in group]
         Track.objects.filter(pk__in=ids).update(person=person)
         Observation.objects.filter(track_id__in=ids).update(person=person)
     if thumbs:
-        _make_thumbnails(session, thumbs)
+        make_thumbnails(session, thumbs)
 
     frames_analysed = sum(session.segments.values_list("frames", flat=True))
     with_face = session.observations.values("frame_index").distinct().count()
@@ -436,12 +463,14 @@ def finalize_session(session: Session) -> None:
     session.save(update_fields=["frames_analysed", "face_share", "progress", "status", "error", "updated"])
 
 
-def _make_thumbnails(session: Session, items: list[tuple[Person, list[Track]]]) -> None:
-    """A JPEG crop of each new person's largest face in the session."""
+def make_thumbnails(session: Session, items: list[tuple[Person, list[Track]]]) -> None:
+    """A JPEG crop of each new person's largest face in the session (none when its media is gone)."""
     from PIL import Image
 
     from inference.media import iter_frames
 
+    if not session.original.name or session.media_deleted:
+        return
     try:
         with local_copy(session.original.name) as path:
             for person, group in items:

@@ -4,7 +4,8 @@ Before the identity rule of issue 14, a person was joined from session-mean desc
 threshold, which joins different people of a population the descriptor crowds together. This module
 checks each stored person: the person's tracks (their quality-gated references, or their mean embedding
 for tracks analysed before references existed) are grouped by single linkage, two tracks joining when
-their descriptor sets are closer than :data:`SPLIT_DISTANCE`. More than one group means some tracks are
+their descriptor sets are closer than the identity rule's "possibly the same" limit
+(:func:`split_distance`, in the rule's fitted space). More than one group means some tracks are
 far from every other track of the person: the person is flagged (:class:`PersonFlag`) with the groups,
 and their page offers to split a group off (:func:`split_tracks`) or to dismiss the flag.
 
@@ -21,18 +22,21 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from inference import identity
 from sessions_app.models import Person, PersonFlag, Track
 from sessions_app.services import audit, people
 from sessions_app.services.people import PeopleError
 
-# dlib descriptor distance between two tracks' descriptor sets above which they are not joined: the
-# platform's same-person threshold of 0.5 on mean descriptors (same-person distances on the Taiwanese
-# set: median 0.32, 95th percentile 0.44), so one consistent person does not fall apart into groups.
-SPLIT_DISTANCE = 0.5
+
+def split_distance() -> float:
+    """Two tracks farther apart than the identity rule's "possibly the same" limit (its fitted space, see
+    ``inference.identity``) belong to different groups: the same rule that links people at the end of a
+    session decides which stored links it would not have made."""
+    return identity.default_params().maybe_distance
+
 
 Kind, Status = PersonFlag.Kind, PersonFlag.Status
 
@@ -53,17 +57,17 @@ def track_descriptors(track: Track) -> list[list[float]]:
 
 
 def set_distance(a: Iterable, b: Iterable) -> float:
-    """Median of the pairwise distances between two descriptor sets (one odd descriptor does not decide)."""
-    x, y = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
-    return float(np.median(np.linalg.norm(x[:, None, :] - y[None, :, :], axis=-1)))
+    """The identity rule's set-to-set distance, symmetrised (mean of both directions)."""
+    params = identity.default_params()
+    x, y = identity.transform(list(a), params), identity.transform(list(b), params)
+    return 0.5 * (identity.set_distance(x, y, params.nearest) + identity.set_distance(y, x, params.nearest))
 
 
-def reference_groups(
-    sets: dict[Hashable, list], threshold: float = SPLIT_DISTANCE
-) -> tuple[list[list[Hashable]], float]:
+def reference_groups(sets: dict[Hashable, list], threshold: float | None = None) -> tuple[list[list[Hashable]], float]:
     """Single-linkage groups of the keys of ``sets`` (key -> descriptors): two keys are in one group when a
     chain of pairs closer than ``threshold`` joins them. Returns the groups, largest first (ties by their
     smallest key), and the smallest distance between two groups (inf with one group)."""
+    threshold = split_distance() if threshold is None else threshold
     keys = [k for k, v in sets.items() if v is not None and len(v)]
     parent = {k: k for k in keys}
 

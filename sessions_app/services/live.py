@@ -36,6 +36,7 @@ from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.services.progress import group_name, send_state
+from sessions_app.services.suggestions import rejected_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -230,14 +231,15 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
                 detect_every=1,
                 tracker=tracker,
                 known=_known_people(session.owner_id),
+                rejected=rejected_pairs(session.owner_id),
             )
-            analyzer._names.update({int(k): v for k, v in state.get("names", {}).items()})
+            analyzer.names.update({int(k): v for k, v in state.get("names", {}).items()})
             image = decode_jpeg(jpeg)
             index = slot_index(t, session.sample_fps)
             result = analyzer.process(image, index=index, time=float(t))
             r.set(
                 _key(session_id, "state"),
-                json.dumps({"tracker": analyzer.tracker.to_dict(), "names": analyzer._names}, default=str),
+                json.dumps({"tracker": analyzer.tracker.to_dict(), "names": analyzer.names}, default=str),
                 ex=STATE_TTL,
             )
         _store_live(session, analyzer, result)
@@ -297,6 +299,8 @@ def _store_live(session: Session, analyzer: Any, result: Any) -> None:
                 count=F("count") + 1,
                 last_time=max(track.last_time, result.time),
                 embedding=raw.embedding if raw is not None and raw.embedding is not None else track.embedding,
+                references=raw.references if raw is not None and raw.references else track.references,
+                reference_quality=raw.qualities if raw is not None and raw.references else track.reference_quality,
             )
             rows.append(Observation.from_face(session, track.pk, result.index, result.time, face))
         Observation.objects.bulk_create(rows, ignore_conflicts=True)
@@ -366,7 +370,7 @@ def _fill_gaps(session: Session, seg: Segment, path: Path, seen: set[int]) -> No
     from inference.media import iter_video
     from inference.pipeline import Analyzer
     from inference.results import FrameResult
-    from sessions_app.services.analysis import _store
+    from sessions_app.services.analysis import store_segment
 
     analyzer = Analyzer(device=settings.EMOTION_WORKER_DEVICE, detect_every=1)
     frames: list[FrameResult] = []
@@ -379,4 +383,4 @@ def _fill_gaps(session: Session, seg: Segment, path: Path, seen: set[int]) -> No
         frames.append(analyzer.process(frame.image, index=index, time=frame.time))
     analyzer.tracker.finish()
     analyzer.relabel(frames)
-    _store(session, seg, SimpleNamespace(frames=frames, n_frames=len(frames)), analyzer, "live-gap-fill")
+    store_segment(session, seg, SimpleNamespace(frames=frames, n_frames=len(frames)), analyzer, "live-gap-fill")

@@ -99,7 +99,9 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
             "thumbnails": PersonThumbnail.objects.filter(person=other).update(person=keep),
             "embeddings": len(other.embeddings or []),
         }
-        keep.embeddings = [*(keep.embeddings or []), *(other.embeddings or [])]
+        from inference import identity
+
+        keep.embeddings = identity.merge_references(keep.embeddings or [], other.embeddings or [])
         if not keep.name and other.name:
             keep.name = other.name
         keep.save(update_fields=["embeddings", "name"])
@@ -117,7 +119,8 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
 
 def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Person:
     """Give one track (and its observations) of a person to a new person of the same owner."""
-    from sessions_app.services.analysis import MAX_REFERENCE_EMBEDDINGS
+    from inference import identity
+    from inference.tracking import identity_references
 
     with transaction.atomic():
         track = Track.objects.select_for_update().select_related("session").get(pk=track.pk)
@@ -129,18 +132,24 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         if not Track.objects.filter(person=old).exclude(pk=track.pk).exists():
             raise PeopleError(f"This is the only track of {old.display_name}; there is nothing to split off.")
         number = (Person.objects.filter(owner_id=old.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
-        embedding = track.embedding
-        new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=[embedding] if embedding else [])
+        refs = identity_references({"embedding": track.embedding, "references": track.references})
+        new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=refs)
         Track.objects.filter(pk=track.pk).update(person=new)
         Observation.objects.filter(track=track).update(person=new)
-        if embedding:
-            # Reference embeddings taken from this track would keep matching it to the old person.
-            ref = np.asarray(embedding)
-            kept = [e for e in (old.embeddings or []) if not np.allclose(np.asarray(e), ref, atol=1e-6)]
-            if not kept:  # keep the old person recognisable: the mean of their remaining tracks
-                rest = [t.embedding for t in Track.objects.filter(person=old) if t.embedding]
-                kept = [np.mean(np.asarray(rest), axis=0).tolist()] if rest else []
-            old.embeddings = kept[:MAX_REFERENCE_EMBEDDINGS]
+        if refs:
+            # References taken from this track would keep matching it to the old person.
+            gone = np.asarray(refs, dtype=np.float64)
+
+            def from_track(e) -> bool:
+                return bool(np.any(np.all(np.isclose(gone, np.asarray(e, dtype=np.float64), atol=1e-6), axis=1)))
+
+            kept = [e for e in (old.embeddings or []) if not from_track(e)]
+            if not kept:  # keep the old person recognisable: the references of their remaining tracks
+                for t in Track.objects.filter(person=old):
+                    kept = identity.merge_references(
+                        kept, identity_references({"embedding": t.embedding, "references": t.references})
+                    )
+            old.embeddings = identity.merge_references([], kept)
             old.save(update_fields=["embeddings"])
         audit.record(
             actor,
@@ -151,10 +160,10 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         )
     session = track.session
     if session.original.name and not session.media_deleted:
-        from sessions_app.services.analysis import _make_thumbnails
+        from sessions_app.services.analysis import make_thumbnails
 
         try:  # best effort: the split stands without a face picture
-            _make_thumbnails(session, [(new, [track])])
+            make_thumbnails(session, [(new, [track])])
         except Exception:
             logger.warning("no thumbnail for split-off person %s", new.pk, exc_info=True)
     return new

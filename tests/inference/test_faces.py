@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from inference import attention, faces, media
-from inference.tracking import MATCH_THRESHOLD, Tracker, match_known, merge_tracks
+from inference import attention, faces, identity, media
+from inference.tracking import Tracker, match_known, merge_tracks
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,9 @@ def test_identity(media_dir, obama):
     biden = media.load_image(media_dir / "biden.jpg")
     e_biden = faces.embeddings(biden, faces.detect(biden))[0]
     assert e_obama.shape == (128,)
-    assert faces.face_distance(e_obama, e_small) < MATCH_THRESHOLD
-    assert faces.face_distance(e_obama, e_biden) > MATCH_THRESHOLD
+    assert faces.face_distance(e_obama, e_small) < faces.face_distance(e_obama, e_biden)
+    assert identity.decide([e_small], {"barack": [e_obama]}).outcome == identity.SAME
+    assert identity.decide([e_biden], {"barack": [e_obama]}).outcome == identity.NEW
     tracks = [{"id": 1, "embedding": e_small.tolist()}, {"id": 2, "embedding": e_biden.tolist()}]
     assert match_known(tracks, {"barack": [e_obama]}) == {1: "barack"}
     merged = merge_tracks(
