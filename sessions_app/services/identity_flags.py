@@ -22,6 +22,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,10 +58,11 @@ def track_descriptors(track: Track) -> list[list[float]]:
 
 
 def set_distance(a: Iterable, b: Iterable) -> float:
-    """The identity rule's set-to-set distance, symmetrised (mean of both directions)."""
+    """Median of the pairwise distances between two descriptor sets in the identity rule's fitted space
+    (the median, so one odd descriptor does not decide)."""
     params = identity.default_params()
     x, y = identity.transform(list(a), params), identity.transform(list(b), params)
-    return 0.5 * (identity.set_distance(x, y, params.nearest) + identity.set_distance(y, x, params.nearest))
+    return float(np.median(np.linalg.norm(x[:, None, :] - y[None, :, :], axis=-1)))
 
 
 def reference_groups(sets: dict[Hashable, list], threshold: float | None = None) -> tuple[list[list[Hashable]], float]:
