@@ -198,8 +198,11 @@ class Analyzer:
         if need:
             for t, e in zip(need, self._embed(image, [t.box for t in need]), strict=False):
                 t.add_embedding(e)
-            if self.known:
-                self.names.update(match_known(need, self.known, self.rejected))
+        if self.known:
+            # every track given a descriptor this frame (here, or by the tracker for a new face) is matched
+            fresh = [t for t in visible if t.since_embed == 0 and t.n_embeddings]
+            if fresh:
+                self.names.update(match_known(fresh, self.known, self.rejected))
         # emotion, batched over the faces of the frame
         t0 = _time.perf_counter()
         lms = [np.asarray(t.landmarks, dtype=np.float32) for t in visible]

@@ -217,18 +217,18 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> None:
     serve_frames(session_id)
 
 
-def serve_frames(session_id: int) -> int:
+def serve_frames(session_id: int) -> list[dict]:
     """Analyse the recording's waiting frames in order, if no other process serves it now.
 
     One process at a time holds the recording's lease; a wake-up that finds it held returns at once (the
     holder takes its frame too). The holder serves what waits, then gives the lease back; frames that
     arrived meanwhile get a new wake-up at the back of the queue, so a busy recording does not keep a
-    process from the others. Returns the number of frames taken."""
+    process from the others. Returns the payloads pushed to the page, in order."""
     from redis.exceptions import LockError
 
     lease = live_state.lease(session_id)
     if not lease.acquire():
-        return 0
+        return []
     try:
         served = _serve_waiting(session_id, lease)
     finally:
@@ -241,7 +241,7 @@ def serve_frames(session_id: int) -> int:
     return served
 
 
-def _serve_waiting(session_id: int, lease: Any) -> int:
+def _serve_waiting(session_id: int, lease: Any) -> list[dict]:
     from redis.exceptions import LockError
 
     session = Session.objects.filter(pk=session_id).first()
@@ -250,12 +250,13 @@ def _serve_waiting(session_id: int, lease: Any) -> int:
         for _ in frames:
             release_frame(session_id)
         forget_engine(session_id)
-        return len(frames)
+        return []
     version, people_version = live_state.state_version(session_id, session.owner_id)
     people = people_for(session.owner_id, people_version)
     engine = _engine(session, version, people)
     frames = live_state.take_frames(session_id)
     analysed = False
+    payloads: list[dict] = []
     try:
         for seq, t, jpeg in frames:
             try:
@@ -268,16 +269,17 @@ def _serve_waiting(session_id: int, lease: Any) -> int:
             finally:
                 release_frame(session_id)
             _push(session_id, payload)
+            payloads.append(payload)
             lease.reacquire()  # still ours: no other process took the recording meanwhile
     except LockError:  # the lease lapsed (a frame took longer than the lease): the state is not ours
         logger.warning("live session %s: lease lost while serving frames", session_id)
         forget_engine(session_id)
-        return len(frames)
+        return payloads
     finally:
         if analysed and session_id in _ENGINES:
             state = {"engine": engine.analyzer.to_state(), "last_seq": engine.last_seq, "people": engine.people}
             engine.version = live_state.save_state(session_id, state)
-    return len(frames)
+    return payloads
 
 
 def _push(session_id: int, payload: dict) -> None:
