@@ -90,9 +90,11 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
     ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
     ratelimit.hit("live", owner.pk)
     title = (str(title or "").strip()[:200]) or "Live recording"
-    return Session.objects.create(
+    session = Session.objects.create(
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
     )
+    cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
+    return session
 
 
 def staging_path(owner_id: int, session_id: int) -> Path:
@@ -234,6 +236,8 @@ def serve_frames(session_id: int) -> list[dict]:
     finally:
         with contextlib.suppress(LockError):
             lease.release()
+    if served:
+        logger.info("live session %s: served frames %s (pid %s)", session_id, [p["seq"] for p in served], os.getpid())
     if live_state.frames_waiting(session_id):
         from sessions_app.live_tasks import serve_live_frames
 
