@@ -127,8 +127,11 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def batch_cpu_per_frame() -> tuple[float, int]:
     """The batch path's CPU time per analysed frame (ms) on the clip at the live rate, in this process."""
+    import torch
+
     from inference.pipeline import analyze_video
 
+    torch.set_num_threads(1)  # as bench_inference's processes and the live processes
     analyze_video(media_dir() / CLIP, fps=LIVE_FPS, end=1.0)  # models loaded, caches warm
     t0 = time.process_time()
     result = analyze_video(media_dir() / CLIP, fps=LIVE_FPS)
