@@ -41,6 +41,7 @@ class Recording:
     latencies: dict[int, float] = field(default_factory=dict)  # seq -> seconds from send to result
     closed: int | None = None  # close code if the server closed the socket
     rate: float = 0.0  # frames per second sent now (lowered by the server's `live.rate`, as live.js does)
+    unsent: int = 0  # frames not sent because the rate was lowered
 
     @property
     def reduced(self) -> bool:
@@ -115,7 +116,8 @@ async def record(
             if rec.closed is not None:
                 break
             if last_t is not None and t - last_t < 1 / rec.rate - 1e-6:
-                continue  # the server asked for fewer frames: the page samples less often
+                rec.unsent += 1  # the server asked for fewer frames: the page samples less often
+                continue
             last_t = t
             rec.sent[i] = time.monotonic()
             await ws.send_bytes(FRAME.pack(1, t, i) + jpeg)
