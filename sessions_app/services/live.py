@@ -20,7 +20,7 @@ import os
 import time
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -176,7 +176,6 @@ class Engine:
     version: int
     people: int  # the people version its known people come from
     last_seq: int = -1  # the last frame analysed (older ones are skipped)
-    stale: int = field(default=0)
 
 
 _ENGINES: OrderedDict[int, Engine] = OrderedDict()
@@ -271,7 +270,7 @@ def _serve_waiting(session_id: int, lease: Any) -> list[dict]:
     people = people_for(session.owner_id, people_version)
     engine = _engine(session, version, people)
     frames = live_state.take_frames(session_id)
-    analysed = False
+    analysed = released = 0
     payloads: list[dict] = []
     try:
         for seq, t, jpeg in frames:
@@ -281,17 +280,19 @@ def _serve_waiting(session_id: int, lease: Any) -> list[dict]:
                 else:
                     payload = _analyse(session, engine, people, seq, t, jpeg)
                     engine.last_seq = seq
-                    analysed = True
+                    analysed += 1
             finally:
                 release_frame(session_id)
+                released += 1
             _push(session_id, payload)
             payloads.append(payload)
             lease.reacquire()  # still ours: no other process took the recording meanwhile
     except LockError:  # the lease lapsed (a frame took longer than the lease): the state is not ours
         logger.warning("live session %s: lease lost while serving frames", session_id)
         forget_engine(session_id)
-        return payloads
     finally:
+        for _ in frames[released:]:  # not analysed (an error, or the lease lost): no longer in flight
+            release_frame(session_id)
         if analysed and session_id in _ENGINES:
             state = {"engine": engine.analyzer.to_state(), "last_seq": engine.last_seq, "people": engine.people}
             engine.version = live_state.save_state(session_id, state)
