@@ -269,6 +269,11 @@ def _serve_waiting(session_id: int, lease: Any) -> list[dict]:
     version, people_version = live_state.state_version(session_id, session.owner_id)
     people = people_for(session.owner_id, people_version)
     engine = _engine(session, version, people)
+    try:
+        lease.reacquire()  # a first engine may have loaded the models: the lease counts from here
+    except LockError:
+        forget_engine(session_id)
+        return []
     frames = live_state.take_frames(session_id)
     analysed = released = 0
     payloads: list[dict] = []

@@ -157,3 +157,21 @@ def test_people_cache_follows_rename_and_merge_during_a_recording(user, media_di
     people.merge_people(bea, Person.objects.get(pk=alice.pk))  # Alice's references move to Bea; Alice goes
     merged = named(range(14, 24))
     assert merged and set(merged) == {(bea.pk, "Bea")}, merged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_frames_waiting_together_are_served_in_order_and_older_ones_skipped(user, media_dir):
+    """Frames that wait together are analysed by sequence number; one older than a frame already analysed
+    is skipped, counted and reported, and leaves nothing in flight."""
+    from sessions_app.services import live, live_state
+
+    frames = _jpegs(media_dir / CLIP, limit=4)
+    session = _recording(user)
+    for seq in (3, 1, 2):  # arrived out of order, all waiting when the process comes
+        assert live_state.reserve_frame(session.pk)
+        live_state.push_frame(session.pk, seq, *frames[seq])
+    assert [p["seq"] for p in live.serve_frames(session.pk)] == [1, 2, 3]
+    late = _serve(session, 0, *frames[0])
+    assert late == {"type": "live.stale", "seq": 0, "count": 1}
+    assert live_state.stale_count(session.pk) == 1 and live_state.pending_frames(session.pk) == 0
+    assert live_state.seen(session.pk) == {live.slot_index(frames[s][0], FPS) for s in (1, 2, 3)}
