@@ -187,6 +187,10 @@ class Observation(models.Model):
     pitch = models.FloatField()
     roll = models.FloatField()
     eye_openness = models.FloatField()
+    # face quality 0..1 and normalised entropy 0..1 of the emotion; null: stored before they were
+    # measured, counted as reliable (sessions_app.reliability)
+    quality = models.FloatField(null=True, blank=True)
+    uncertainty = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "frame_index", "slot"]
@@ -217,6 +221,8 @@ class Observation(models.Model):
             pitch=face.pitch,
             roll=face.roll,
             eye_openness=face.eye_openness,
+            quality=getattr(face, "quality", None),
+            uncertainty=getattr(face, "uncertainty", None),
             **{e: face.probabilities[e] for e in EMOTION_FIELDS},
         )
 
