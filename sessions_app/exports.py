@@ -31,7 +31,7 @@ OBSERVATION_VALUES = [
     "uncertainty",
 ]
 # ``reliable``: the face is at or above the quality bar (no score: stored before it was measured)
-OBSERVATION_COLUMNS = ["session", "person_id", "person_name", *OBSERVATION_VALUES, "reliable"]
+OBSERVATION_COLUMNS = ["session", "person_id", "person_name", *OBSERVATION_VALUES, "reliable", "weights_version"]
 MARKER_COLUMNS = ["time", "time_mmss", "note", "author", "created"]
 PEOPLE_COLUMNS = [
     "person_id",
@@ -43,6 +43,7 @@ PEOPLE_COLUMNS = [
     "dominant",
     "attention",
     "counted",
+    "weights_version",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,6 +59,7 @@ def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
     """One dict per person per sampled frame, in frame order, read with a server-side cursor."""
     fields = ["person_id", "person__name", "person__number", *OBSERVATION_VALUES]
     qs = session.observations.order_by("frame_index", "slot").values_list(*fields)
+    version = session.emotion_weights_version
     for row in qs.iterator(chunk_size=2000):
         rec = dict(zip(fields, row, strict=True))
         pid, name, number = rec.pop("person_id"), rec.pop("person__name"), rec.pop("person__number")
@@ -68,6 +70,7 @@ def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
             "person_name": display,
             **rec,
             "reliable": is_reliable(rec["quality"]),
+            "weights_version": version,
         }
 
 
@@ -112,6 +115,7 @@ def people_rows(session: Session, include_unreliable: bool = False) -> list[dict
                 "dominant": p["dominant"],
                 "attention": p["attention"],
                 "counted": "all faces" if include_unreliable else "reliable faces",
+                "weights_version": session.emotion_weights_version,
             }
         )
     return rows

@@ -96,6 +96,11 @@ class Session(models.Model):
         return self.status in (self.Status.RECEIVING, self.Status.QUEUED, self.Status.ANALYSING)
 
     @property
+    def emotion_weights_version(self) -> str:
+        """The version of the emotion weights that made the stored results ("" if not recorded)."""
+        return str((self.model_versions or {}).get("emotion") or "")
+
+    @property
     def connection_lost_clock(self) -> str:
         """``mm:ss`` of ``connection_lost_at`` (the session page's note)."""
         return clock(self.connection_lost_at)

@@ -145,3 +145,17 @@ def test_exports_flag_low_quality(auth_client, mixed_session):
 def test_digest_leaves_out_low_quality(mixed_session):
     assert build_digest(mixed_session).people[0].frames == 6
     assert build_digest(mixed_session, include_unreliable=True).people[0].frames == 10
+
+
+def test_weights_version_on_page_and_exports(auth_client, mixed_session):
+    mixed_session.model_versions = {"emotion": "2026.11-vgg-s-plain", "detector": "hog"}
+    mixed_session.save(update_fields=["model_versions"])
+    page = auth_client.get(f"/sessions/{mixed_session.pk}/").content.decode()
+    assert "<code>2026.11-vgg-s-plain</code>" in page
+    url = f"/sessions/{mixed_session.pk}/export/"
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(auth_client.get(url + "observations.csv").streaming_content).decode()))
+    )
+    assert {r["weights_version"] for r in rows} == {"2026.11-vgg-s-plain"}
+    people = b"".join(auth_client.get(url + "people.csv").streaming_content).decode()
+    assert next(csv.DictReader(io.StringIO(people)))["weights_version"] == "2026.11-vgg-s-plain"
