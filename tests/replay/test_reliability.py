@@ -159,3 +159,27 @@ def test_weights_version_on_page_and_exports(auth_client, mixed_session):
     assert {r["weights_version"] for r in rows} == {"2026.11-vgg-s-plain"}
     people = b"".join(auth_client.get(url + "people.csv").streaming_content).decode()
     assert next(csv.DictReader(io.StringIO(people)))["weights_version"] == "2026.11-vgg-s-plain"
+
+
+def test_summary_toggle_counts_low_quality(auth_client, api, mixed_session, user, django_capture_on_commit_callbacks):
+    from summaries.models import Summary
+    from summaries.services import run_summary
+
+    with django_capture_on_commit_callbacks(execute=False):
+        auth_client.post(f"/sessions/{mixed_session.pk}/summaries/", {"backend": "heuristic"})
+        auth_client.post(
+            f"/sessions/{mixed_session.pk}/summaries/", {"backend": "heuristic", "include_unreliable": "1"}
+        )
+        r = api.post(
+            f"/api/sessions/{mixed_session.pk}/summaries/",
+            {"backend": "heuristic", "include_unreliable": True},
+            format="json",
+        )
+    assert r.status_code == 201 and r.json()["include_unreliable"] is True
+    default, counted, via_api = Summary.objects.filter(session=mixed_session).order_by("pk")
+    assert (default.include_unreliable, counted.include_unreliable, via_api.include_unreliable) == (False, True, True)
+    for s in (default, counted):
+        assert run_summary(s.pk) == "done"
+        s.refresh_from_db()
+    assert "sad 90%" in counted.text and "sad" not in default.text  # the blurred sad frames left out
+    assert "mean 80%" in default.text
