@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0010_audit_actions'),
+        ("sessions_app", "0010_audit_actions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='observation',
-            name='quality',
+            model_name="observation",
+            name="quality",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='observation',
-            name='uncertainty',
+            model_name="observation",
+            name="uncertainty",
             field=models.FloatField(blank=True, null=True),
         ),
     ]

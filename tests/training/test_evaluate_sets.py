@@ -41,7 +41,8 @@ def make_photo_set(root: Path, media: Path) -> Path:
 
 def test_folder_set_whole_and_pipeline(tmp_path, media_dir):
     fer_root = make_dataset(tmp_path / "fer", per_class=3)
-    photos = make_photo_set(tmp_path / "photos" / "inner", media_dir)  # one level down: found anyway; named by the given folder
+    # one level down: found anyway; the set is named by the folder given
+    photos = make_photo_set(tmp_path / "photos" / "inner", media_dir)
     js = tmp_path / "r.json"
     results = evaluate.main(
         ["--weights", str(SHIPPED), "--root", str(fer_root), "--set", str(photos.parent), "--pipeline",
