@@ -35,6 +35,7 @@ from inference.classes import EMOTIONS
 from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
+from sessions_app.reliability import is_reliable
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
 
@@ -267,6 +268,7 @@ def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | No
                     "attention": face.attention,
                     "probabilities": [float(face.probabilities[e]) for e in EMOTIONS],
                     "box": list(face.box),
+                    "low": not is_reliable(face.quality),  # below the quality bar: shaded, not averaged
                 }
             )
         payload = {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}
