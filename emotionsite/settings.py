@@ -247,6 +247,8 @@ EMOTION_MAX_DURATION_SECONDS = env_int("EMOTION_MAX_DURATION_MINUTES", 240) * 60
 EMOTION_SEGMENTS_PER_USER = max(1, env_int("EMOTION_SEGMENTS_PER_USER", 2))
 
 # Where workers run the vision models: auto picks CUDA when present.
+# faces below this quality (inference.quality, 0..1) are shaded and left out of means by default
+EMOTION_MIN_FACE_QUALITY = float(env_str("EMOTION_MIN_FACE_QUALITY", "0.25"))
 EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cuda"), "auto")
 os.environ.setdefault("EMOTION_WORKER_DEVICE", EMOTION_WORKER_DEVICE)  # the Django-free engine reads it
 EMOTION_WORKER_WARMUP = env_bool("EMOTION_WORKER_WARMUP", True)

@@ -25,6 +25,7 @@ import numpy as np
 from inference import attention as attention_mod
 from inference import faces as faces_mod
 from inference import identity, media
+from inference import quality as quality_mod
 from inference.classes import EMOTIONS
 from inference.results import FaceResult, FrameResult, PersonSummary
 from inference.tracking import Tracker, match_known, merge_tracks
@@ -42,6 +43,12 @@ def get_classifier(device: str = "auto", weights_path=None, allow_untrained: boo
     if key not in _CLASSIFIERS:
         _CLASSIFIERS[key] = EmotionClassifier(weights_path=weights_path, device=device, allow_untrained=allow_untrained)
     return _CLASSIFIERS[key]
+
+
+def normalised_entropy(p: np.ndarray) -> float:
+    """Entropy of a probability vector over its maximum, log(K): 0 for a sure answer, 1 for uniform."""
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1.0)
+    return float(min(1.0, max(0.0, -(q * np.log(q)).sum() / np.log(len(q)))))
 
 
 class Analyzer:
@@ -214,11 +221,20 @@ class Analyzer:
         for slot, (t, lm, p) in enumerate(zip(visible, lms, probs, strict=False)):
             att = attention_mod.analyse(lm, w, h)
             k = int(np.argmax(p))
+            box = tuple(int(v) for v in t.box)
+            # the head pose is the one attention just estimated (no second solvePnP per face)
+            fq = quality_mod.FaceQuality(
+                size=float(min(box[2] - box[0], box[1] - box[3])),
+                sharpness=quality_mod.sharpness(image, box),
+                yaw=float(att.yaw),
+                pitch=float(att.pitch),
+                detection=self._det_scores.get(box),
+            )
             results.append(
                 FaceResult(
                     track_id=t.id,
                     slot=slot,
-                    box=tuple(int(v) for v in t.box),
+                    box=box,
                     probabilities={e: round(float(v), 6) for e, v in zip(EMOTIONS, p, strict=False)},
                     emotion=EMOTIONS[k],
                     confidence=round(float(p[k]), 6),
@@ -228,6 +244,8 @@ class Analyzer:
                     roll=att.roll,
                     eye_openness=att.eye_openness,
                     person=None if self.names.get(t.id) is None else str(self.names[t.id]),
+                    quality=quality_mod.quality_score(fq),
+                    uncertainty=round(normalised_entropy(p), 6),
                 )
             )
             if not self.keep_summaries:

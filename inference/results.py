@@ -21,6 +21,8 @@ class FaceResult:
     roll: float
     eye_openness: float
     person: str | None = None  # known person id / name when matched
+    quality: float | None = None  # face quality 0..1 (inference.quality: size, blur, pose, detection score)
+    uncertainty: float | None = None  # normalised entropy of the calibrated probabilities, 0 (sure) .. 1
 
     def to_dict(self) -> dict:
         return {
@@ -36,6 +38,8 @@ class FaceResult:
             "roll": float(self.roll),
             "eye_openness": float(self.eye_openness),
             "person": self.person,
+            "quality": None if self.quality is None else float(self.quality),
+            "uncertainty": None if self.uncertainty is None else float(self.uncertainty),
         }
 
 

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
+from sessions_app.reliability import wants_all
 from sessions_app.selectors import owned_session, people_summary, timeline
 from sessions_app.services import manage
 
@@ -63,8 +64,9 @@ class PersonSummarySerializer(serializers.Serializer):
     thumbnail = serializers.CharField(allow_null=True)
     frames = serializers.IntegerField()
     time_on_screen = serializers.FloatField()
+    reliable_share = serializers.FloatField(help_text="Share of the time on screen with a face above the quality bar")
     probabilities = serializers.DictField(child=serializers.FloatField())
-    dominant = serializers.CharField()
+    dominant = serializers.CharField(allow_null=True, help_text="None when no face of the person was counted")
     attention = serializers.FloatField()
 
 
@@ -137,14 +139,21 @@ class SessionDetailView(APIView):
 
 
 class SessionPeopleView(APIView):
-    @extend_schema(responses=PersonSummarySerializer(many=True), summary="People seen in the session, with figures")
+    @extend_schema(
+        parameters=[OpenApiParameter("all", bool, description="Also count faces below the quality bar")],
+        responses=PersonSummarySerializer(many=True),
+        summary="People seen in the session, with figures",
+    )
     def get(self, request, session_id: int):
-        return Response(people_summary(_session(request, session_id)))
+        return Response(people_summary(_session(request, session_id), wants_all(request.query_params)))
 
 
 class SessionTimelineView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("max_points", int, description="At most this many points per series (10..5000)")],
+        parameters=[
+            OpenApiParameter("max_points", int, description="At most this many points per series (10..5000)"),
+            OpenApiParameter("all", bool, description="Also count faces below the quality bar in the means"),
+        ],
         responses=OpenApiTypes.OBJECT,
         summary="Bucketed emotions and attention over time, per person and for everyone",
     )
@@ -154,7 +163,7 @@ class SessionTimelineView(APIView):
             max_points = min(5000, max(10, int(request.query_params.get("max_points", 600))))
         except ValueError:
             return Response({"detail": "max_points must be a whole number."}, 400)
-        return Response(timeline(session, max_points=max_points))
+        return Response(timeline(session, max_points=max_points, include_unreliable=wants_all(request.query_params)))
 
 
 # --------------------------------------------------------------------------- markers

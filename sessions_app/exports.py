@@ -9,6 +9,7 @@ from typing import Any
 
 from inference.classes import EMOTIONS
 from sessions_app.models import Session
+from sessions_app.reliability import is_reliable
 from sessions_app.selectors import people_summary
 
 # The stored values of an observation, in export order; the person columns come first.
@@ -26,10 +27,24 @@ OBSERVATION_VALUES = [
     "pitch",
     "roll",
     "eye_openness",
+    "quality",
+    "uncertainty",
 ]
-OBSERVATION_COLUMNS = ["session", "person_id", "person_name", *OBSERVATION_VALUES]
+# ``reliable``: the face is at or above the quality bar (no score: stored before it was measured)
+OBSERVATION_COLUMNS = ["session", "person_id", "person_name", *OBSERVATION_VALUES, "reliable", "weights_version"]
 MARKER_COLUMNS = ["time", "time_mmss", "note", "author", "created"]
-PEOPLE_COLUMNS = ["person_id", "person_name", "frames", "time_on_screen", *EMOTIONS, "dominant", "attention"]
+PEOPLE_COLUMNS = [
+    "person_id",
+    "person_name",
+    "frames",
+    "time_on_screen",
+    "reliable_share",
+    *EMOTIONS,
+    "dominant",
+    "attention",
+    "counted",
+    "weights_version",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -44,11 +59,19 @@ def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
     """One dict per person per sampled frame, in frame order, read with a server-side cursor."""
     fields = ["person_id", "person__name", "person__number", *OBSERVATION_VALUES]
     qs = session.observations.order_by("frame_index", "slot").values_list(*fields)
+    version = session.emotion_weights_version
     for row in qs.iterator(chunk_size=2000):
         rec = dict(zip(fields, row, strict=True))
         pid, name, number = rec.pop("person_id"), rec.pop("person__name"), rec.pop("person__number")
         display = (name or f"Person {number}") if pid is not None else ""
-        yield {"session": session.pk, "person_id": pid, "person_name": display, **rec}
+        yield {
+            "session": session.pk,
+            "person_id": pid,
+            "person_name": display,
+            **rec,
+            "reliable": is_reliable(rec["quality"]),
+            "weights_version": version,
+        }
 
 
 class _Echo:
@@ -77,25 +100,29 @@ def observations_json(session: Session) -> Iterator[str]:
     yield "\n]\n"
 
 
-def people_rows(session: Session) -> list[dict[str, Any]]:
+def people_rows(session: Session, include_unreliable: bool = False) -> list[dict[str, Any]]:
+    """Per person; the means count reliable faces only unless ``include_unreliable`` (column ``counted``)."""
     rows = []
-    for p in people_summary(session):
+    for p in people_summary(session, include_unreliable):
         rows.append(
             {
                 "person_id": p["id"],
                 "person_name": p["name"],
                 "frames": p["frames"],
                 "time_on_screen": round(p["time_on_screen"], 3),
+                "reliable_share": round(p["reliable_share"], 4),
                 **p["probabilities"],
                 "dominant": p["dominant"],
                 "attention": p["attention"],
+                "counted": "all faces" if include_unreliable else "reliable faces",
+                "weights_version": session.emotion_weights_version,
             }
         )
     return rows
 
 
-def people_csv(session: Session) -> Iterator[str]:
-    return csv_lines(PEOPLE_COLUMNS, people_rows(session))
+def people_csv(session: Session, include_unreliable: bool = False) -> Iterator[str]:
+    return csv_lines(PEOPLE_COLUMNS, people_rows(session, include_unreliable))
 
 
 def markers_csv(session: Session) -> Iterator[str]:

@@ -96,6 +96,11 @@ class Session(models.Model):
         return self.status in (self.Status.RECEIVING, self.Status.QUEUED, self.Status.ANALYSING)
 
     @property
+    def emotion_weights_version(self) -> str:
+        """The version of the emotion weights that made the stored results ("" if not recorded)."""
+        return str((self.model_versions or {}).get("emotion") or "")
+
+    @property
     def connection_lost_clock(self) -> str:
         """``mm:ss`` of ``connection_lost_at`` (the session page's note)."""
         return clock(self.connection_lost_at)
@@ -187,6 +192,10 @@ class Observation(models.Model):
     pitch = models.FloatField()
     roll = models.FloatField()
     eye_openness = models.FloatField()
+    # face quality 0..1 and normalised entropy 0..1 of the emotion; null: stored before they were
+    # measured, counted as reliable (sessions_app.reliability)
+    quality = models.FloatField(null=True, blank=True)
+    uncertainty = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "frame_index", "slot"]
@@ -217,6 +226,8 @@ class Observation(models.Model):
             pitch=face.pitch,
             roll=face.roll,
             eye_openness=face.eye_openness,
+            quality=getattr(face, "quality", None),
+            uncertainty=getattr(face, "uncertainty", None),
             **{e: face.probabilities[e] for e in EMOTION_FIELDS},
         )
 

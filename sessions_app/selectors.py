@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from inference.classes import EMOTIONS
 from sessions_app.models import Person, PersonThumbnail, Session
+from sessions_app.reliability import quality_bar, reliable_q
 
 
 def _visible(user: Any):
@@ -51,13 +52,25 @@ def sessions_for(user: Any) -> list[Session]:
     return sessions
 
 
-def session_people(session: Session) -> list[dict[str, Any]]:
-    """Per person seen in the session: time on screen, mean probabilities, dominant emotion, attention."""
-    rows = (
-        session.observations.values("person")
-        .annotate(n=Count("id"), attention=Avg("attention"), **{f"p_{e}": Avg(e) for e in EMOTIONS})
-        .order_by("-n")
-    )
+def _means(include_unreliable: bool) -> dict[str, Any]:
+    """Aggregates of one group of observations: ``n_all``, ``n_ok`` (reliable), ``n`` (counted) and
+    the mean attention and probabilities over the counted ones (reliable only, unless included)."""
+    ok = reliable_q()
+    counted = None if include_unreliable else ok
+    return {
+        "n_all": Count("id"),
+        "n_ok": Count("id", filter=ok),
+        "n": Count("id", filter=counted),
+        "attention": Avg("attention", filter=counted),
+        **{f"p_{e}": Avg(e, filter=counted) for e in EMOTIONS},
+    }
+
+
+def session_people(session: Session, include_unreliable: bool = False) -> list[dict[str, Any]]:
+    """Per person seen in the session: time on screen, the share of it judged reliable, mean
+    probabilities, dominant emotion and attention. The means leave out faces below the quality bar
+    unless ``include_unreliable``; a person with no reliable face has no means (``dominant`` None)."""
+    rows = session.observations.values("person").annotate(**_means(include_unreliable)).order_by("-n_all")
     people = {
         p.pk: p
         for p in Person.objects.filter(pk__in=[r["person"] for r in rows if r["person"]]).prefetch_related("thumbnails")
@@ -73,11 +86,15 @@ def session_people(session: Session) -> list[dict[str, Any]]:
                 "person": person,
                 "name": person.display_name if person else "Unidentified face",
                 "thumbnail": thumb,
-                "frames": r["n"],
-                "time_on_screen": r["n"] * interval,
+                "frames": r["n_all"],
+                "time_on_screen": r["n_all"] * interval,
+                "counted_frames": r["n"],
+                "reliable_frames": r["n_ok"],
+                "reliable_share": r["n_ok"] / r["n_all"] if r["n_all"] else 1.0,
+                "reliable_percent": round(100 * r["n_ok"] / r["n_all"]) if r["n_all"] else 100,
                 "probabilities": probs,
                 "probability_rows": [(e, probs[e], round(probs[e] * 100)) for e in EMOTIONS],
-                "dominant": max(probs, key=probs.get),
+                "dominant": max(probs, key=probs.get) if r["n"] else None,
                 "attention": float(r["attention"] or 0.0),
             }
         )
@@ -108,13 +125,15 @@ def bucket_width(session: Session, last_time: float, max_points: int) -> float:
     return math.ceil(needed * 1000 + 1) / 1000  # rounded up to whole milliseconds, strictly above `needed`
 
 
-def timeline(session: Session, max_points: int = 600) -> dict[str, Any]:
+def timeline(session: Session, max_points: int = 600, include_unreliable: bool = False) -> dict[str, Any]:
     """JSON-ready timeline of a session, bucketed in SQL so that each series has at most ``max_points`` points.
 
-    ``{"bucket_width", "duration", "emotions", "people": [{id, name, thumbnail, points: [{t, n,
-    probabilities, attention}]}], "everyone": [...], "summary": [{id, name, thumbnail, frames,
-    time_on_screen, probabilities, dominant, attention}]}``. ``t`` is the start of the bucket (seconds);
-    probabilities are lists in the canonical EMOTIONS order.
+    ``{"bucket_width", "duration", "emotions", "quality_bar", "include_unreliable", "people": [{id, name,
+    thumbnail, points: [{t, n, faces, low, probabilities, attention}]}], "everyone": [...], "summary":
+    [{id, name, thumbnail, frames, time_on_screen, reliable_share, probabilities, dominant, attention}]}``.
+    ``t`` is the start of the bucket (seconds); ``faces`` the faces in it, ``low`` those below the quality
+    bar, ``n`` those counted in the means (all, or the reliable ones by default); probabilities are lists
+    in the canonical EMOTIONS order, null (with attention) for a bucket with nothing counted.
     """
     from django.db.models import F, Max
     from django.db.models.functions import Floor
@@ -128,6 +147,8 @@ def timeline(session: Session, max_points: int = 600) -> dict[str, Any]:
         "bucket_width": width,
         "duration": duration,
         "emotions": list(EMOTIONS),
+        "quality_bar": quality_bar(),
+        "include_unreliable": include_unreliable,
         "people": [],
         "everyone": [],
         "summary": [],
@@ -138,29 +159,42 @@ def timeline(session: Session, max_points: int = 600) -> dict[str, Any]:
     rows = (
         obs.annotate(bucket=Floor(F("time") / width + 1e-6))
         .values("person", "bucket")
-        .annotate(n=Count("id"), a=Avg("attention"), **{f"p_{e}": Avg(e) for e in EMOTIONS})
+        .annotate(**_means(include_unreliable))
         .order_by("person", "bucket")
     )
     series: dict[Any, list[dict[str, Any]]] = {}
-    everyone: dict[int, list[float]] = {}  # bucket -> [n, sum attention, sums of probabilities...]
+    # bucket -> [faces, low, counted, sum attention, sums of probabilities...]
+    everyone: dict[int, list[float]] = {}
     for r in rows:
         b = int(r["bucket"])
-        probs = [float(r[f"p_{e}"]) for e in EMOTIONS]
         n = r["n"]
+        probs = [float(r[f"p_{e}"]) for e in EMOTIONS] if n else None
         series.setdefault(r["person"], []).append(
-            {"t": round(b * width, 6), "n": n, "probabilities": probs, "attention": float(r["a"])}
+            {
+                "t": round(b * width, 6),
+                "n": n,
+                "faces": r["n_all"],
+                "low": r["n_all"] - r["n_ok"],
+                "probabilities": probs,
+                "attention": float(r["attention"]) if n else None,
+            }
         )
-        acc = everyone.setdefault(b, [0.0] * (2 + len(EMOTIONS)))
-        acc[0] += n
-        acc[1] += n * float(r["a"])
-        for i, p in enumerate(probs):
-            acc[2 + i] += n * p
+        acc = everyone.setdefault(b, [0.0] * (4 + len(EMOTIONS)))
+        acc[0] += r["n_all"]
+        acc[1] += r["n_all"] - r["n_ok"]
+        acc[2] += n
+        if n:
+            acc[3] += n * float(r["attention"])
+            for i, p in enumerate(probs):
+                acc[4 + i] += n * p
     result["everyone"] = [
         {
             "t": round(b * width, 6),
-            "n": int(acc[0]),
-            "probabilities": [s / acc[0] for s in acc[2:]],
-            "attention": acc[1] / acc[0],
+            "n": int(acc[2]),
+            "faces": int(acc[0]),
+            "low": int(acc[1]),
+            "probabilities": [s / acc[2] for s in acc[4:]] if acc[2] else None,
+            "attention": acc[3] / acc[2] if acc[2] else None,
         }
         for b, acc in sorted(everyone.items())
     ]
@@ -185,25 +219,29 @@ def timeline(session: Session, max_points: int = 600) -> dict[str, Any]:
             "thumbnail": _thumbnail_url(person),
         }
         result["people"].append({**ident, "points": points})
-        frames = sum(pt["n"] for pt in points)
-        probs = [sum(pt["n"] * pt["probabilities"][i] for pt in points) / frames for i in range(len(EMOTIONS))]
+        frames = sum(pt["faces"] for pt in points)
+        counted = [pt for pt in points if pt["n"]]
+        n = sum(pt["n"] for pt in counted)
+        k = len(EMOTIONS)
+        probs = [sum(pt["n"] * pt["probabilities"][i] for pt in counted) / n if n else 0.0 for i in range(k)]
         result["summary"].append(
             {
                 **ident,
                 "frames": frames,
                 "time_on_screen": frames * interval,
+                "reliable_share": 1.0 - sum(pt["low"] for pt in points) / frames if frames else 1.0,
                 "probabilities": dict(zip(EMOTIONS, probs, strict=True)),
-                "dominant": EMOTIONS[max(range(len(EMOTIONS)), key=probs.__getitem__)],
-                "attention": sum(pt["n"] * pt["attention"] for pt in points) / frames,
+                "dominant": EMOTIONS[max(range(len(EMOTIONS)), key=probs.__getitem__)] if n else None,
+                "attention": sum(pt["n"] * pt["attention"] for pt in counted) / n if n else None,
             }
         )
     return result
 
 
-def people_summary(session: Session) -> list[dict[str, Any]]:
+def people_summary(session: Session, include_unreliable: bool = False) -> list[dict[str, Any]]:
     """JSON-ready per-person summary (as on the session page): id, name, thumbnail url and the figures."""
     out = []
-    for row in session_people(session):
+    for row in session_people(session, include_unreliable):
         person = row["person"]
         out.append(
             {
@@ -212,6 +250,7 @@ def people_summary(session: Session) -> list[dict[str, Any]]:
                 "thumbnail": _thumbnail_url(person),
                 "frames": row["frames"],
                 "time_on_screen": row["time_on_screen"],
+                "reliable_share": row["reliable_share"],
                 "probabilities": row["probabilities"],
                 "dominant": row["dominant"],
                 "attention": row["attention"],

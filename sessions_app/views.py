@@ -13,6 +13,7 @@ from sessions_app import exports, mediatypes
 from sessions_app.forms import SignUpForm
 from sessions_app.http import disposition, serve_stored_file
 from sessions_app.models import PersonThumbnail
+from sessions_app.reliability import wants_all
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
 from sessions_app.services import audit, manage, media
 
@@ -44,7 +45,9 @@ def new_session(request):
 def session_detail(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     audit.record(request.user, audit.Action.VIEWED, session, request=request)
-    return render(request, "sessions/detail.html", {"session": session, "people": session_people(session)})
+    include_all = wants_all(request.GET)
+    people = session_people(session, include_unreliable=include_all)
+    return render(request, "sessions/detail.html", {"session": session, "people": people, "include_all": include_all})
 
 
 @login_required
@@ -115,7 +118,11 @@ def export_observations(request, session_id: int, fmt: str):
 def export_people(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     return _download(
-        exports.people_csv(session), "text/csv; charset=utf-8", f"session-{session.pk}-people.csv", request, session
+        exports.people_csv(session, wants_all(request.GET)),
+        "text/csv; charset=utf-8",
+        f"session-{session.pk}-people.csv",
+        request,
+        session,
     )
 
 

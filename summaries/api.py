@@ -22,6 +22,7 @@ class SummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     session = serializers.IntegerField()
     backend = serializers.ChoiceField(choices=Summary.Backend.choices)
+    include_unreliable = serializers.BooleanField(help_text="Faces below the quality bar were counted too")
     backend_label = serializers.CharField()
     model_name = serializers.CharField()
     status = serializers.ChoiceField(choices=Summary.Status.choices)
@@ -38,6 +39,9 @@ class SummarySerializer(serializers.Serializer):
 
 class SummaryRequestSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=Summary.Backend.choices)
+    include_unreliable = serializers.BooleanField(
+        default=False, help_text="Also count faces below the quality bar (default: reliable faces only)"
+    )
 
 
 def _summary(request, session_id: int, summary_id: int) -> Summary:
@@ -64,7 +68,13 @@ class SessionSummariesView(APIView):
             choices = ", ".join(Summary.Backend.values)
             return Response({"detail": f"Send a backend: one of {choices}.", **form.errors}, 400)
         try:
-            summary = request_summary(session, form.validated_data["backend"], request.user, request=request)
+            summary = request_summary(
+                session,
+                form.validated_data["backend"],
+                request.user,
+                request=request,
+                include_unreliable=form.validated_data["include_unreliable"],
+            )
         except SummaryError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(summary_data(summary), status=status.HTTP_201_CREATED)

@@ -222,14 +222,17 @@ def digest_from_rows(
     return Digest(session_id, title, float(duration or 0.0), float(sample_fps or 0.0), people, markers)
 
 
-def build_digest(session: Any, *, min_segment_seconds: float = DEFAULT_MIN_SEGMENT_SECONDS) -> Digest:
-    """The digest of a stored session, with the people's current names."""
+def build_digest(
+    session: Any, *, min_segment_seconds: float = DEFAULT_MIN_SEGMENT_SECONDS, include_unreliable: bool = False
+) -> Digest:
+    """The digest of a stored session, with the people's current names; faces below the quality bar
+    (sessions_app.reliability) are left out unless ``include_unreliable``."""
     from sessions_app.models import Person
+    from sessions_app.reliability import reliable_q
 
+    observations = session.observations.all() if include_unreliable else session.observations.filter(reliable_q())
     rows = list(
-        session.observations.order_by("time", "slot").values_list(
-            "time", "person_id", "track_id", *EMOTIONS, "attention"
-        )
+        observations.order_by("time", "slot").values_list("time", "person_id", "track_id", *EMOTIONS, "attention")
     )
     ids = {r[1] for r in rows if r[1] is not None}
     names = {p.pk: p.display_name for p in Person.objects.filter(pk__in=ids).only("pk", "name", "number")}

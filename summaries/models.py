@@ -36,6 +36,8 @@ class Summary(models.Model):
     )
     backend = models.CharField(max_length=10, choices=Backend.choices)
     model_name = models.CharField(max_length=300, blank=True)  # LLM used; empty for the heuristic
+    # also count faces below the quality bar (sessions_app.reliability); off: reliable faces only
+    include_unreliable = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0)  # 0..1
     text = models.TextField(blank=True)

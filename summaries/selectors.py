@@ -21,6 +21,7 @@ def summary_data(summary: Summary) -> dict[str, Any]:
         "id": summary.pk,
         "session": summary.session_id,
         "backend": summary.backend,
+        "include_unreliable": summary.include_unreliable,
         "backend_label": summary.get_backend_display(),
         "model_name": summary.model_name,
         "status": summary.status,

@@ -42,7 +42,9 @@ def push(summary: Summary) -> None:
 
 
 # --------------------------------------------------------------------------- request and cancel
-def request_summary(session: Any, backend: str, user: Any, *, request: Any = None) -> Summary:
+def request_summary(
+    session: Any, backend: str, user: Any, *, request: Any = None, include_unreliable: bool = False
+) -> Summary:
     """Create a queued summary and enqueue its task once the row is committed; SummaryError says why not,
     :class:`~emotionsite.ratelimit.RateLimited` when the user is over a limit.
 
@@ -66,6 +68,7 @@ def request_summary(session: Any, backend: str, user: Any, *, request: Any = Non
             requested_by=user,
             backend=backend,
             model_name=_model_name(backend, user),
+            include_unreliable=bool(include_unreliable),
             task_id=str(uuid.uuid4()),  # known before sending, so a cancel can revoke it at once
         )
         audit.record(user, audit.Action.SUMMARIZED, session, request=request, detail=backend)
@@ -249,7 +252,7 @@ def run_summary(summary_id: int, *, llm: LLM | None = None) -> str:
         if summary.requested_by_id and not may_summarize(summary.requested_by, summary.session):
             raise SummaryError("You can only summarize your own sessions.")  # checked again where it runs
         run.check()
-        digest = build_digest(summary.session)
+        digest = build_digest(summary.session, include_unreliable=summary.include_unreliable)
         run.progress(0.05)
         user = summary.requested_by or summary.session.owner
         result = summarize(digest, summary.backend, user, run, llm)

@@ -23,7 +23,10 @@ def _back(session) -> str:
 def summary_create(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     try:
-        request_summary(session, request.POST.get("backend", ""), request.user, request=request)
+        include = request.POST.get("include_unreliable") == "1"
+        request_summary(
+            session, request.POST.get("backend", ""), request.user, request=request, include_unreliable=include
+        )
     except SummaryError as exc:
         messages.error(request, str(exc))
     return redirect(_back(session))

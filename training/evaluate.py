@@ -2,9 +2,16 @@
 
 Reports accuracy, per-class precision/recall/F1, macro F1, the confusion
 matrix (also as PNG) and calibration (ECE before and after the temperature
-fitted on the validation split) on: the whole Kaggle test folder
+fitted on FER-2013's validation split) on: the whole Kaggle test folder
 (PublicTest + PrivateTest, original labels), PrivateTest alone, the test
 folder without images that also appear in train, and the FER+ test labels.
+
+``--set`` adds folder sets (``sfew2-aligned``, ``tw-performers`` from the shared
+data folder, or any folder / archive of ``<class>/<image>``), each image classified
+whole; ``--pipeline`` also runs them through the platform's own path (detection,
+landmarks, alignment and crop, as the workers do) and scores the largest face.
+Evaluation sets are for measuring only: the temperature and everything else come
+from FER-2013's training split.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import torch
 
 from inference.classes import EMOTIONS
 from training import data as fer
+from training import folders
 from training.augment import tta_views
 from training.metrics import fit_temperature, report
 
@@ -73,6 +81,60 @@ def evaluate_model(model, norm, temperature, root=None, device="cpu", tta=False)
     return results
 
 
+class _Recorder:
+    """Passes the pipeline's calls to the classifier and keeps its last (unrounded) probabilities."""
+
+    def __init__(self, classifier):
+        self.classifier = classifier
+        self.last = np.zeros((0, len(EMOTIONS)))
+
+    def face_crop(self, *args):
+        return self.classifier.face_crop(*args)
+
+    def predict(self, crops) -> np.ndarray:
+        self.last = self.classifier.predict(crops)
+        return self.last
+
+
+def pipeline_logits(classifier, fs: folders.FolderSet) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, 7) of the largest face the production path finds in each photo, and a found mask.
+
+    Each photo goes through a fresh :class:`~inference.pipeline.Analyzer` configured as the workers
+    configure it for an image (detection on the frame, landmarks, aligned 48 px crop). The pipeline
+    gives ``softmax(z / T)``; ``log(p) * T`` equals ``z`` up to a per-row constant, which neither
+    argmax nor any temperature changes, so the result scores like logits.
+    """
+    from inference.pipeline import Analyzer
+
+    rec = _Recorder(classifier)
+    logits = np.zeros((len(fs), len(EMOTIONS)))
+    found = np.zeros(len(fs), dtype=bool)
+    for i, path in enumerate(fs.paths):
+        res = Analyzer(classifier=rec, detect_every=1).process(folders.read_rgb(path), 0, 0.0)
+        if not res.faces:
+            continue
+        face = max(res.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[1] - f.box[3]))
+        p = np.clip(rec.last[face.slot], 1e-12, None)
+        logits[i] = np.log(p) * classifier.temperature
+        found[i] = True
+    return logits, found
+
+
+def evaluate_folder_set(model, norm, temperature, fs, device="cpu", tta=False, classifier=None) -> dict:
+    """Whole-image report of a folder set, plus the production-path report when ``classifier`` is given."""
+    whole = predict_logits(model, folders.whole_images(fs), norm, device, tta=tta)
+    out = {f"{fs.name} (whole image)": report(whole, fs.labels, temperature)}
+    if classifier is not None:
+        logits, found = pipeline_logits(classifier, fs)
+        r = report(logits[found], fs.labels[found], temperature)
+        # a photo where no face is found is a miss of the platform too
+        r["photos"] = len(fs)
+        r["faces_found"] = int(found.sum())
+        r["accuracy_all_photos"] = float((logits.argmax(axis=1)[found] == fs.labels[found]).sum() / max(1, len(fs)))
+        out[f"{fs.name} (pipeline, largest face)"] = r
+    return out
+
+
 def plot_confusion(cm: np.ndarray, title: str, path: Path) -> None:
     import matplotlib
 
@@ -104,9 +166,15 @@ def plot_confusion(cm: np.ndarray, title: str, path: Path) -> None:
 
 
 def format_report(name: str, r: dict) -> str:
+    found = ""
+    if "faces_found" in r:
+        found = (
+            f"  (a face found in {r['faces_found']} of {r['photos']} photos; accuracy over all photos, "
+            f"misses counted wrong: {r['accuracy_all_photos'] * 100:.2f}%)"
+        )
     lines = [
         f"== {name}: n={r['n']}  accuracy {r['accuracy'] * 100:.2f}%  macro F1 {r['macro_f1'] * 100:.2f}%  "
-        f"ECE {r['ece']:.4f} -> {r['ece_calibrated']:.4f} (T={r['temperature']:.3f})",
+        f"ECE {r['ece']:.4f} -> {r['ece_calibrated']:.4f} (T={r['temperature']:.3f}){found}",
         f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}",
     ]
     for c in r["per_class"]:
@@ -125,6 +193,16 @@ def main(argv=None) -> dict:
     p.add_argument("--root", type=Path, default=None, help="an extracted folder with train/ and test/")
     p.add_argument("--tta", action="store_true", help="average over mirrored and shifted views")
     p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--set",
+        action="append",
+        dest="sets",
+        default=None,
+        metavar="NAME|PATH",
+        help=f"evaluate this set ({', '.join(('fer2013', *folders.ARCHIVES))}, or a folder/archive of "
+        "<class>/<image>); repeatable; default fer2013",
+    )
+    p.add_argument("--pipeline", action="store_true", help="also score folder sets through detection + crop")
     p.add_argument("--json", type=Path, default=None, help="write all numbers here")
     p.add_argument("--png", type=Path, default=None, help="confusion matrix of the whole test folder")
     args = p.parse_args(argv)
@@ -142,8 +220,19 @@ def main(argv=None) -> dict:
         f"{w.metadata.get('label_source')}; temperature fitted on validation {temperature:.3f} "
         f"(stored {w.temperature:.3f}){'; TTA on' if args.tta else ''}"
     )
-    results = evaluate_model(model, norm, temperature, args.root, args.device, args.tta)
-    print(f"{results['duplicates_removed']} test images have a byte-identical copy in train")
+    results = {"weights": args.weights.name, "version": w.version, "temperature_validation": temperature}
+    classifier = None
+    if args.pipeline:
+        from inference.emotion.classifier import EmotionClassifier
+
+        classifier = EmotionClassifier(args.weights, device=args.device)
+    for name in args.sets or ["fer2013"]:
+        if name == "fer2013":
+            results.update(evaluate_model(model, norm, temperature, args.root, args.device, args.tta))
+            print(f"{results['duplicates_removed']} test images have a byte-identical copy in train")
+            continue
+        fs = folders.read_folder_set(*folders.locate(name))
+        results.update(evaluate_folder_set(model, norm, temperature, fs, args.device, args.tta, classifier))
     for name, r in results.items():
         if isinstance(r, dict):
             print(format_report(name, r))

@@ -38,6 +38,7 @@ from inference.classes import EMOTIONS
 from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
+from sessions_app.reliability import is_reliable
 from sessions_app.services import live_state
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
@@ -374,6 +375,7 @@ def _analyse(session: Session, engine: Engine, people: People, seq: int, t: floa
                 "attention": face.attention,
                 "probabilities": [float(face.probabilities[e]) for e in EMOTIONS],
                 "box": list(face.box),
+                "low": not is_reliable(face.quality),  # below the quality bar: shaded, not averaged
             }
         )
     return {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}

@@ -49,6 +49,9 @@ def test_repeated_segment_task_writes_nothing_twice(user, media_dir, tmp_path):
     assert session.status == Session.Status.DONE and session.progress == 1.0
     counts = (Observation.objects.count(), Track.objects.count(), Person.objects.count())
     assert counts == (1, 1, 1)
+    # the worker stores the face's quality (a large, sharp, frontal face) and the emotion's uncertainty
+    obs = Observation.objects.get()
+    assert obs.quality >= 0.9 and 0.0 < obs.uncertainty < 1.0
     assert PersonThumbnail.objects.filter(person__owner=user).count() == 1
     assert analyse_segment(session.pk, 0) == "skipped"
     # Force a real second run of the same segment (as after a lost acknowledgement).

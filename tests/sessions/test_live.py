@@ -135,6 +135,7 @@ def test_live_session_end_to_end(client, user, media_dir, celery_worker_proc):
     assert any(r["faces"] for r in results), results
     face = next(f for r in results for f in r["faces"])
     assert face["emotion"] and 0 < face["confidence"] <= 1 and 0 <= face["attention"] <= 1
+    assert face["low"] is False  # a large, sharp, frontal talking face is above the quality bar
 
     session = wait_for_session(started["session_id"], timeout=300)
     assert session.status == Session.Status.DONE, (session.error, celery_worker_proc.log()[-3000:])
@@ -146,6 +147,7 @@ def test_live_session_end_to_end(client, user, media_dir, celery_worker_proc):
     grid = set(range(int(round(session.duration * FPS))))
     assert grid <= stored, sorted(grid - stored)
     assert Observation.objects.filter(session=session).count() == len(stored)  # one face per slot
+    assert not Observation.objects.filter(session=session, quality__isnull=True).exists()  # live rows scored too
     people = set(Observation.objects.filter(session=session).values_list("person", flat=True))
     assert len(people) == 1 and None not in people
     assert session.playable.name.endswith(".mp4") and session.original.name == session.playable.name

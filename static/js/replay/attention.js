@@ -1,6 +1,6 @@
 // Attention over time for the selected series, with the same cursor, seeking and markers.
 /* global d3 */
-import { clock, maxGap, pointAt, timeFrame } from "./common.js";
+import { clock, maxGap, pointAt, shadeLowQuality, timeFrame } from "./common.js";
 import { withGaps } from "./timeline.js";
 
 export function attentionChart(container, { duration, bucketWidth, gap, seek }) {
@@ -11,15 +11,18 @@ export function attentionChart(container, { duration, bucketWidth, gap, seek }) 
     height: 120, duration, seek, label: "Attention over time",
     onHover(t) {
       const p = t == null ? null : pointAt(points, t, maxGap(width, gap) / 1.5);
-      readout.text(t == null ? "\u00a0" : `${clock(t)} · ${p ? `attention ${Math.round(p.attention * 100)}%` : "nobody on screen"}`);
+      readout.text(t == null ? "\u00a0" : `${clock(t)} · ${p && p.attention == null ? "only faces below the quality bar" : p ? `attention ${Math.round(p.attention * 100)}%` : "nobody on screen"}`);
     },
   });
   const y = d3.scaleLinear().domain([0, 1]).range([frame.inner.h, 0]);
   frame.g.insert("g", ".plot").attr("class", "axis y").call(d3.axisLeft(y).ticks(2).tickFormat(d3.format(".0%")));
   const path = frame.plot.append("path").attr("class", "attention-line").attr("fill", "none")
     .attr("stroke", "#444").attr("stroke-width", 1.5);
-  const draw = () => path.attr("d", d3.line().defined((p) => p != null).x((p) => frame.x(p.t))
-    .y((p) => y(p.attention))(withGaps(points, maxGap(width, gap))));
+  const draw = () => {
+    shadeLowQuality(frame, points, width);
+    path.attr("d", d3.line().defined((p) => p != null && p.attention != null).x((p) => frame.x(p.t))
+      .y((p) => y(p.attention))(withGaps(points, maxGap(width, gap))));
+  };
   return {
     setSeries(series, newWidth = width) { points = series; width = newWidth; draw(); },
     setDuration(d) { frame.setDuration(d); draw(); },

@@ -18,16 +18,20 @@ export function barsChart(container, { emotions, bucketWidth }) {
   const status = svg.append("text").attr("class", "bars-status muted").attr("x", left).attr("y", h - 4);
   let points = [];
 
-  // ``probabilities`` in the order of ``emotions``, or null: nobody on screen.
-  function setValues(probabilities) {
+  // ``probabilities`` in the order of ``emotions``, or null: nobody on screen (or, with ``why``, only
+  // faces below the quality bar).
+  function setValues(probabilities, why = "nobody on screen") {
     const v = (i) => (probabilities ? probabilities[i] : 0);
     rects.attr("width", (_, i) => x(v(i))).attr("data-value", (_, i) => v(i).toFixed(3));
     values.attr("x", (_, i) => left + x(v(i)) + 4).text((_, i) => (probabilities ? `${Math.round(v(i) * 100)}%` : ""));
-    status.text(probabilities ? "" : "nobody on screen");
+    status.text(probabilities ? "" : why);
   }
   return {
     setSeries(series) { points = series; },
-    setTime(t) { setValues(pointAt(points, t, bucketWidth)?.probabilities ?? null); },
+    setTime(t) {
+      const p = pointAt(points, t, bucketWidth);
+      setValues(p?.probabilities ?? null, p ? "only faces below the quality bar" : undefined);
+    },
     setValues,
   };
 }

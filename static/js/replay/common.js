@@ -24,6 +24,7 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
   const g = svg.append("g").attr("transform", `translate(${MARGIN.left},${MARGIN.top})`);
   const x = d3.scaleLinear().range([0, inner.w]);
   const xAxis = g.append("g").attr("class", "axis x");
+  const shade = g.append("g").attr("class", "shade");
   const plot = g.append("g").attr("class", "plot");
   const markers = g.append("g").attr("class", "markers");
   const cursor = g.append("line").attr("class", "cursor").attr("y1", 0);
@@ -45,7 +46,7 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
     .on("pointerup pointercancel", () => { dragging = false; })
     .on("pointerleave", () => onHover?.(null));
   const frame = {
-    svg, g, x, inner, plot,
+    svg, g, x, inner, plot, shade,
     setTime(t) { now = t; const px = x(Math.min(t, end())); cursor.attr("x1", px).attr("x2", px); },
     setMarkers(list) {
       marked = list;
@@ -66,6 +67,7 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
       xAxis.attr("transform", `translate(0,${inner.h})`);
       cursor.attr("y2", inner.h);
       overlay.attr("height", inner.h);
+      shade.selectAll("rect").attr("height", inner.h);
       markers.selectAll("line").attr("y2", inner.h);
     },
   };
@@ -93,4 +95,18 @@ export function pointAt(points, t, width) {
   if (i < 0) return null;
   const p = points[i];
   return t < p.t + Math.max(width, 1e-6) * 1.5 ? p : null;
+}
+
+// A bucket is shaded when at least half of its faces were below the quality bar (``low`` of
+// ``faces``, both counted by the server or by the live buckets).
+export const isLowQuality = (p) => p != null && p.low > 0 && p.low * 2 >= (p.faces ?? p.n);
+
+// Grey bands behind the lines over the low-quality buckets of ``points`` (``width`` s each).
+export function shadeLowQuality(frame, points, width) {
+  frame.shade.selectAll("rect.low-quality").data(points.filter(isLowQuality), (p) => p.t).join("rect")
+    .attr("class", "low-quality").attr("y", 0).attr("height", frame.inner.h)
+    .attr("fill", "#888").attr("fill-opacity", 0.22)
+    .attr("x", (p) => frame.x(p.t)).attr("width", (p) => Math.max(1, frame.x(p.t + width) - frame.x(p.t)))
+    .selectAll("title").data((p) => [p]).join("title")
+    .text((p) => `${p.low} of ${p.faces ?? p.n} faces below the quality bar`);
 }

@@ -15,14 +15,16 @@ export async function startReplay(root) {
     video.currentTime = Math.max(0, Math.min(t, Number.isFinite(video.duration) ? video.duration : t));
     sync(t);
   };
-  const data = await api(root, `${base}/timeline/?max_points=1000`);
+  const load = (all) => api(root, `${base}/timeline/?max_points=1000${all ? "&all=1" : ""}`);
+  let data = await load(false);
   const duration = Math.max(data.duration, Number(root.dataset.duration) || 0);
   const opts = { emotions: data.emotions, duration, bucketWidth: data.bucket_width, seek };
 
   // person selector: "everyone (average)" first, then each person (names as text, never HTML)
   const select = root.querySelector("#replay-person");
-  const series = [{ label: "everyone (average)", points: data.everyone }]
-    .concat(data.people.map((p) => ({ label: p.name, points: p.points })));
+  const seriesOf = (d) => [{ label: "everyone (average)", points: d.everyone }]
+    .concat(d.people.map((p) => ({ label: p.name, points: p.points })));
+  let series = seriesOf(data);
   series.forEach((s, i) => select.append(new Option(s.label, String(i))));
   if (data.people.length === 1) select.value = "1";
 
@@ -42,6 +44,19 @@ export async function startReplay(root) {
     root.querySelector("#replay-clock").textContent = clock(t);
   }
   select.addEventListener("change", choose);
+  // faces below the quality bar: shaded always, counted in the lines and bars only when asked for
+  const all = root.querySelector("#replay-all");
+  all?.addEventListener("change", async () => {
+    all.disabled = true;
+    try {
+      data = await load(all.checked);
+      series = seriesOf(data);
+      lanes.setPeople(data.people);
+      choose();
+    } finally {
+      all.disabled = false;
+    }
+  });
   video.addEventListener("timeupdate", () => sync(video.currentTime));
   video.addEventListener("seeked", () => sync(video.currentTime));
   choose();
@@ -54,6 +69,7 @@ export async function startReplay(root) {
   });
   await markers.load();
   root.dataset.ready = "1";
+  root.dataset.shaded = String(emo.shadedCount());
 }
 
 const root = document.getElementById("replay");

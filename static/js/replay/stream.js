@@ -12,7 +12,8 @@ const REDRAW_MS = 250;
 const EVERYONE = "everyone";
 
 // Count-weighted mean buckets per series, in the same shape as the timeline API's points:
-// {t, n, probabilities, attention}, t the start of the bucket.
+// {t, n, faces, low, probabilities, attention}, t the start of the bucket; a face below the quality
+// bar (``low``) counts in ``faces`` and ``low`` (the chart shades it) but not in the means.
 export class LiveBuckets {
   constructor(width, maxPoints = 600) {
     this.width = width;
@@ -20,7 +21,7 @@ export class LiveBuckets {
     this.series = new Map(); // key -> points sorted by t
   }
 
-  add(key, t, probabilities, attention) {
+  add(key, t, probabilities, attention, low = false) {
     while (t / this.width >= this.maxPoints) this.coarsen();
     let points = this.series.get(key);
     if (!points) this.series.set(key, (points = []));
@@ -28,8 +29,11 @@ export class LiveBuckets {
     let i = points.length;
     while (i > 0 && points[i - 1].t > start + 1e-9) i--; // results can arrive a little out of order
     const p = points[i - 1];
-    if (p && Math.abs(p.t - start) < 1e-9) merge(p, { n: 1, probabilities, attention });
-    else points.splice(i, 0, { t: start, n: 1, probabilities: [...probabilities], attention });
+    const face = low
+      ? { n: 0, faces: 1, low: 1, probabilities: null, attention: null }
+      : { n: 1, faces: 1, low: 0, probabilities: [...probabilities], attention };
+    if (p && Math.abs(p.t - start) < 1e-9) merge(p, face);
+    else points.splice(i, 0, { t: start, ...face });
   }
 
   points(key) {
@@ -45,7 +49,7 @@ export class LiveBuckets {
         const start = Math.floor(p.t / this.width + 1e-6) * this.width;
         const last = out[out.length - 1];
         if (last && Math.abs(last.t - start) < 1e-9) merge(last, p);
-        else out.push({ ...p, t: start, probabilities: [...p.probabilities] });
+        else out.push({ ...p, t: start, probabilities: p.probabilities && [...p.probabilities] });
       }
       this.series.set(key, out);
     }
@@ -54,8 +58,15 @@ export class LiveBuckets {
 
 function merge(into, p) {
   const n = into.n + p.n;
-  into.probabilities = into.probabilities.map((v, i) => (v * into.n + p.probabilities[i] * p.n) / n);
-  into.attention = (into.attention * into.n + p.attention * p.n) / n;
+  if (p.n && !into.n) {
+    into.probabilities = [...p.probabilities];
+    into.attention = p.attention;
+  } else if (p.n) {
+    into.probabilities = into.probabilities.map((v, i) => (v * into.n + p.probabilities[i] * p.n) / n);
+    into.attention = (into.attention * into.n + p.attention * p.n) / n;
+  }
+  into.faces = (into.faces ?? into.n) + (p.faces ?? p.n);
+  into.low = (into.low ?? 0) + (p.low ?? 0);
   into.n = n;
 }
 
@@ -125,15 +136,15 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
 
   select.addEventListener("change", schedule);
   return {
-    // One `live.result` message: {time, faces: [{track, person, person_id, probabilities, attention}]}.
+    // One `live.result` message: {time, faces: [{track, person, person_id, probabilities, attention, low}]}.
     add(msg) {
       if (!latest || msg.time >= latest.time) latest = msg;
       for (const f of msg.faces) {
         if (!Array.isArray(f.probabilities)) continue;
         const key = keyOf(f);
         people.set(key, f.person || people.get(key) || `Face on track ${f.track}`);
-        buckets.add(key, msg.time, f.probabilities, f.attention);
-        buckets.add(EVERYONE, msg.time, f.probabilities, f.attention);
+        buckets.add(key, msg.time, f.probabilities, f.attention, f.low === true);
+        buckets.add(EVERYONE, msg.time, f.probabilities, f.attention, f.low === true);
       }
       now = Math.max(now, msg.time);
       schedule();

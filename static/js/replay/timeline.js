@@ -2,7 +2,7 @@
 // video time (or at "now" while recording), click/drag to seek, and a hover readout. ``setSeries``
 // may be called again and again with a growing series (live recording).
 /* global d3 */
-import { clock, emotionColor, maxGap, pointAt, timeFrame } from "./common.js";
+import { clock, emotionColor, maxGap, pointAt, shadeLowQuality, timeFrame } from "./common.js";
 
 export function timelineChart(container, { emotions, duration, bucketWidth, gap, seek }) {
   const color = emotionColor(emotions);
@@ -15,7 +15,9 @@ export function timelineChart(container, { emotions, duration, bucketWidth, gap,
     height: 220, duration, seek, label: "Emotions over time",
     onHover(t) {
       const p = t == null ? null : pointAt(points, t, maxGap(width, gap) / 1.5);
-      readout.text(t == null ? "\u00a0" : `${clock(t)} · ` + (p
+      readout.text(t == null ? "\u00a0" : `${clock(t)} · ` + (p && !p.probabilities
+        ? "only faces below the quality bar"
+        : p
         ? emotions.filter((e) => !hidden.has(e)).map((e) => `${e} ${Math.round(p.probabilities[emotions.indexOf(e)] * 100)}%`).join(" · ")
         : "nobody on screen"));
     },
@@ -26,11 +28,12 @@ export function timelineChart(container, { emotions, duration, bucketWidth, gap,
   function draw() {
     const lines = emotions.map((e, i) => ({ e, i }));
     const gapped = withGaps(points, maxGap(width, gap));
+    shadeLowQuality(frame, points, width);
     frame.plot.selectAll("path.emotion-line").data(lines, (d) => d.e).join("path")
       .attr("class", (d) => `emotion-line emotion-${d.e}`)
       .attr("fill", "none").attr("stroke", (d) => color(d.e)).attr("stroke-width", 1.5)
       .style("display", (d) => (hidden.has(d.e) ? "none" : null))
-      .attr("d", (d) => d3.line().defined((p) => p != null)
+      .attr("d", (d) => d3.line().defined((p) => p != null && p.probabilities != null)
         .x((p) => frame.x(p.t)).y((p) => y(p.probabilities[d.i]))(gapped));
   }
 
@@ -47,6 +50,7 @@ export function timelineChart(container, { emotions, duration, bucketWidth, gap,
   return {
     setSeries(series, newWidth = width) { points = series; width = newWidth; draw(); },
     setDuration(d) { frame.setDuration(d); draw(); },
+    shadedCount: () => frame.shade.selectAll("rect.low-quality").size(),
     setTime: frame.setTime,
     setMarkers: frame.setMarkers,
   };
