@@ -41,6 +41,7 @@ from bench.wsclient import WebSocket  # noqa: E402
 CLIP = "talking_face_retalking_2.mp4"
 ALL = ("inference", "latency", "capacity", "timeline", "upload", "long", "identity")
 LIVE_FPS = 5.0
+TARGET_RECORDINGS = 4  # the capacity target: this many held at LIVE_FPS, p95 under 150 ms
 DELETE_TIMELINE_USER = (
     "from django.contrib.auth import get_user_model\n"
     "get_user_model().objects.filter(username='bench-timeline').delete()"
@@ -145,7 +146,7 @@ def bench_capacity(stack: Stack, args) -> list[dict]:
     warm = int(2 * LIVE_FPS)  # each run's first two seconds: new sessions' first frames
     frames = jpeg_frames(media_dir() / CLIP, LIVE_FPS, int(seconds * LIVE_FPS))
     users = [stack.user(f"bench-cap-{i}") for i in range(args.max_recordings)]
-    held, held_p95, single_p95, detail = 0, 0.0, 0.0, []
+    held, p95s, detail = 0, {}, []
     live_cpu = None
     for n in range(1, args.max_recordings + 1):
 
@@ -167,8 +168,6 @@ def bench_capacity(stack: Stack, args) -> list[dict]:
         reduced = sum(r.reduced for r in recs)
         ms = [1000 * v for r in recs for seq, v in r.latencies.items() if seq >= warm]
         p95 = pct(ms, 0.95) if ms else 0.0
-        if n == 1:
-            single_p95 = p95
         detail.append(
             f"{n}: skipped {sum(skipped)}, lowered {reduced}, median {statistics.median(ms) if ms else 0:.0f} ms, "
             f"p95 {p95:.0f} ms"
@@ -177,18 +176,26 @@ def bench_capacity(stack: Stack, args) -> list[dict]:
         if sum(skipped) or reduced:
             detail.append(f"rate lowered by {sum(len(r.of_type('live.rate')) for r in recs)} 'live.rate' messages")
             break
-        held, held_p95 = n, p95
+        held = n
+        p95s[n] = p95
     batch_ms, batch_frames = batch_cpu_per_frame()
     processes = f"{args.live_concurrency} live processes"
+    limit = " (the search's limit, --max-recordings)" if held == args.max_recordings else ""
+    target = min(TARGET_RECORDINGS, held)
     return [
         row(
             f"simultaneous live recordings held at {LIVE_FPS:.0f} fps",
-            str(held),
-            ">= 4",
+            f"{held}{limit}",
+            f">= {TARGET_RECORDINGS}",
             f"{seconds} s each, {processes} (run.sh's default here); " + "; ".join(detail),
         ),
-        row(f"live latency p95 with {held} recordings", f"{held_p95:.0f} ms", "< 150 ms", "after a 2 s warm-up"),
-        row("live latency p95, one recording", f"{single_p95:.0f} ms", "< 100 ms", "after a 2 s warm-up"),
+        row(
+            f"live latency p95 with {target} recordings",
+            f"{p95s.get(target, 0.0):.0f} ms",
+            "< 150 ms",
+            f"after a 2 s warm-up; with {held}: {p95s.get(held, 0.0):.0f} ms",
+        ),
+        row("live latency p95, one recording", f"{p95s.get(1, 0.0):.0f} ms", "< 100 ms", "after a 2 s warm-up"),
         row(
             "CPU time per frame: live path vs batch path",
             f"{live_cpu or 0:.0f} ms vs {batch_ms:.0f} ms",

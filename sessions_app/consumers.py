@@ -20,9 +20,8 @@ from redis.exceptions import RedisError
 
 from emotionsite import ratelimit
 from inference.classes import EMOTIONS
-from sessions_app.live_tasks import serve_live_frames
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, live_rate, live_resume, live_state, socket_auth, uploads
+from sessions_app.services import live, live_rate, live_resume, socket_auth, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -438,9 +437,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         try:
             reserved = await sync_to_async(live.reserve_frame)(session_id)
             if reserved:
-                # waits in Redis in arrival order; the process serving the recording takes it
-                await sync_to_async(live_state.push_frame)(session_id, seq, t, data[FRAME_HEADER.size :])
-                await sync_to_async(serve_live_frames.delay)(session_id)
+                await sync_to_async(live.queue_frame)(session_id, seq, t, data[FRAME_HEADER.size :])
                 queued = True
         except BROKER_ERRORS:
             # Redis is restarting: skip this frame (the finishing task analyses its slot from the

@@ -224,6 +224,15 @@ def forget_engine(session_id: int) -> None:
     _ENGINES.pop(session_id, None)
 
 
+def queue_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> None:
+    """A frame reserved with ``reserve_frame``: it waits in Redis in arrival order and a live process is
+    woken; the one serving the recording takes it."""
+    from sessions_app.live_tasks import serve_live_frames
+
+    live_state.push_frame(session_id, seq, t, jpeg)
+    serve_live_frames.delay(session_id)
+
+
 # --------------------------------------------------------------------------- worker: serving frames
 def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> None:
     """A frame queued by an older consumer with its data: queue it like today's, then serve."""
