@@ -40,6 +40,13 @@ class Recording:
     sent: dict[int, float] = field(default_factory=dict)  # seq -> monotonic send time
     latencies: dict[int, float] = field(default_factory=dict)  # seq -> seconds from send to result
     closed: int | None = None  # close code if the server closed the socket
+    rate: float = 0.0  # frames per second sent now (lowered by the server's `live.rate`, as live.js does)
+    unsent: int = 0  # frames not sent because the rate was lowered
+
+    @property
+    def reduced(self) -> bool:
+        """The server lowered this recording's rate at some point."""
+        return any(m.get("reduced") for m in self.of_type("live.rate"))
 
     def of_type(self, kind: str) -> list[dict]:
         return [m for _, m in self.messages if m.get("type") == kind]
@@ -62,7 +69,7 @@ async def record(
 ) -> Recording:
     """Send ``frames`` in real time; ``during=(i, fn)`` runs ``fn`` in a thread when frame ``i`` is sent
     (the frames keep flowing meanwhile). Returns once the server answered ``stopped`` (or closed)."""
-    rec = Recording()
+    rec = Recording(rate=fps)
     ws = await WebSocket.connect(ws_base + "/ws/live/", cookie=cookie)
     await ws.send_json({"type": "start", "title": title, "fps": fps})
     t0 = time.monotonic()
@@ -82,6 +89,8 @@ async def record(
                 rec.messages.append((now - t0, msg))
                 if msg.get("type") == "live.result" and msg.get("seq") in rec.sent:
                     rec.latencies[msg["seq"]] = now - rec.sent[msg["seq"]]
+                if msg.get("type") == "live.rate":
+                    rec.rate = max(1.0, min(fps, float(msg["fps"])))
                 if msg.get("type") in ("stopped",):
                     stopped.set()
         except Closed as exc:
@@ -96,6 +105,7 @@ async def record(
     chunks = [recording[i : i + 64 * 1024] for i in range(0, len(recording), 64 * 1024)]
     per_frame = max(1, -(-len(chunks) // max(len(frames), 1)))
     start = time.monotonic()
+    last_t = None
     try:
         for i, (t, jpeg) in enumerate(frames):
             delay = start + i / fps - time.monotonic()
@@ -105,6 +115,10 @@ async def record(
                 side = asyncio.create_task(asyncio.to_thread(during[1]))
             if rec.closed is not None:
                 break
+            if last_t is not None and t - last_t < 1 / rec.rate - 1e-6:
+                rec.unsent += 1  # the server asked for fewer frames: the page samples less often
+                continue
+            last_t = t
             rec.sent[i] = time.monotonic()
             await ws.send_bytes(FRAME.pack(1, t, i) + jpeg)
             for _ in range(per_frame):

@@ -22,6 +22,7 @@ VISION_QUEUES = frozenset({Queue.LIVE.value, Queue.INFERENCE.value})
 TASK_ROUTES = {
     "*.analyse_frame": {"queue": Queue.LIVE.value},
     "*.analyse_live_frame": {"queue": Queue.LIVE.value},
+    "*.serve_live_frames": {"queue": Queue.LIVE.value},
     "*.finish_live_session": {"queue": Queue.INFERENCE.value},
     "*.analyse_segment": {"queue": Queue.INFERENCE.value},
     "*.finalize_video": {"queue": Queue.INFERENCE.value},

@@ -274,6 +274,8 @@ EMOTION_LIVE_TIME_LIMIT = env_int("EMOTION_LIVE_TIME_LIMIT", 30)
 EMOTION_LIVE_MAX_PIXELS = env_int("EMOTION_LIVE_MAX_PIXELS", 4096 * 4096)
 # A live socket closed without Stop may resume this long before the recording is finished as it is.
 EMOTION_LIVE_RESUME_GRACE_SECONDS = env_int("EMOTION_LIVE_RESUME_GRACE_SECONDS", 30)
+# Processes of the live worker run.sh starts (each serves recordings one frame at a time): one per core.
+EMOTION_LIVE_PROCESSES = env_int("EMOTION_LIVE_PROCESSES", os.cpu_count() or 1)
 EMOTION_SUMMARY_TIME_LIMIT = env_int("EMOTION_SUMMARY_TIME_LIMIT", 1800)
 EMOTION_SUMMARY_MAX_NEW_TOKENS = env_int("EMOTION_SUMMARY_MAX_NEW_TOKENS", 400)  # length cap of an LLM summary
 CELERY_TASK_SERIALIZER = "json"

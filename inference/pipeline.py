@@ -67,6 +67,7 @@ class Analyzer:
         tracker: Tracker | None = None,
         known: dict | None = None,
         rejected=(),
+        keep_summaries: bool = True,
     ):
         faces_mod.load_models()
         self.classifier = classifier or get_classifier(device, weights_path, allow_untrained)
@@ -94,6 +95,41 @@ class Analyzer:
         )
         self._interval = 0.0
         self._last_time: float | None = None
+        self.keep_summaries = keep_summaries  # False: a live recording's analyzer never summarises (bounded memory)
+
+    # ------------------------------------------------------------- state between processes
+    def to_state(self) -> dict:
+        """What the next frame needs (plain JSON types): the tracker, the names matched, and the counters
+        that decide when to detect and at which scale, so a frame served by another process is analysed
+        exactly as this one would analyse it."""
+        return {
+            "tracker": self.tracker.to_dict(),
+            "names": {str(k): v for k, v in self.names.items()},
+            "count": self._count,
+            "detections": self._detections,
+            "thumb": None if self._thumb is None else self._thumb.tolist(),
+            "interval": self._interval,
+            "last_time": self._last_time,
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Continue from :meth:`to_state`'s output."""
+        if state.get("tracker"):
+            self.tracker = Tracker.from_dict(state["tracker"])
+        self.names = {int(k): v for k, v in (state.get("names") or {}).items()}
+        self._count = int(state.get("count", 0))
+        self._detections = int(state.get("detections", 0))
+        thumb = state.get("thumb")
+        self._thumb = None if thumb is None else np.asarray(thumb, dtype=np.int16)
+        self._interval = float(state.get("interval") or 0.0)
+        self._last_time = state.get("last_time")
+
+    def set_known(self, known: dict, rejected=()) -> None:
+        """Replace the known people (renamed, merged, deleted, a rejected pair) and match the alive
+        tracks again, so a merged-away or deleted person's tracks take their new identity."""
+        self.known = known or {}
+        self.rejected = set(rejected)
+        self.names = match_known(self.tracker.tracks, self.known, self.rejected) if self.known else {}
 
     # ------------------------------------------------------------- helpers
     def _scene_cut(self, image: np.ndarray) -> bool:
@@ -169,8 +205,11 @@ class Analyzer:
         if need:
             for t, e in zip(need, self._embed(image, [t.box for t in need]), strict=False):
                 t.add_embedding(e)
-            if self.known:
-                self.names.update(match_known(need, self.known, self.rejected))
+        if self.known:
+            # every track given a descriptor this frame (here, or by the tracker for a new face) is matched
+            fresh = [t for t in visible if t.since_embed == 0 and t.n_embeddings]
+            if fresh:
+                self.names.update(match_known(fresh, self.known, self.rejected))
         # emotion, batched over the faces of the frame
         t0 = _time.perf_counter()
         lms = [np.asarray(t.landmarks, dtype=np.float32) for t in visible]
@@ -209,6 +248,8 @@ class Analyzer:
                     uncertainty=round(normalised_entropy(p), 6),
                 )
             )
+            if not self.keep_summaries:
+                continue
             agg = self._agg[t.id]
             agg["n"] += 1
             agg["p"] += p

@@ -69,7 +69,8 @@ procs=(-- web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" \
   --websocket-max-message-size "$WS_MAX" --websocket-max-frame-size "$WS_MAX" emotionsite.asgi:application)
 if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
-  procs+=(-- live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c 1 -n "live@%h")
+  # live: one process per core by default (each recording is served by one process at a time, in order)
+  procs+=(-- live "${worker[@]}" -Q "${EMOTION_QUEUE_LIVE:-live}" -c "${EMOTION_LIVE_PROCESSES:-$(nproc)}" -n "live@%h")
   procs+=(-- inference "${worker[@]}" -Q "${EMOTION_QUEUE_INFERENCE:-inference},${EMOTION_QUEUE_DEFAULT:-default}"
     -c "${EMOTION_INFERENCE_CONCURRENCY:-1}" -n "inference@%h" -B -s "$VAR_DIR/celerybeat-schedule")
   procs+=(-- summaries "${worker[@]}" -Q "${EMOTION_QUEUE_SUMMARIES:-summaries}" -c 1 -n "summaries@%h")

@@ -11,8 +11,9 @@ class SessionsAppConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import pre_delete
 
-        # registers the live Celery tasks; the receivers that count failed log-ins and close websockets
-        from sessions_app import live_tasks, login_guard, signals  # noqa: F401
+        # registers the live Celery tasks; the receivers that count failed log-ins, close websockets and
+        # tell live workers that people changed
+        from sessions_app import live_tasks, login_guard, people_signals, signals  # noqa: F401
 
         # every way a user row goes (account deletion, the admin, a shell) keeps the trail about others
         pre_delete.connect(_forget_user, sender=get_user_model(), dispatch_uid="sessions_app.audit.forget_user")

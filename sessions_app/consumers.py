@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -21,9 +20,8 @@ from redis.exceptions import RedisError
 
 from emotionsite import ratelimit
 from inference.classes import EMOTIONS
-from sessions_app.live_tasks import analyse_live_frame
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, live_resume, socket_auth, uploads
+from sessions_app.services import live, live_rate, live_resume, socket_auth, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -257,6 +255,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     started_at = 0.0  # the session's creation (epoch seconds)
     superseded = False
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
+    governor: live_rate.RateGovernor | None = None  # the capture rate the page is asked for
 
     async def connect(self) -> None:
         if not await self.admit():
@@ -356,6 +355,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         self.staging_path = path
         self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
         self.recorded = (await sync_to_async(path.stat)()).st_size
+        self.governor = live_rate.RateGovernor(session.sample_fps, time.monotonic())
         await self._count_chunks()
         await self._send(
             {
@@ -364,6 +364,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
                 "url": session.get_absolute_url(),
                 "fps": session.sample_fps,
                 "emotions": list(EMOTIONS),  # the order of each live face's "probabilities"
+                "resume_grace_s": live_resume.grace_seconds(),  # the page reconnects within it
             }
         )
 
@@ -436,8 +437,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         try:
             reserved = await sync_to_async(live.reserve_frame)(session_id)
             if reserved:
-                jpeg = base64.b64encode(data[FRAME_HEADER.size :]).decode("ascii")
-                await sync_to_async(analyse_live_frame.delay)(session_id, seq, t, jpeg)
+                await sync_to_async(live.queue_frame)(session_id, seq, t, data[FRAME_HEADER.size :])
                 queued = True
         except BROKER_ERRORS:
             # Redis is restarting: skip this frame (the finishing task analyses its slot from the
@@ -449,6 +449,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         if not queued:
             self.skipped += 1
             await self._send({"type": "skipped", "count": self.skipped})
+            if self.governor is not None and self.governor.on_skip(time.monotonic()):
+                await self._send(self.governor.message())  # the page captures at the rate the server holds
 
     async def _stop(self) -> None:
         session_id = self._require_recording()
@@ -487,6 +489,9 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
 
     async def live_result(self, event: dict[str, Any]) -> None:
         await self._send(event["result"])
+        counted = self.governor is not None and event["result"].get("type") == "live.result" and not self.stopped
+        if counted and self.governor.on_result(time.monotonic()):
+            await self._send(self.governor.message())
 
     async def session_state(self, event: dict[str, Any]) -> None:
         await self._send(event["state"])

@@ -7,9 +7,17 @@ import base64
 from celery import shared_task
 
 
+@shared_task(name="sessions_app.serve_live_frames", ignore_result=True)
+def serve_live_frames(session_id: int) -> None:
+    """Queue ``live``: analyse the recording's waiting frames in order (unless another process serves it)."""
+    from sessions_app.services import live
+
+    live.serve_frames(session_id)
+
+
 @shared_task(name="sessions_app.analyse_live_frame", ignore_result=True)
 def analyse_live_frame(session_id: int, seq: int, t: float, jpeg_b64: str) -> None:
-    """Queue ``live``: analyse one sampled frame with the session's tracker state, push the result."""
+    """Queue ``live``: a frame queued with its data (consumers before the frames waited in Redis)."""
     from sessions_app.services import live
 
     live.analyse_frame(session_id, seq, t, base64.b64decode(jpeg_b64))

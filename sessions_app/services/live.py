@@ -1,8 +1,9 @@
 """Live recording: per-frame analysis on the ``live`` queue, then the recording is finished like an upload.
 
-State kept between frames lives in Redis (TTL ``STATE_TTL``): the engine's tracker state and the
-names matched so far (``live:<id>:state``), the frames in flight (``live:<id>:inflight``, the
-consumer's back-pressure counter) and the sampled slots already analysed (``live:<id>:seen``).
+The consumer queues each sampled frame in Redis and wakes a live worker process (``serve_frames``); the
+process holding the recording's lease analyses the waiting frames in order with the recording's engine
+(its :class:`inference.pipeline.Analyzer`, kept in the process between frames and in Redis for whichever
+process serves the next ones). All Redis state is in :mod:`sessions_app.services.live_state`.
 A live frame at capture time ``t`` is stored with ``frame_index = round(t * sample_fps)``, its slot
 on the session's sampling grid; the skipped slots are analysed from the recording at stop with the
 same indexing, so the stored frames form one grid without duplicates.
@@ -10,14 +11,16 @@ same indexing, so the stored frames form one grid without duplicates.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
-import json
 import logging
 import math
 import os
 import time
 import warnings
-from functools import cache
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -36,32 +39,26 @@ from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.reliability import is_reliable
+from sessions_app.services import live_state
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
 
 logger = logging.getLogger(__name__)
 
-STATE_TTL = 3600
-MAX_PENDING = 3  # frames in flight per session before the consumer skips
-LOCK_SECONDS = 5  # the per-session lock lapses after this (one frame takes well under a second)
-STALE_SECONDS = 10  # frames in flight with no frame finished for this long died (with Redis)
 DEFAULT_FPS = 5.0
 LIVE_SEGMENT, GAP_SEGMENT = 0, 1
+CACHED_RECORDINGS = 64  # engines a live process keeps between frames (least recently served go first)
+
+# the consumer's side of the Redis state, under the names it has always used
+reserve_frame = live_state.reserve_frame
+release_frame = live_state.release_frame
+pending_frames = live_state.pending_frames
+cleanup = live_state.cleanup
+MAX_PENDING = live_state.MAX_PENDING
 
 
 class LiveError(Exception):
     """A live-recording request that cannot be served; the message is meant for the user."""
-
-
-@cache
-def redis_client():
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
-def _key(session_id: int, what: str) -> str:
-    return f"live:{session_id}:{what}"
 
 
 TIME_SLACK_SECONDS = 30.0  # the browser's clock may run a little ahead of the server's
@@ -95,51 +92,17 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
     ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
     ratelimit.hit("live", owner.pk)
     title = (str(title or "").strip()[:200]) or "Live recording"
-    return Session.objects.create(
+    session = Session.objects.create(
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
     )
+    cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
+    return session
 
 
 def staging_path(owner_id: int, session_id: int) -> Path:
     folder = Path(settings.EMOTION_STAGING_DIR) / str(owner_id)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"live-{session_id}.rec"
-
-
-def reserve_frame(session_id: int) -> bool:
-    """Count a frame in flight; False (and nothing counted) when MAX_PENDING are already pending."""
-    r = redis_client()
-    key = _key(session_id, "inflight")
-    n = r.incr(key)
-    r.expire(key, STATE_TTL)
-    r.set(_key(session_id, "released"), time.time(), ex=STATE_TTL, nx=True)  # the clock starts
-    if n > MAX_PENDING:
-        if _count_is_stale(r, session_id):
-            r.set(key, 1, ex=STATE_TTL)
-            return True
-        r.decr(key)
-        return False
-    return True
-
-
-def _count_is_stale(r, session_id: int) -> bool:
-    """A frame whose task died with Redis (a restart) is never released. Nothing released for longer
-    than a frame task may run means the count only holds such frames: it is forgotten."""
-    last = float(r.get(_key(session_id, "released")) or 0)
-    return time.time() - last > STALE_SECONDS
-
-
-def release_frame(session_id: int) -> None:
-    r = redis_client()
-    r.set(_key(session_id, "released"), time.time(), ex=STATE_TTL)
-    if r.decr(_key(session_id, "inflight")) < 0:
-        r.set(_key(session_id, "inflight"), 0, ex=STATE_TTL)
-
-
-def pending_frames(session_id: int) -> int:
-    r = redis_client()
-    pending = int(r.get(_key(session_id, "inflight")) or 0)
-    return 0 if pending and _count_is_stale(r, session_id) else pending
 
 
 def store_recording(session_id: int, path: Path) -> Session:
@@ -175,13 +138,190 @@ def fail(session_id: int, message: str) -> None:
     cleanup(session_id)
 
 
-def cleanup(session_id: int) -> None:
-    redis_client().delete(*(_key(session_id, k) for k in ("inflight", "state", "seen", "released", "chunks", "alive")))
+# --------------------------------------------------------------------------- worker: the owner's people
+@dataclass
+class People:
+    """An owner's known people as a live process caches them (reloaded when ``version`` moves)."""
+
+    version: int
+    known: dict[int, list]  # person id -> reference descriptors
+    rejected: set
+    labels: dict[int, str]  # person id -> the name shown ("Person N" when unnamed)
 
 
-# --------------------------------------------------------------------------- worker: one frame
-def _known_people(owner_id: int) -> dict[int, list]:
-    return {pk: emb for pk, emb in Person.objects.filter(owner_id=owner_id).values_list("pk", "embeddings") if emb}
+_PEOPLE: dict[int, People] = {}
+
+
+def people_for(owner_id: int, version: int) -> People:
+    """The owner's people, from the process's cache unless they changed (``live_state.bump_people``)."""
+    cached = _PEOPLE.get(owner_id)
+    if cached is not None and cached.version == version:
+        return cached
+    rows = list(Person.objects.filter(owner_id=owner_id).values_list("pk", "embeddings", "name", "number"))
+    people = People(
+        version=version,
+        known={pk: emb for pk, emb, _, _ in rows if emb},
+        rejected=rejected_pairs(owner_id),
+        labels={pk: name or f"Person {number}" for pk, _, name, number in rows},
+    )
+    _PEOPLE[owner_id] = people
+    return people
+
+
+# --------------------------------------------------------------------------- worker: a recording's engine
+@dataclass
+class Engine:
+    """A recording's analyzer as this process left it, and the state version it corresponds to."""
+
+    analyzer: Any
+    version: int
+    people: int  # the people version its known people come from
+    last_seq: int = -1  # the last frame analysed (older ones are skipped)
+
+
+_ENGINES: OrderedDict[int, Engine] = OrderedDict()
+
+
+def _engine(session: Session, version: int, people: People) -> Engine:
+    """The recording's engine: this process's own copy when no other process served a frame since,
+    else rebuilt from the state in Redis."""
+    from inference.pipeline import Analyzer, auto_detect_every
+
+    engine = _ENGINES.get(session.pk)
+    if engine is None or engine.version != version:
+        _one_torch_thread()
+        version, state = live_state.load_state(session.pk)
+        analyzer = Analyzer(
+            device=settings.EMOTION_WORKER_DEVICE,
+            detect_every=auto_detect_every(session.sample_fps),  # as the batch path at this rate
+            known=people.known,
+            rejected=people.rejected,
+            keep_summaries=False,
+        )
+        analyzer.load_state(state.get("engine") or {})
+        engine = Engine(analyzer, version, int(state.get("people", -1)), int(state.get("last_seq", -1)))
+        _ENGINES[session.pk] = engine
+        while len(_ENGINES) > CACHED_RECORDINGS:
+            _ENGINES.popitem(last=False)
+    if engine.people != people.version:
+        engine.analyzer.set_known(people.known, people.rejected)
+        engine.people = people.version
+    _ENGINES.move_to_end(session.pk)
+    return engine
+
+
+@functools.cache
+def _one_torch_thread() -> None:
+    """One torch thread per live process (unless INFERENCE_TORCH_THREADS says otherwise): the processes
+    work in parallel, one per core, and a face or two per frame gains nothing from more threads, while
+    threads spinning against each other on a busy machine cost a frame 200 ms instead of 3."""
+    from inference.emotion.classifier import set_cpu_threads
+
+    set_cpu_threads(None if os.environ.get("INFERENCE_TORCH_THREADS") else 1)
+
+
+def forget_engine(session_id: int) -> None:
+    _ENGINES.pop(session_id, None)
+
+
+def queue_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> None:
+    """A frame reserved with ``reserve_frame``: it waits in Redis in arrival order and a live process is
+    woken; the one serving the recording takes it."""
+    from sessions_app.live_tasks import serve_live_frames
+
+    live_state.push_frame(session_id, seq, t, jpeg)
+    serve_live_frames.delay(session_id)
+
+
+# --------------------------------------------------------------------------- worker: serving frames
+def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> None:
+    """A frame queued by an older consumer with its data: queue it like today's, then serve."""
+    live_state.push_frame(session_id, seq, t, jpeg)
+    serve_frames(session_id)
+
+
+def serve_frames(session_id: int) -> list[dict]:
+    """Analyse the recording's waiting frames in order, if no other process serves it now.
+
+    One process at a time holds the recording's lease; a wake-up that finds it held returns at once (the
+    holder takes its frame too). The holder serves what waits, then gives the lease back; frames that
+    arrived meanwhile get a new wake-up at the back of the queue, so a busy recording does not keep a
+    process from the others. Returns the payloads pushed to the page, in order."""
+    from redis.exceptions import LockError
+
+    lease = live_state.lease(session_id)
+    if not lease.acquire():
+        return []
+    try:
+        served = _serve_waiting(session_id, lease)
+    finally:
+        with contextlib.suppress(LockError):
+            lease.release()
+    if served:
+        logger.info("live session %s: served frames %s (pid %s)", session_id, [p["seq"] for p in served], os.getpid())
+    if live_state.frames_waiting(session_id):
+        from sessions_app.live_tasks import serve_live_frames
+
+        serve_live_frames.delay(session_id)
+    return served
+
+
+def _serve_waiting(session_id: int, lease: Any) -> list[dict]:
+    from redis.exceptions import LockError
+
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None or session.status != Session.Status.RECEIVING:
+        frames = live_state.take_frames(session_id)
+        for _ in frames:
+            release_frame(session_id)
+        forget_engine(session_id)
+        return []
+    version, people_version = live_state.state_version(session_id, session.owner_id)
+    people = people_for(session.owner_id, people_version)
+    engine = _engine(session, version, people)
+    try:
+        lease.reacquire()  # a first engine may have loaded the models: the lease counts from here
+    except LockError:
+        forget_engine(session_id)
+        return []
+    frames = live_state.take_frames(session_id)
+    analysed = released = 0
+    payloads: list[dict] = []
+    try:
+        for seq, t, jpeg in frames:
+            try:
+                if seq <= engine.last_seq:  # older than a frame analysed: its slot is filled at Stop
+                    payload = {"type": "live.stale", "seq": seq, "count": live_state.count_stale(session_id)}
+                else:
+                    payload = _analyse(session, engine, people, seq, t, jpeg)
+                    engine.last_seq = seq
+                    analysed += 1
+            finally:
+                release_frame(session_id)
+                released += 1
+            _push(session_id, payload)
+            payloads.append(payload)
+            lease.reacquire()  # still ours: no other process took the recording meanwhile
+    except LockError:  # the lease lapsed (a frame took longer than the lease): the state is not ours
+        logger.warning("live session %s: lease lost while serving frames", session_id)
+        forget_engine(session_id)
+    finally:
+        for _ in frames[released:]:  # not analysed (an error, or the lease lost): no longer in flight
+            release_frame(session_id)
+        if analysed and session_id in _ENGINES:
+            state = {"engine": engine.analyzer.to_state(), "last_seq": engine.last_seq, "people": engine.people}
+            engine.version = live_state.save_state(session_id, state)
+    return payloads
+
+
+def _push(session_id: int, payload: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(session_id), {"type": "live.result", "result": payload})
+    except Exception:  # noqa: BLE001 - the readout is best effort; the database keeps the truth
+        logger.warning("could not push a live result of session %s", session_id, exc_info=True)
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -211,79 +351,43 @@ def decode_jpeg(data: bytes) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def analyse_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> dict | None:
-    """Analyse one live frame with the session's tracker state; store and push the result."""
-    from inference.pipeline import Analyzer
-    from inference.tracking import Tracker
-
-    r = redis_client()
+def _analyse(session: Session, engine: Engine, people: People, seq: int, t: float, jpeg: bytes) -> dict:
+    """Analyse one frame with the recording's engine; store it and return the page's payload."""
     try:
-        session = Session.objects.filter(pk=session_id).first()
-        if session is None or session.status != Session.Status.RECEIVING:
-            return None
-        # a short lock: one frame takes well under a second, and a lock whose holder died with Redis
-        # (kept by its append-only file) must lapse before the next frames reach their time limit
-        with r.lock(_key(session_id, "lock"), timeout=LOCK_SECONDS, blocking_timeout=20):
-            raw = r.get(_key(session_id, "state"))
-            state = json.loads(raw) if raw else {}
-            tracker = Tracker.from_dict(state["tracker"]) if state.get("tracker") else None
-            analyzer = Analyzer(
-                device=settings.EMOTION_WORKER_DEVICE,
-                detect_every=1,
-                tracker=tracker,
-                known=_known_people(session.owner_id),
-                rejected=rejected_pairs(session.owner_id),
-            )
-            analyzer.names.update({int(k): v for k, v in state.get("names", {}).items()})
-            image = decode_jpeg(jpeg)
-            index = slot_index(t, session.sample_fps)
-            result = analyzer.process(image, index=index, time=float(t))
-            r.set(
-                _key(session_id, "state"),
-                json.dumps({"tracker": analyzer.tracker.to_dict(), "names": analyzer.names}, default=str),
-                ex=STATE_TTL,
-            )
-        _store_live(session, analyzer, result)
-        # marked seen only once stored: a slot marked but never stored (Redis dying between the two) would be
-        # skipped by the gap fill at Stop; stored but not marked is filled again, and conflicts are ignored
-        r.sadd(_key(session_id, "seen"), index)
-        r.expire(_key(session_id, "seen"), STATE_TTL)
-        if not session.width:
-            Session.objects.filter(pk=session_id).update(width=image.shape[1], height=image.shape[0])
-        names = dict(Person.objects.filter(owner_id=session.owner_id).values_list("pk", "name"))
-        numbers = dict(Person.objects.filter(owner_id=session.owner_id).values_list("pk", "number"))
-        faces = []
-        for face in result.faces:
-            person = person_id = None
-            if face.person is not None and face.person.isdigit() and int(face.person) in numbers:
-                person_id = int(face.person)
-                person = names[person_id] or f"Person {numbers[person_id]}"
-            faces.append(
-                {
-                    "track": face.track_id,
-                    "person": person,
-                    "person_id": person_id,  # the live charts key a known person's lane by it
-                    "emotion": face.emotion,
-                    "confidence": face.confidence,
-                    "attention": face.attention,
-                    "probabilities": [float(face.probabilities[e]) for e in EMOTIONS],
-                    "box": list(face.box),
-                    "low": not is_reliable(face.quality),  # below the quality bar: shaded, not averaged
-                }
-            )
-        payload = {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}
+        image = decode_jpeg(jpeg)
     except MediaError as exc:
-        logger.info("live session %s: frame %s unreadable: %s", session_id, seq, exc)
-        payload = {"type": "live.error", "seq": seq, "message": f"Frame {seq} could not be read as a JPEG image."}
-    finally:
-        release_frame(session_id)
-    layer = get_channel_layer()
-    if layer is not None:
-        try:
-            async_to_sync(layer.group_send)(group_name(session_id), {"type": "live.result", "result": payload})
-        except Exception:  # noqa: BLE001 - the readout is best effort; the database keeps the truth
-            logger.warning("could not push a live result of session %s", session_id, exc_info=True)
-    return payload
+        logger.info("live session %s: frame %s unreadable: %s", session.pk, seq, exc)
+        return {"type": "live.error", "seq": seq, "message": f"Frame {seq} could not be read as a JPEG image."}
+    analyzer = engine.analyzer
+    index = slot_index(t, session.sample_fps)
+    result = analyzer.process(image, index=index, time=float(t))
+    _store_live(session, analyzer, result)
+    # marked seen only once stored: a slot marked but never stored (Redis dying between the two) would be
+    # skipped by the gap fill at Stop; stored but not marked is filled again, and conflicts are ignored
+    live_state.mark_seen(session.pk, index)
+    if not session.width:
+        Session.objects.filter(pk=session.pk).update(width=image.shape[1], height=image.shape[0])
+        session.width, session.height = image.shape[1], image.shape[0]
+    faces = []
+    for face in result.faces:
+        person = person_id = None
+        if face.person is not None and face.person.isdigit() and int(face.person) in people.labels:
+            person_id = int(face.person)
+            person = people.labels[person_id]
+        faces.append(
+            {
+                "track": face.track_id,
+                "person": person,
+                "person_id": person_id,  # the live charts key a known person's lane by it
+                "emotion": face.emotion,
+                "confidence": face.confidence,
+                "attention": face.attention,
+                "probabilities": [float(face.probabilities[e]) for e in EMOTIONS],
+                "box": list(face.box),
+                "low": not is_reliable(face.quality),  # below the quality bar: shaded, not averaged
+            }
+        )
+    return {"type": "live.result", "seq": seq, "time": float(t), "frame_index": index, "faces": faces}
 
 
 def _store_live(session: Session, analyzer: Any, result: Any) -> None:
@@ -339,7 +443,7 @@ def finish(session_id: int) -> str:
         if raw_name != session.original.name:  # the raw recording goes once the row points at the MP4
             transaction.on_commit(lambda: session.playable.storage.delete(raw_name))
         send_state(session)
-        seen = {int(v) for v in redis_client().smembers(_key(session_id, "seen"))}
+        seen = live_state.seen(session_id)
         n_live = len(seen)
         Segment.objects.update_or_create(
             session=session,

@@ -5,7 +5,7 @@ per resume). A socket that closes without Stop schedules ``finish_live(session_i
 with a countdown of ``EMOTION_LIVE_RESUME_GRACE_SECONDS``; a resume in the meantime bumps the
 generation, so the task finds it changed and does nothing. Both sides lock the row, so a resume and
 the finishing never both win. The count of recording chunks written to the staging file is kept in
-Redis (``live:<id>:chunks``) so a resumed connection continues the same WebM stream without gaps or
+Redis (``live_state.set_chunk_count``) so a resumed connection continues the same WebM stream without gaps or
 duplicates.
 """
 
@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.models import Session
-from sessions_app.services import live
+from sessions_app.services import live, live_state
 from sessions_app.timefmt import clock
 
 logger = logging.getLogger(__name__)
@@ -35,22 +35,10 @@ def grace_seconds() -> float:
     return float(getattr(settings, "EMOTION_LIVE_RESUME_GRACE_SECONDS", 30))
 
 
-# --------------------------------------------------------------------------- chunk count, activity (Redis)
-def set_chunk_count(session_id: int, n: int) -> None:
-    pipe = live.redis_client().pipeline()
-    pipe.set(live._key(session_id, "chunks"), n, ex=live.STATE_TTL)
-    pipe.set(live._key(session_id, "alive"), time.time(), ex=live.STATE_TTL)
-    pipe.execute()
-
-
-def mark_alive(session_id: int) -> None:
-    """The session's socket is still sending (read by ``reap_abandoned``)."""
-    live.redis_client().set(live._key(session_id, "alive"), time.time(), ex=live.STATE_TTL)
-
-
-def chunk_count(session_id: int) -> int | None:
-    raw = live.redis_client().get(live._key(session_id, "chunks"))
-    return None if raw is None else int(raw)
+# chunk count and activity are part of the recording's Redis state
+set_chunk_count = live_state.set_chunk_count
+mark_alive = live_state.mark_alive
+chunk_count = live_state.chunk_count
 
 
 # --------------------------------------------------------------------------- consumer side
@@ -122,7 +110,6 @@ def reap_abandoned() -> list[int]:
     receiving, yet nothing arrived for the grace period plus ``QUIET_MARGIN``. Run by Celery beat."""
     quiet = grace_seconds() + QUIET_MARGIN
     now = time.time()
-    r = live.redis_client()
     reaped = []
     candidates = Session.objects.filter(
         source=Session.Source.LIVE,
@@ -130,8 +117,7 @@ def reap_abandoned() -> list[int]:
         created__lt=timezone.now() - timedelta(seconds=quiet),
     ).values_list("pk", "owner_id", "live_generation", "created")
     for pk, owner_id, generation, created in candidates:
-        raw = r.get(live._key(pk, "alive"))
-        last = float(raw) if raw else created.timestamp()
+        last = live_state.last_alive(pk) or created.timestamp()
         if now - last < quiet:
             continue
         path = live.staging_path(owner_id, pk)

@@ -1,5 +1,5 @@
 // Live recording over /ws/live/: camera (and microphone when allowed) preview, JPEG frames sampled
-// from a canvas about 5 times a second (binary 0x01 + float64 capture time + uint32 seq + JPEG), the
+// from a canvas about 5 times a second (fewer when the server asks: `live.rate`, never under 1) (binary 0x01 + float64 capture time + uint32 seq + JPEG), the
 // MediaRecorder stream in 1 s numbered chunks (binary 0x03 + uint32 seq + chunk, kept until acknowledged).
 // A dropped connection reconnects and resumes the same session (chunks resent, frames meanwhile
 // skipped). The workers' `live.result` messages feed the replay page's charts
@@ -12,7 +12,8 @@ import { liveCharts } from "./replay/stream.js";
 import { controlSocket, sendJson } from "./ws.js";
 
 const FPS = 5;
-const RESUME_WITHIN_MS = 25000; // reconnect attempts stop inside the server's 30 s grace period
+const MIN_FPS = 1; // the server never asks for less
+const RESUME_MARGIN_MS = 5000; // reconnect attempts stop this long inside the server's grace period
 const root = document.getElementById("live");
 const recordButton = document.getElementById("record-start");
 const stopButton = document.getElementById("record-stop");
@@ -97,6 +98,8 @@ async function record() {
   let skippedHere = 0; // the server's count on this connection
   let lostSince = null; // performance.now() when the connection dropped
   let resuming = false;
+  let resumeWithinMs = 25000; // replaced by the server's grace period (minus a margin) at start
+  let rate = FPS; // frames sampled per second: lowered by the server's `live.rate` when it falls behind
   let stopRequested = false;
   let finished = false;
   const open = () => ws && ws.readyState === WebSocket.OPEN;
@@ -124,8 +127,20 @@ async function record() {
     const n = seq++;
     canvas.toBlob((jpeg) => jpeg && open() && ws.send(frameMessage(t, n, jpeg)), "image/jpeg", 0.8);
   };
+  // The capture timer at `fps` (the server's `live.rate`); the MediaRecorder stream is not affected.
+  const setRate = (fps) => {
+    rate = Math.max(MIN_FPS, Math.min(FPS, Number(fps) || FPS));
+    if (timer != null && recording) {
+      clearInterval(timer);
+      timer = setInterval(sample, 1000 / rate);
+    }
+  };
+  const terms = (msg) => {
+    if (msg.resume_grace_s) resumeWithinMs = Math.max(1000, msg.resume_grace_s * 1000 - RESUME_MARGIN_MS);
+  };
   const started = (msg) => {
     say("Recording…");
+    terms(msg);
     sessionId = msg.session_id;
     sessionUrl = msg.url;
     charts = liveCharts(root, { emotions: msg.emotions, fps: msg.fps || FPS });
@@ -145,7 +160,7 @@ async function record() {
     };
     t0 = performance.now();
     recorder.start(1000);
-    timer = setInterval(sample, 1000 / FPS);
+    timer = setInterval(sample, 1000 / rate);
     clockTimer = setInterval(() => charts.tick(recordingTime()), 250); // the "now" cursor moves on its own
     stopButton.disabled = false;
     recording = true;
@@ -168,6 +183,9 @@ async function record() {
     if (msg.type === "started") {
       started(msg);
     } else if (msg.type === "resumed") {
+      terms(msg);
+      setRate(FPS); // a new connection starts at the full rate; the server lowers it again if needed
+      charts?.setRate({ fps: FPS, requested: FPS, reduced: false });
       resuming = false;
       lostSince = null;
       skippedBefore += skippedHere;
@@ -184,6 +202,12 @@ async function record() {
     } else if (msg.type === "skipped") {
       skippedHere = msg.count;
       showSkipped();
+    } else if (msg.type === "live.stale") {
+      skippedBefore += 1; // older than a frame analysed (the recording still has it)
+      showSkipped();
+    } else if (msg.type === "live.rate") {
+      setRate(msg.fps);
+      charts?.setRate(msg);
     } else if (msg.type === "stopping") {
       say("Finishing the analysis of the last frames…");
     } else if (msg.type === "stopped") {
@@ -202,9 +226,9 @@ async function record() {
       stopAll();
       return;
     }
-    // Dropped without Stop: reconnect and resume within the server's grace period (30 s).
+    // Dropped without Stop: reconnect and resume within the server's grace period.
     lostSince ??= performance.now();
-    if (performance.now() - lostSince > RESUME_WITHIN_MS) {
+    if (performance.now() - lostSince > resumeWithinMs) {
       giveUp("The connection was lost; the recording up to then is kept and will be analysed.");
       return;
     }

@@ -157,6 +157,16 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
     setMarkers(list) {
       [emo, att, lanes].forEach((c) => c.setMarkers(list));
     },
+    // The server's `live.rate`: the charts say when they are fed fewer frames than asked for.
+    setRate({ fps: rate, requested, reduced }) {
+      const note = root.querySelector("#live-rate");
+      if (!note) return;
+      note.hidden = !reduced;
+      note.textContent = reduced
+        ? `Analysis rate reduced to ${rate} frames/s (asked for ${requested}): the server is busy. The recording keeps its full rate.`
+        : "";
+      root.dataset.rateReduced = reduced ? "1" : "";
+    },
     buckets,
     draw, // at once, unthrottled (for measurements)
     get draws() { return draws; },
