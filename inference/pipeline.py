@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -49,6 +50,31 @@ def normalised_entropy(p: np.ndarray) -> float:
     """Entropy of a probability vector over its maximum, log(K): 0 for a sure answer, 1 for uniform."""
     q = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1.0)
     return float(min(1.0, max(0.0, -(q * np.log(q)).sum() / np.log(len(q)))))
+
+
+@dataclass
+class PendingFrame:
+    """A frame prepared by :meth:`Analyzer.prepare`, waiting for its faces' emotion probabilities."""
+
+    image: np.ndarray
+    index: int
+    time: float
+    visible: list  # the tracks visible in the frame, in slot order
+    landmarks: list[np.ndarray]
+    crops: list[np.ndarray]  # one emotion crop per visible track
+
+
+def predict_batch(classifier, pendings: list[PendingFrame]) -> list[np.ndarray]:
+    """Probabilities for several prepared frames (of one analyzer or several sharing ``classifier``) with
+    one ``classifier.predict`` over all their crops, split back per frame: a model call per frame costs
+    more than its faces, so frames that wait together (several recordings') are classified together."""
+    crops = [c for p in pendings for c in p.crops]
+    probs = classifier.predict(crops) if crops else np.zeros((0, len(EMOTIONS)))
+    out, start = [], 0
+    for p in pendings:
+        out.append(probs[start : start + len(p.crops)])
+        start += len(p.crops)
+    return out
 
 
 class Analyzer:
@@ -157,6 +183,17 @@ class Analyzer:
     # ------------------------------------------------------------- main step
     def process(self, image: np.ndarray, index: int = 0, time: float = 0.0) -> FrameResult:
         """Analyse one RGB frame (HxWx3 uint8) and return its result."""
+        pending = self.prepare(image, index, time)
+        t0 = _time.perf_counter()
+        probs = self.classifier.predict(pending.crops)
+        self.timings["emotion"] += _time.perf_counter() - t0
+        return self.complete(pending, probs)
+
+    def prepare(self, image: np.ndarray, index: int = 0, time: float = 0.0) -> PendingFrame:
+        """The first phase of :meth:`process`: detection, tracking, landmarks, descriptors and the emotion
+        crops. The frame's emotion probabilities (``classifier.predict(pending.crops)``, possibly batched
+        with other frames' crops by :func:`predict_batch`) go to :meth:`complete`, which must follow before
+        this analyzer prepares another frame."""
         image = media.to_rgb(image)
         h, w = image.shape[:2]
         tr = self.tracker
@@ -214,8 +251,17 @@ class Analyzer:
         t0 = _time.perf_counter()
         lms = [np.asarray(t.landmarks, dtype=np.float32) for t in visible]
         crops = [self.classifier.face_crop(image, t.box, lm) for t, lm in zip(visible, lms, strict=False)]
-        probs = self.classifier.predict(crops)
         timings["emotion"] += _time.perf_counter() - t0
+        return PendingFrame(image=image, index=index, time=time, visible=visible, landmarks=lms, crops=crops)
+
+    def complete(self, pending: PendingFrame, probs) -> FrameResult:
+        """The second phase of :meth:`process`: the frame's result from its faces' probabilities ``(N, 7)``."""
+        image, index, time = pending.image, pending.index, pending.time
+        visible, lms = pending.visible, pending.landmarks
+        if len(probs) != len(visible):
+            raise ValueError(f"{len(probs)} probability rows for {len(visible)} faces")
+        h, w = image.shape[:2]
+        tr = self.tracker
         t0 = _time.perf_counter()
         results = []
         for slot, (t, lm, p) in enumerate(zip(visible, lms, probs, strict=False)):
@@ -255,7 +301,7 @@ class Analyzer:
             agg["p"] += p
             agg["att"] += att.score
             agg["frames"].add(index)
-        timings["attention"] += _time.perf_counter() - t0
+        self.timings["attention"] += _time.perf_counter() - t0
         tr.end_frame(index)
         if self._last_time is not None and time > self._last_time:
             dt = time - self._last_time

@@ -3,7 +3,8 @@
 The consumer queues each sampled frame in Redis and wakes a live worker process (``serve_frames``); the
 process holding the recording's lease analyses the waiting frames in order with the recording's engine
 (its :class:`inference.pipeline.Analyzer`, kept in the process between frames and in Redis for whichever
-process serves the next ones). All Redis state is in :mod:`sessions_app.services.live_state`.
+process serves the next ones); recordings whose frames wait together are served in rounds by one process,
+their faces classified in one batch. All Redis state is in :mod:`sessions_app.services.live_state`.
 A live frame at capture time ``t`` is stored with ``frame_index = round(t * sample_fps)``, its slot
 on the session's sampling grid; the skipped slots are analysed from the recording at stop with the
 same indexing, so the stored frames form one grid without duplicates.
@@ -20,7 +21,7 @@ import os
 import time
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_FPS = 5.0
 LIVE_SEGMENT, GAP_SEGMENT = 0, 1
 CACHED_RECORDINGS = 64  # engines a live process keeps between frames (least recently served go first)
+BATCH_RECORDINGS = 8  # recordings a process serves together (their faces classified in one batch)
 
 # the consumer's side of the Redis state, under the names it has always used
 reserve_frame = live_state.reserve_frame
@@ -244,74 +246,162 @@ def serve_frames(session_id: int) -> list[dict]:
     """Analyse the recording's waiting frames in order, if no other process serves it now.
 
     One process at a time holds the recording's lease; a wake-up that finds it held returns at once (the
-    holder takes its frame too). The holder serves what waits, then gives the lease back; frames that
-    arrived meanwhile get a new wake-up at the back of the queue, so a busy recording does not keep a
-    process from the others. Returns the payloads pushed to the page, in order."""
+    holder takes its frame too). The holder also takes the leases that are free of other recordings with
+    frames waiting (at most ``BATCH_RECORDINGS`` in all) and serves them together in rounds, each
+    recording's frames in order, the faces of a round classified in one batch. It serves what waits, then
+    gives the leases back; frames that arrived meanwhile get a new wake-up at the back of the queue, so a
+    busy recording does not keep a process from the others. Returns the payloads pushed to the page of
+    ``session_id``, in order."""
     from redis.exceptions import LockError
+
+    from sessions_app.live_tasks import serve_live_frames
 
     lease = live_state.lease(session_id)
     if not lease.acquire():
         return []
+    leases = {session_id: lease}
+    for other in live_state.waiting_sessions(exclude=session_id, limit=BATCH_RECORDINGS - 1):
+        other_lease = live_state.lease(other)
+        if other_lease.acquire():  # not blocking: a recording served elsewhere stays there
+            leases[other] = other_lease
     try:
-        served = _serve_waiting(session_id, lease)
+        served = _serve_waiting(leases)
     finally:
-        with contextlib.suppress(LockError):
-            lease.release()
-    if served:
-        logger.info("live session %s: served frames %s (pid %s)", session_id, [p["seq"] for p in served], os.getpid())
-    if live_state.frames_waiting(session_id):
-        from sessions_app.live_tasks import serve_live_frames
+        for held in leases.values():
+            with contextlib.suppress(LockError):
+                held.release()
+    for sid, payloads in served.items():
+        if payloads:
+            logger.info("live session %s: served frames %s (pid %s)", sid, [p["seq"] for p in payloads], os.getpid())
+    for sid in leases:
+        if live_state.frames_waiting(sid):
+            serve_live_frames.delay(sid)
+    return served.get(session_id, [])
 
-        serve_live_frames.delay(session_id)
-    return served
+
+@dataclass
+class _Serving:
+    """One recording being served: its frames taken from Redis and how far they got."""
+
+    session: Session
+    lease: Any
+    engine: Engine
+    people: People
+    frames: list[tuple[int, float, bytes]]
+    released: int = 0
+    analysed: int = 0
+    stopped: bool = False  # lease lost or an error: its engine is dropped, its state not saved
+    payloads: list[dict] = field(default_factory=list)
+
+    def done(self, payload: dict) -> None:
+        """The next frame is finished: no longer in flight, its payload pushed; the lease still ours."""
+        from redis.exceptions import LockError
+
+        release_frame(self.session.pk)
+        self.released += 1
+        _push(self.session.pk, payload)
+        self.payloads.append(payload)
+        try:
+            self.lease.reacquire()  # still ours: no other process took the recording meanwhile
+        except LockError:  # the lease lapsed (a frame took longer than the lease): the state is not ours
+            logger.warning("live session %s: lease lost while serving frames", self.session.pk)
+            self.stop()
+
+    def stop(self) -> None:
+        self.stopped = True
+        forget_engine(self.session.pk)
 
 
-def _serve_waiting(session_id: int, lease: Any) -> list[dict]:
+def _serve_waiting(leases: dict[int, Any]) -> dict[int, list[dict]]:
+    """Serve the waiting frames of the recordings whose leases are held, in rounds (see ``_serve_rounds``)."""
     from redis.exceptions import LockError
 
-    session = Session.objects.filter(pk=session_id).first()
-    if session is None or session.status != Session.Status.RECEIVING:
-        frames = live_state.take_frames(session_id)
-        for _ in frames:
-            release_frame(session_id)
-        forget_engine(session_id)
-        return []
-    version, people_version = live_state.state_version(session_id, session.owner_id)
-    people = people_for(session.owner_id, people_version)
-    engine = _engine(session, version, people)
-    try:
-        lease.reacquire()  # a first engine may have loaded the models: the lease counts from here
-    except LockError:
-        forget_engine(session_id)
-        return []
-    frames = live_state.take_frames(session_id)
-    analysed = released = 0
-    payloads: list[dict] = []
-    try:
-        for seq, t, jpeg in frames:
-            try:
-                if seq <= engine.last_seq:  # older than a frame analysed: its slot is filled at Stop
-                    payload = {"type": "live.stale", "seq": seq, "count": live_state.count_stale(session_id)}
-                else:
-                    payload = _analyse(session, engine, people, seq, t, jpeg)
-                    engine.last_seq = seq
-                    analysed += 1
-            finally:
+    opened: list[tuple[Session, Any, Engine, People]] = []
+    for session_id in leases:
+        session = Session.objects.filter(pk=session_id).first()
+        if session is None or session.status != Session.Status.RECEIVING:
+            for _ in live_state.take_frames(session_id):
                 release_frame(session_id)
-                released += 1
-            _push(session_id, payload)
-            payloads.append(payload)
-            lease.reacquire()  # still ours: no other process took the recording meanwhile
-    except LockError:  # the lease lapsed (a frame took longer than the lease): the state is not ours
-        logger.warning("live session %s: lease lost while serving frames", session_id)
-        forget_engine(session_id)
+            forget_engine(session_id)
+            continue
+        version, people_version = live_state.state_version(session_id, session.owner_id)
+        people = people_for(session.owner_id, people_version)
+        opened.append((session, leases[session_id], _engine(session, version, people), people))
+    servings: list[_Serving] = []
+    for session, lease, engine, people in opened:
+        try:
+            lease.reacquire()  # a first engine may have loaded the models: the lease counts from here
+        except LockError:
+            forget_engine(session.pk)
+            continue
+        servings.append(_Serving(session, lease, engine, people, live_state.take_frames(session.pk)))
+    try:
+        _serve_rounds(servings)
     finally:
-        for _ in frames[released:]:  # not analysed (an error, or the lease lost): no longer in flight
-            release_frame(session_id)
-        if analysed and session_id in _ENGINES:
-            state = {"engine": engine.analyzer.to_state(), "last_seq": engine.last_seq, "people": engine.people}
-            engine.version = live_state.save_state(session_id, state)
-    return payloads
+        for sv in servings:
+            sid = sv.session.pk
+            for _ in sv.frames[sv.released :]:  # not analysed (an error, or the lease lost): no longer in flight
+                release_frame(sid)
+            if sv.analysed and not sv.stopped and sid in _ENGINES:
+                state = {"engine": sv.engine.analyzer.to_state(), "last_seq": sv.engine.last_seq}
+                state["people"] = sv.engine.people
+                sv.engine.version = live_state.save_state(sid, state)
+    return {sv.session.pk: sv.payloads for sv in servings}
+
+
+def _serve_rounds(servings: list[_Serving]) -> None:
+    """Each round takes every recording's next frame (in sequence order), prepares the analysable ones
+    (``Analyzer.prepare``), classifies all their faces with one model call (``predict_batch``), then
+    completes, stores and pushes each. The results equal serving the recordings one by one: each has its
+    own analyzer and the frames of one recording still follow each other. A recording whose frame fails
+    stops (logged; its engine is rebuilt from the last saved state); the others go on."""
+    from inference.pipeline import predict_batch
+
+    while active := [sv for sv in servings if not sv.stopped and sv.released < len(sv.frames)]:
+        prepared = []
+        for sv in active:
+            seq, t, jpeg = sv.frames[sv.released]
+            if seq <= sv.engine.last_seq:  # older than a frame analysed: its slot is filled at Stop
+                sv.done({"type": "live.stale", "seq": seq, "count": live_state.count_stale(sv.session.pk)})
+                continue
+            try:
+                image = decode_jpeg(jpeg)
+            except MediaError as exc:
+                logger.info("live session %s: frame %s unreadable: %s", sv.session.pk, seq, exc)
+                sv.engine.last_seq = seq
+                sv.analysed += 1
+                message = f"Frame {seq} could not be read as a JPEG image."
+                sv.done({"type": "live.error", "seq": seq, "message": message})
+                continue
+            index = slot_index(t, sv.session.sample_fps)
+            try:
+                pending = sv.engine.analyzer.prepare(image, index=index, time=float(t))
+            except Exception:
+                logger.exception("live session %s: analysing frame %s failed", sv.session.pk, seq)
+                sv.stop()
+                continue
+            prepared.append((sv, seq, pending))
+        by_model: dict[int, list] = {}  # the engines share the process's classifier (one group, as a rule)
+        for item in prepared:
+            by_model.setdefault(id(item[0].engine.analyzer.classifier), []).append(item)
+        for items in by_model.values():
+            try:
+                probs = predict_batch(items[0][0].engine.analyzer.classifier, [p for _, _, p in items])
+            except Exception:
+                logger.exception("live: classifying the faces of %s frames failed", len(items))
+                for sv, _, _ in items:
+                    sv.stop()
+                continue
+            for (sv, seq, pending), p in zip(items, probs, strict=True):
+                try:
+                    payload = _complete(sv, seq, pending, p)
+                except Exception:
+                    logger.exception("live session %s: storing frame %s failed", sv.session.pk, seq)
+                    sv.stop()
+                    continue
+                sv.engine.last_seq = seq
+                sv.analysed += 1
+                sv.done(payload)
 
 
 def _push(session_id: int, payload: dict) -> None:
@@ -351,16 +441,11 @@ def decode_jpeg(data: bytes) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _analyse(session: Session, engine: Engine, people: People, seq: int, t: float, jpeg: bytes) -> dict:
-    """Analyse one frame with the recording's engine; store it and return the page's payload."""
-    try:
-        image = decode_jpeg(jpeg)
-    except MediaError as exc:
-        logger.info("live session %s: frame %s unreadable: %s", session.pk, seq, exc)
-        return {"type": "live.error", "seq": seq, "message": f"Frame {seq} could not be read as a JPEG image."}
-    analyzer = engine.analyzer
-    index = slot_index(t, session.sample_fps)
-    result = analyzer.process(image, index=index, time=float(t))
+def _complete(sv: _Serving, seq: int, pending: Any, probabilities: np.ndarray) -> dict:
+    """Finish a prepared frame with its faces' probabilities; store it and return the page's payload."""
+    session, analyzer, people = sv.session, sv.engine.analyzer, sv.people
+    image, index, t = pending.image, pending.index, pending.time
+    result = analyzer.complete(pending, probabilities)
     _store_live(session, analyzer, result)
     # marked seen only once stored: a slot marked but never stored (Redis dying between the two) would be
     # skipped by the gap fill at Stop; stored but not marked is filled again, and conflicts are ignored

@@ -10,8 +10,10 @@ Keys of session ``<id>`` (all expire ``STATE_TTL`` after their last write, and g
 * ``live:<id>:seen`` the sampled slots analysed; ``live:<id>:stale`` frames skipped as older than one analysed;
 * ``live:<id>:chunks`` / ``live:<id>:alive`` the recording chunks written and the socket's last sign of life.
 
-``live:people:<owner>`` counts changes of an owner's people (their cached copy in live workers is reloaded
-when it moves); it is not a recording's key and outlives recordings.
+``live:waiting`` holds the ids of recordings that had frames pushed (an id whose list is found empty is
+dropped by :func:`waiting_sessions`), so a process serving one recording can serve others' waiting frames
+in the same rounds. ``live:people:<owner>`` counts changes of an owner's people (their cached copy in live
+workers is reloaded when it moves); neither is a recording's key, and both outlive recordings.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def redis_client():
 
 def key(session_id: int, what: str) -> str:
     return f"live:{session_id}:{what}"
+
+
+WAITING_KEY = "live:waiting"
 
 
 def people_key(owner_id: int) -> str:
@@ -89,6 +94,8 @@ def push_frame(session_id: int, seq: int, t: float, jpeg: bytes) -> None:
     pipe = redis_client().pipeline()
     pipe.rpush(key(session_id, "frames"), _FRAME.pack(int(seq) & 0xFFFFFFFF, float(t)) + jpeg)
     pipe.expire(key(session_id, "frames"), STATE_TTL)
+    pipe.sadd(WAITING_KEY, int(session_id))
+    pipe.expire(WAITING_KEY, STATE_TTL)
     pipe.execute()
 
 
@@ -107,6 +114,24 @@ def take_frames(session_id: int) -> list[tuple[int, float, bytes]]:
 
 def frames_waiting(session_id: int) -> int:
     return int(redis_client().llen(key(session_id, "frames")))
+
+
+def waiting_sessions(exclude: int | None = None, limit: int = 8) -> list[int]:
+    """Up to ``limit`` recordings (other than ``exclude``) with frames waiting now. Ids whose list is empty
+    are dropped from the set; one pushed to meanwhile may be dropped too, which only misses a batch (its
+    wake-up task still serves it)."""
+    r = redis_client()
+    ids = sorted(int(v) for v in r.smembers(WAITING_KEY) if int(v) != exclude)
+    if not ids:
+        return []
+    pipe = r.pipeline(transaction=False)
+    for sid in ids:
+        pipe.llen(key(sid, "frames"))
+    lengths = pipe.execute()
+    empty = [sid for sid, n in zip(ids, lengths, strict=True) if not n]
+    if empty:
+        r.srem(WAITING_KEY, *empty)
+    return [sid for sid, n in zip(ids, lengths, strict=True) if n][:limit]
 
 
 def lease(session_id: int):
@@ -195,4 +220,7 @@ def last_alive(session_id: int) -> float | None:
 
 
 def cleanup(session_id: int) -> None:
-    redis_client().delete(*(key(session_id, k) for k in _KEYS))
+    pipe = redis_client().pipeline()
+    pipe.delete(*(key(session_id, k) for k in _KEYS))
+    pipe.srem(WAITING_KEY, int(session_id))
+    pipe.execute()

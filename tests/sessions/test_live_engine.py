@@ -175,3 +175,58 @@ def test_frames_waiting_together_are_served_in_order_and_older_ones_skipped(user
     assert late == {"type": "live.stale", "seq": 0, "count": 1}
     assert live_state.stale_count(session.pk) == 1 and live_state.pending_frames(session.pk) == 0
     assert live_state.seen(session.pk) == {live.slot_index(frames[s][0], FPS) for s in (1, 2, 3)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recordings_waiting_together_share_one_emotion_batch(user, media_dir, monkeypatch):
+    """Two recordings with frames waiting are served by one call in rounds: each round's faces of both go to
+    the emotion model in one call, and every result equals serving each recording alone (within 1e-6, the
+    results' rounding)."""
+    from django.conf import settings
+
+    from inference.pipeline import get_classifier
+    from sessions_app.services import live, live_state
+
+    ONE_STEP = 1e-6 + 1e-12  # probabilities are rounded to 6 decimals; a batch of 2 may flip the last one
+    frames = _jpegs(media_dir / CLIP, limit=6)
+    parts = (frames[:3], frames[3:])
+    alone = [_recording(user), _recording(user)]
+    alone_payloads = [
+        [_serve(session, seq, t, jpeg) for seq, (t, jpeg) in enumerate(part)]
+        for session, part in zip(alone, parts, strict=True)
+    ]
+
+    classifier = get_classifier(settings.EMOTION_WORKER_DEVICE)  # the engines' (one per process)
+    batches: list[int] = []
+    predict = classifier.predict
+
+    def counting_predict(crops):
+        batches.append(len(crops))
+        return predict(crops)
+
+    monkeypatch.setattr(classifier, "predict", counting_predict)
+    together = [_recording(user), _recording(user)]
+    for session, part in zip(together, parts, strict=True):
+        for seq, (t, jpeg) in enumerate(part):
+            assert live_state.reserve_frame(session.pk)
+            live_state.push_frame(session.pk, seq, t, jpeg)
+    first = live.serve_frames(together[0].pk)
+
+    assert [p["seq"] for p in first] == [0, 1, 2]
+    assert all(live._ENGINES[s.pk].analyzer.classifier is classifier for s in together)
+    faces = [[len(p["faces"]) for p in payloads] for payloads in alone_payloads]
+    assert min(faces[0]) >= 1 and min(faces[1]) >= 1, faces  # the clip's face in every frame used
+    assert batches == [a + b for a, b in zip(*faces, strict=True)]  # one model call per round, both recordings
+    for session in together:
+        assert live_state.frames_waiting(session.pk) == 0 and live_state.pending_frames(session.pk) == 0
+    for payload, reference in zip(first, alone_payloads[0], strict=True):
+        assert [f["track"] for f in payload["faces"]] == [f["track"] for f in reference["faces"]]
+        for got, want in zip(payload["faces"], reference["faces"], strict=True):
+            assert got["box"] == want["box"] and got["emotion"] == want["emotion"]
+            assert np.abs(np.array(got["probabilities"]) - np.array(want["probabilities"])).max() <= ONE_STEP
+    for batched, reference, part in zip(together, alone, parts, strict=True):
+        got, want = _observations(batched), _observations(reference)
+        assert sorted(got) == sorted(want) == sorted(live.slot_index(t, FPS) for t, _ in part)
+        for index, probs in want.items():
+            assert got[index].shape == probs.shape and np.abs(got[index] - probs).max() <= ONE_STEP
+        assert live_state.seen(batched.pk) == live_state.seen(reference.pk)
