@@ -22,6 +22,7 @@ from django.utils.html import format_html
 
 from emotionsite import ratelimit
 from sessions_app.models import (
+    AnalysisRun,
     AuditEntry,
     Heartbeat,
     Marker,
@@ -381,8 +382,8 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
     date_hierarchy = "created"
     readonly_fields = [
         "owner", "source", "status", "error", "progress", "duration", "sample_fps", "width", "height",
-        "frames_analysed", "face_share", "original", "playable", "media_deleted", "model_versions", "created",
-        "updated",
+        "frames_analysed", "face_share", "original", "playable", "media_deleted", "model_versions", "current_run",
+        "created", "updated",
     ]  # fmt: skip
     fields = ["title", *readonly_fields]
     inlines = [TrackInline, _summary_inline(), SegmentInline]
@@ -505,6 +506,14 @@ class ObservationAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["session__title", "person__name"]
     show_full_result_count = False  # counting millions of rows on every page is slow
     list_per_page = 50
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["id", "session", "weights_version", "status", "started", "finished"]
+    list_select_related = ["session"]
+    list_filter = ["status"]
+    search_fields = ["session__title", "weights_version"]
 
 
 @admin.register(Segment)

@@ -11,6 +11,7 @@ from inference.classes import EMOTIONS
 from sessions_app.models import Session
 from sessions_app.reliability import is_reliable
 from sessions_app.selectors import people_summary
+from sessions_app.services.runs import current_observations
 
 # The stored values of an observation, in export order; the person columns come first.
 OBSERVATION_VALUES = [
@@ -58,7 +59,7 @@ def safe_cell(value: Any) -> Any:
 def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
     """One dict per person per sampled frame, in frame order, read with a server-side cursor."""
     fields = ["person_id", "person__name", "person__number", *OBSERVATION_VALUES]
-    qs = session.observations.order_by("frame_index", "slot").values_list(*fields)
+    qs = current_observations(session).order_by("frame_index", "slot").values_list(*fields)
     version = session.emotion_weights_version
     for row in qs.iterator(chunk_size=2000):
         rec = dict(zip(fields, row, strict=True))

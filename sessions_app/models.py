@@ -73,6 +73,8 @@ class Session(models.Model):
     original_format = models.CharField(max_length=10, blank=True)
     playable_format = models.CharField(max_length=10, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
+    # the analysis run whose results the session shows (null: none yet); a re-analysis switches it
+    current_run = models.ForeignKey("AnalysisRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     media_deleted = models.DateTimeField(null=True, blank=True)  # when retention or staff removed the files
     # Live recordings: the connection generation (each resume adds one; a finishing task scheduled for an
     # older generation does nothing) and, when the socket closed without Stop, when (s into the recording).
@@ -96,14 +98,46 @@ class Session(models.Model):
         return self.status in (self.Status.RECEIVING, self.Status.QUEUED, self.Status.ANALYSING)
 
     @property
+    def shows_results(self) -> bool:
+        """Done, or being analysed again while a completed run's results stay current."""
+        if self.status == self.Status.DONE:
+            return True
+        return self.current_run_id is not None and self.current_run.status == AnalysisRun.Status.DONE
+
+    @property
     def emotion_weights_version(self) -> str:
-        """The version of the emotion weights that made the stored results ("" if not recorded)."""
+        """The version of the emotion weights that made the shown results ("" if not recorded)."""
+        if self.current_run_id is not None and self.current_run.weights_version:
+            return self.current_run.weights_version
         return str((self.model_versions or {}).get("emotion") or "")
 
     @property
     def connection_lost_clock(self) -> str:
         """``mm:ss`` of ``connection_lost_at`` (the session page's note)."""
         return clock(self.connection_lost_at)
+
+
+class AnalysisRun(models.Model):
+    """One analysis of a session with one set of weights; results (tracks, observations, segments) belong
+    to a run, and the session shows its ``current_run``'s (services.runs)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="runs")
+    weights_version = models.CharField(max_length=100, blank=True)  # emotion weights ("" until a segment stored)
+    model_versions = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "started"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of session {self.session_id} ({self.status})"
 
 
 class Person(models.Model):
@@ -147,6 +181,7 @@ class Track(models.Model):
     """A face followed through one segment of a session (joined to a person at finalize)."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tracks")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, null=True, blank=True, related_name="tracks")
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="tracks")
     key = models.CharField(max_length=40)  # "<segment>:<merged track id>"
     segment_index = models.PositiveIntegerField(default=0)
@@ -161,7 +196,7 @@ class Track(models.Model):
 
     class Meta:
         ordering = ["session", "first_time"]
-        constraints = [models.UniqueConstraint(fields=["session", "key"], name="track_session_key_unique")]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="track_run_key_unique")]
 
     def __str__(self) -> str:
         return f"track {self.key} of session {self.session_id}"
@@ -171,6 +206,7 @@ class Observation(models.Model):
     """One face on one analysed frame."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="observations")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, null=True, blank=True, related_name="observations")
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="observations")
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="observations")
     time = models.FloatField()
@@ -200,7 +236,7 @@ class Observation(models.Model):
     class Meta:
         ordering = ["session", "frame_index", "slot"]
         constraints = [
-            models.UniqueConstraint(fields=["session", "frame_index", "slot"], name="observation_frame_slot_unique")
+            models.UniqueConstraint(fields=["run", "frame_index", "slot"], name="observation_run_frame_slot_unique")
         ]
         indexes = [models.Index(fields=["session", "time"])]
 
@@ -208,11 +244,14 @@ class Observation(models.Model):
         return f"session {self.session_id} frame {self.frame_index} slot {self.slot}"
 
     @classmethod
-    def from_face(cls, session: Session, track_id: int, frame_index: int, time: float, face) -> Observation:
-        """An unsaved row for one engine ``FaceResult``."""
+    def from_face(
+        cls, session: Session, track_id: int, frame_index: int, time: float, face, run_id: int | None = None
+    ) -> Observation:
+        """An unsaved row for one engine ``FaceResult`` of run ``run_id``."""
         top, right, bottom, left = face.box
         return cls(
             session=session,
+            run_id=run_id,
             track_id=track_id,
             time=time,
             frame_index=frame_index,
@@ -242,6 +281,7 @@ class Segment(models.Model):
         FAILED = "failed", "Failed"
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="segments")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, null=True, blank=True, related_name="segments")
     index = models.PositiveIntegerField()
     start = models.FloatField()
     end = models.FloatField()
@@ -254,7 +294,7 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["session", "index"]
-        constraints = [models.UniqueConstraint(fields=["session", "index"], name="segment_session_index_unique")]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="segment_run_index_unique")]
         indexes = [models.Index(fields=["status", "lease_until"])]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from inference.classes import EMOTIONS
 from sessions_app.models import Person, PersonThumbnail, Session
 from sessions_app.reliability import quality_bar, reliable_q
+from sessions_app.services.runs import current_observations
 
 
 def _visible(user: Any):
@@ -70,7 +71,7 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
     """Per person seen in the session: time on screen, the share of it judged reliable, mean
     probabilities, dominant emotion and attention. The means leave out faces below the quality bar
     unless ``include_unreliable``; a person with no reliable face has no means (``dominant`` None)."""
-    rows = session.observations.values("person").annotate(**_means(include_unreliable)).order_by("-n_all")
+    rows = current_observations(session).values("person").annotate(**_means(include_unreliable)).order_by("-n_all")
     people = {
         p.pk: p
         for p in Person.objects.filter(pk__in=[r["person"] for r in rows if r["person"]]).prefetch_related("thumbnails")
@@ -138,7 +139,7 @@ def timeline(session: Session, max_points: int = 600, include_unreliable: bool =
     from django.db.models import F, Max
     from django.db.models.functions import Floor
 
-    obs = session.observations.all()
+    obs = current_observations(session)
     last = obs.aggregate(last=Max("time"))["last"]
     duration = max(float(session.duration or 0.0), float(last or 0.0))
     width = bucket_width(session, float(last or 0.0), max_points)

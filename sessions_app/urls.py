@@ -10,6 +10,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
     path("sessions/<int:session_id>/rename/", views.session_rename, name="session_rename"),
     path("sessions/<int:session_id>/delete/", views.session_delete, name="session_delete"),
+    path("sessions/<int:session_id>/reanalyse/", views.session_reanalyse, name="session_reanalyse"),
     path("sessions/<int:session_id>/media/<str:kind>/", views.session_media, name="session_media"),
     path(
         "sessions/<int:session_id>/export/observations.<str:fmt>",

@@ -15,7 +15,8 @@ from sessions_app.http import disposition, serve_stored_file
 from sessions_app.models import PersonThumbnail
 from sessions_app.reliability import wants_all
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
-from sessions_app.services import audit, manage, media
+from sessions_app.services import audit, manage, media, runs
+from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
 
 @login_required
@@ -47,7 +48,26 @@ def session_detail(request, session_id: int):
     audit.record(request.user, audit.Action.VIEWED, session, request=request)
     include_all = wants_all(request.GET)
     people = session_people(session, include_unreliable=include_all)
-    return render(request, "sessions/detail.html", {"session": session, "people": people, "include_all": include_all})
+    context = {"session": session, "people": people, "include_all": include_all, "outdated": runs.outdated(session)}
+    if context["outdated"]:
+        context["current_weights"] = runs.current_weights_version()
+    return render(request, "sessions/detail.html", context)
+
+
+@login_required
+@require_POST
+def session_reanalyse(request, session_id: int):
+    """Analyse the session again with the current model (owner or staff; rate limited like the admin's)."""
+    session = get_session_or_404(request.user, session_id)
+    try:
+        reanalyse_session(session, actor=request.user, request=request)
+    except ReanalysisError as exc:
+        messages.error(request, f"Not re-analysed: {exc}")
+    except ratelimit.RateLimited as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Re-analysis queued; the current results stay until it completes.")
+    return redirect(session.get_absolute_url())
 
 
 @login_required

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inference.classes import EMOTIONS
+from sessions_app.services.runs import current_observations
 from sessions_app.timefmt import clock  # noqa: F401 - the summaries modules take it from here
 
 DEFAULT_MIN_SEGMENT_SECONDS = 2.0  # runs shorter than this are folded into a neighbour
@@ -230,7 +231,9 @@ def build_digest(
     from sessions_app.models import Person
     from sessions_app.reliability import reliable_q
 
-    observations = session.observations.all() if include_unreliable else session.observations.filter(reliable_q())
+    observations = current_observations(session)
+    if not include_unreliable:
+        observations = observations.filter(reliable_q())
     rows = list(
         observations.order_by("time", "slot").values_list("time", "person_id", "track_id", *EMOTIONS, "attention")
     )

@@ -35,7 +35,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from inference.errors import MediaError
-from sessions_app.models import Observation, Person, PersonThumbnail, Segment, Session, Track
+from sessions_app.models import AnalysisRun, Observation, Person, PersonThumbnail, Segment, Session, Track
+from sessions_app.services import runs
 from sessions_app.services.progress import send_state
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def plan_segments(session: Session, spans: list[tuple[float, float]] | None = No
     The count is bounded: at most duration / segment length plus one per stretch, and ingest refuses
     videos over EMOTION_MAX_DURATION_SECONDS (stretches are over 10 s apart).
     """
+    run_id = runs.open_run_id_or_start(session)
     length = max(1, settings.EMOTION_SEGMENT_SECONDS)
     if session.source == Session.Source.IMAGE or session.duration <= 0:
         bounds = [(0.0, float(session.duration))]
@@ -62,9 +64,10 @@ def plan_segments(session: Session, spans: list[tuple[float, float]] | None = No
             count = max(1, int(np.ceil((end - start) / length - 1e-6)))
             bounds += [(float(start + i * length), float(min(start + (i + 1) * length, end))) for i in range(count)]
     Segment.objects.bulk_create(
-        [Segment(session=session, index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)], ignore_conflicts=True
+        [Segment(session=session, run_id=run_id, index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)],
+        ignore_conflicts=True,
     )
-    return list(session.segments.order_by("index"))
+    return list(session.segments.filter(run_id=run_id).order_by("index"))
 
 
 # ``Segment.worker`` of a pending segment whose task is in the broker (a running one names its process).
@@ -207,9 +210,10 @@ def _claim(session_id: int, index: int, worker: str) -> Segment | None:
         if seg.attempts >= settings.EMOTION_SEGMENT_MAX_ATTEMPTS:
             # Its worker died on every try (a file that crashes the decoder, memory): stop, say so.
             Segment.objects.filter(pk=seg.pk).update(status=Segment.Status.FAILED, lease_until=None)
-            Session.objects.filter(pk=session_id, status__in=RUNNING_STATES).update(
-                status=Session.Status.FAILED,
-                error=f"Analysis stopped: the worker died {seg.attempts} times on {seg.start:.0f}-{seg.end:.0f} s.",
+            _mark_failed(
+                session_id,
+                f"Analysis stopped: the worker died {seg.attempts} times on {seg.start:.0f}-{seg.end:.0f} s.",
+                RUNNING_STATES,
             )
             transaction.on_commit(lambda: _send(session_id))
             return None
@@ -350,29 +354,47 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
             )
         )
     versions = {"emotion": str(getattr(analyzer.classifier, "version", "")), "detector": analyzer.detector}
+    run_id = seg.run_id or runs.open_run_id_or_start(session)
+    for track in tracks:
+        track.run_id = run_id
     with transaction.atomic():
         Track.objects.bulk_create(tracks, ignore_conflicts=True)
-        ids = dict(Track.objects.filter(session=session, segment_index=seg.index).values_list("key", "id"))
+        ids = dict(Track.objects.filter(run_id=run_id, segment_index=seg.index).values_list("key", "id"))
         rows = []
         for frame in analysis.frames:
             for face in frame.faces:
                 track_id = ids[f"{seg.index}:{face.track_id}"]
-                rows.append(Observation.from_face(session, track_id, frame.index, frame.time, face))
+                rows.append(Observation.from_face(session, track_id, frame.index, frame.time, face, run_id))
         for i in range(0, len(rows), BATCH):
             Observation.objects.bulk_create(rows[i : i + BATCH], ignore_conflicts=True)
         Segment.objects.filter(pk=seg.pk).update(
             status=Segment.Status.DONE, progress=1.0, frames=analysis.n_frames, lease_until=None
         )
-        Session.objects.filter(pk=session.pk).update(model_versions=versions)
+        # the run records its weights; the session's versions follow when the run becomes current
+        AnalysisRun.objects.filter(pk=run_id).update(weights_version=versions["emotion"], model_versions=versions)
+
+
+def _mark_failed(session_id: int, message: str, states: tuple | None = None) -> None:
+    """The run in progress failed: the session fails, or, when a previous run's results are current (a
+    re-analysis), goes back to done with them and says the re-analysis failed."""
+    qs = Session.objects.filter(pk=session_id).exclude(status=Session.Status.DONE)
+    if states is not None:
+        qs = qs.filter(status__in=states)
+    if runs.fail_run(session_id):
+        qs.update(
+            status=Session.Status.DONE,
+            progress=1.0,
+            error=f"Re-analysis failed; the previous results stay. {message}"[:2000],
+        )
+    else:
+        qs.update(status=Session.Status.FAILED, error=message[:2000])
 
 
 def fail_session(session_id: int, message: str, seg: Segment | None = None) -> None:
     with transaction.atomic():
         if seg is not None:
             Segment.objects.filter(pk=seg.pk).update(status=Segment.Status.FAILED, lease_until=None)
-        Session.objects.filter(pk=session_id).exclude(status=Session.Status.DONE).update(
-            status=Session.Status.FAILED, error=message[:2000]
-        )
+        _mark_failed(session_id, message)
     session = Session.objects.filter(pk=session_id).first()
     if session is not None:
         send_state(session)
@@ -407,9 +429,12 @@ def finalize_session(session: Session) -> None:
     from inference.tracking import identity_references, merge_tracks
     from sessions_app.services.suggestions import rejected_pairs, suggest
 
-    tracks = list(session.tracks.order_by("segment_index", "first_time", "pk"))
+    # the run of the session's segments (one run's at a time); None: rows stored before runs existed
+    run_id = session.segments.values_list("run_id", flat=True).first()
+    tracks = list(Track.objects.filter(session=session, run_id=run_id).order_by("segment_index", "first_time", "pk"))
     frames: dict[int, set] = defaultdict(set)
-    for track_id, frame_index in session.observations.values_list("track_id", "frame_index"):
+    run_obs = Observation.objects.filter(session=session, run_id=run_id)
+    for track_id, frame_index in run_obs.values_list("track_id", "frame_index"):
         frames[track_id].add(frame_index)
     merged = merge_tracks(
         [
@@ -453,8 +478,10 @@ def finalize_session(session: Session) -> None:
     if thumbs:
         make_thumbnails(session, thumbs)
 
-    frames_analysed = sum(session.segments.values_list("frames", flat=True))
-    with_face = session.observations.values("frame_index").distinct().count()
+    frames_analysed = sum(session.segments.filter(run_id=run_id).values_list("frames", flat=True))
+    with_face = run_obs.values("frame_index").distinct().count()
+    if run_id is not None:
+        runs.complete_run(session, run_id)
     session.frames_analysed = frames_analysed
     session.face_share = (with_face / frames_analysed) if frames_analysed else 0.0
     session.progress = 1.0

@@ -40,7 +40,7 @@ from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.reliability import is_reliable
-from sessions_app.services import live_state
+from sessions_app.services import live_state, runs
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
 
@@ -97,6 +97,7 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
     session = Session.objects.create(
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
     )
+    runs.start_run(session, current=True)  # a first analysis: its results show as they arrive
     cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
     return session
 
@@ -477,14 +478,20 @@ def _complete(sv: _Serving, seq: int, pending: Any, probabilities: np.ndarray) -
 
 def _store_live(session: Session, analyzer: Any, result: Any) -> None:
     tracks = {t.id: t for t in analyzer.tracker.all_tracks()}
+    run_id = runs.open_run_id_or_start(session)
     with transaction.atomic():
         rows = []
         for face in result.faces:
             raw = tracks.get(face.track_id)
             track, _ = Track.objects.get_or_create(
-                session=session,
+                run_id=run_id,
                 key=f"{LIVE_SEGMENT}:{face.track_id}",
-                defaults={"segment_index": LIVE_SEGMENT, "first_time": result.time, "last_time": result.time},
+                defaults={
+                    "session": session,
+                    "segment_index": LIVE_SEGMENT,
+                    "first_time": result.time,
+                    "last_time": result.time,
+                },
             )
             Track.objects.filter(pk=track.pk).update(
                 count=F("count") + 1,
@@ -493,7 +500,7 @@ def _store_live(session: Session, analyzer: Any, result: Any) -> None:
                 references=raw.references if raw is not None and raw.references else track.references,
                 reference_quality=raw.qualities if raw is not None and raw.references else track.reference_quality,
             )
-            rows.append(Observation.from_face(session, track.pk, result.index, result.time, face))
+            rows.append(Observation.from_face(session, track.pk, result.index, result.time, face, run_id))
         Observation.objects.bulk_create(rows, ignore_conflicts=True)
 
 
@@ -530,13 +537,22 @@ def finish(session_id: int) -> str:
         send_state(session)
         seen = live_state.seen(session_id)
         n_live = len(seen)
+        run_id = runs.open_run_id_or_start(session)
         Segment.objects.update_or_create(
-            session=session,
+            run_id=run_id,
             index=LIVE_SEGMENT,
-            defaults={"start": 0.0, "end": info.duration, "status": Segment.Status.DONE, "frames": n_live},
+            defaults={
+                "session": session,
+                "start": 0.0,
+                "end": info.duration,
+                "status": Segment.Status.DONE,
+                "frames": n_live,
+            },
         )
         seg, _ = Segment.objects.get_or_create(  # analysed here: marked so no segment task takes it
-            session=session, index=GAP_SEGMENT, defaults={"start": 0.0, "end": info.duration, "worker": QUEUED}
+            run_id=run_id,
+            index=GAP_SEGMENT,
+            defaults={"session": session, "start": 0.0, "end": info.duration, "worker": QUEUED},
         )
         _fill_gaps(session, seg, out, seen)
     except TooLongError as exc:

@@ -1,4 +1,5 @@
-"""Run the analysis of a stored session again (staff action): results cleared, segments planned and queued."""
+"""Run the analysis of a stored session again (the admin's action, the session page's button): a new run,
+its segments planned and queued; the current run's results stay shown until the new run completes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.db import transaction
 
 from emotionsite import ratelimit
 from sessions_app.models import Session
-from sessions_app.services import audit
+from sessions_app.services import audit, runs
 from sessions_app.services.analysis import enqueue_analysis, plan_segments
 
 
@@ -17,8 +18,10 @@ class ReanalysisError(Exception):
 
 
 def reanalyse_session(session: Session, *, actor: Any = None, request: Any = None) -> int:
-    """Clear observations, tracks and segments, queue the analysis again; returns the number of segments queued.
+    """Start a new run and queue its segments; returns the number of segments queued.
 
+    The current run's observations and tracks stay until finalize makes the new run current (a failed run
+    leaves them); the old segments (work records, their frame counts already on the session) are replaced.
     People stay: finalize matches the new tracks to them again.
     """
     with transaction.atomic():
@@ -34,12 +37,12 @@ def reanalyse_session(session: Session, *, actor: Any = None, request: Any = Non
         spans = []
         if session.source != Session.Source.LIVE:
             spans = list(session.segments.order_by("index").values_list("start", "end"))
-        session.observations.all().delete()
-        session.tracks.all().delete()
         session.segments.all().delete()
+        # a run still marked running (its worker gone) is closed: the new run is the one in progress
+        session.runs.filter(status="running").update(status="failed")
         session.status, session.progress, session.error = Session.Status.QUEUED, 0.0, ""
-        session.frames_analysed, session.face_share = 0, None
-        session.save(update_fields=["status", "progress", "error", "frames_analysed", "face_share", "updated"])
+        session.save(update_fields=["status", "progress", "error", "updated"])
+        runs.start_run(session, current=not runs.has_results(session))
         segments = plan_segments(session, spans or None)
         audit.record(actor, audit.Action.REANALYSED, session, request=request)
         transaction.on_commit(lambda: enqueue_analysis(session.pk))

@@ -27,7 +27,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import Marker, Person, PersonFlag, PersonSuggestion, Session
+from sessions_app.models import AnalysisRun, Marker, Person, PersonFlag, PersonSuggestion, Session
 from tests.hardening.conftest import MEDIA_BYTES, World
 from tests.sessions.conftest import communicator, cookie_for
 
@@ -53,6 +53,11 @@ class Check:
 
 def _session_gone(w: World) -> None:
     assert not Session.objects.filter(pk=w.victim.pk).exists()
+
+
+def _reanalysis_asked(w: World) -> None:
+    # the owner's POST starts a new run (another user's 404 started none)
+    assert list(AnalysisRun.objects.filter(session=w.session).values_list("status", flat=True)) == ["running"]
 
 
 def _renamed(w: World) -> None:
@@ -132,6 +137,9 @@ ROUTES: dict[str, list[Check]] = {
         Check(lambda w: f"/sessions/{w.session.pk}/rename/", "owner", "post", 302, {"title": "Renamed"}, after=_renamed)
     ],
     "session_delete": [Check(lambda w: f"/sessions/{w.victim.pk}/delete/", "owner", "post", 302, after=_session_gone)],
+    "session_reanalyse": [
+        Check(lambda w: f"/sessions/{w.session.pk}/reanalyse/", "owner", "post", 302, after=_reanalysis_asked)
+    ],
     # media: the authorising views (MEDIA_URL itself is not served: test_media_url_is_not_served)
     "session_media": [
         Check(lambda w: f"/sessions/{w.session.pk}/media/original/", "owner", contains=MEDIA_BYTES),

@@ -49,6 +49,9 @@ def full_world(people_world, other_user):
 
     PersonSuggestion.objects.create(owner=w.owner, person=w.alice, candidate=w.carol, score=0.4)
     PersonFlag.objects.create(person=w.alice, groups=[[w.tracks["a-alice"].pk], [w.tracks["b-alice"].pk]])
+    from sessions_app.models import AnalysisRun
+
+    AnalysisRun.objects.create(session=w.b, weights_version="0-old", status="failed")  # not current: no effect
     return w
 
 
@@ -127,13 +130,16 @@ def test_merge_action_same_owner_only(staff, full_world, other_user, staff_user)
 def test_reanalyse_action(staff, full_world, staff_user, django_capture_on_commit_callbacks):
     w = full_world
     w.a.original.save("clip.mp4", ContentFile(b"video"), save=True)
+    shown = w.a.observations.count()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:  # the queueing is not run here
         response = post_action(staff, "session", "reanalyse_selected", [w.a.pk, w.b.pk])
     text = response.content.decode()
     assert "Analysis queued again for 1 session(s)." in text and "“Meeting B” has no stored media" in text
     a = Session.objects.get(pk=w.a.pk)
-    assert a.status == "queued" and a.progress == 0 and not a.observations.exists() and not a.tracks.exists()
+    # the results stay current until the new run completes (services.runs)
+    assert a.status == "queued" and a.progress == 0 and a.observations.count() == shown > 0 and a.tracks.exists()
     assert list(a.segments.values_list("index", "status")) == [(0, "pending")]
+    assert list(a.runs.values_list("status", flat=True)) == ["running"] and a.current_run_id is None
     assert len(callbacks) == 1  # enqueue_analysis, once committed
     assert Session.objects.get(pk=w.b.pk).observations.count() == 24  # untouched
     assert AuditEntry.objects.filter(action="reanalysed", actor=staff_user, object_id=str(w.a.pk)).exists()
