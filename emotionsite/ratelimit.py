@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.throttling import BaseThrottle
 
+from emotionsite import redisconn
 from emotionsite.env import parse_rate
 
 logger = logging.getLogger(__name__)
@@ -61,11 +61,8 @@ def _wait_text(seconds: int) -> str:
     return f"{math.ceil(seconds / 3600)} h"
 
 
-@cache
 def _redis():
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return redisconn.client(2)
 
 
 def rate_of(action: str) -> tuple[int, int] | None:

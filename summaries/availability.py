@@ -19,6 +19,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from emotionsite import redisconn
 from summaries.backends import local, remote
 from summaries.base import Availability
 
@@ -44,7 +45,7 @@ def _facts_key() -> str:
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return redisconn.client(2)
 
 
 def _write(name: str, facts: dict[str, Any]) -> None:

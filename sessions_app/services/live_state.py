@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import struct
 import time
-from functools import cache
 
-from django.conf import settings
+from emotionsite import redisconn
 
 STATE_TTL = 3600
 MAX_PENDING = 3  # frames in flight per session before the consumer skips
@@ -33,11 +32,8 @@ _FRAME = struct.Struct(">Id")  # seq, capture time; then the JPEG bytes
 _KEYS = ("frames", "lease", "state", "version", "inflight", "released", "seen", "stale", "chunks", "alive")
 
 
-@cache
 def redis_client():
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redisconn.client()
 
 
 def key(session_id: int, what: str) -> str:

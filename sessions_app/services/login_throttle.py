@@ -14,12 +14,13 @@ import hashlib
 import logging
 import math
 import time
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from redis.exceptions import RedisError
+
+from emotionsite import redisconn
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +29,8 @@ KNOWN_DEVICE_DAYS = 90
 _SALT = "emotion.login.known-device"
 
 
-@cache
 def _redis() -> Any:
-    import redis
-
-    # short timeouts: a log-in must not hang while Redis restarts
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    return redisconn.client(1)  # short: a log-in must not hang while Redis restarts
 
 
 def _digest(username: str) -> str:
