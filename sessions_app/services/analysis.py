@@ -262,14 +262,14 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
         store_segment(session, seg, analysis, analyzer, worker)
     except MediaError as exc:
         fail_session(session_id, f"The media could not be decoded: {exc}", seg)
-        _queue_next(session_id)
+        queue_segments(session.owner_id)
         return "failed"
     except TRANSIENT_DB_ERRORS:
         raise  # the database went away (a restart): the task retries and reclaims its own lease
     except Exception:
         logger.exception("segment %s of session %s failed", index, session_id)  # the details stay in the log
         fail_session(session_id, "The analysis failed because of an internal error.", seg)
-        _queue_next(session_id)
+        queue_segments(session.owner_id)
         return "failed"
     logger.info("segment %s of session %s done", index, session_id)
     queue_segments(session.owner_id)  # the next one joins the back of the queue, behind other users' work
