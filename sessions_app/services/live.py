@@ -41,6 +41,7 @@ from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.reliability import is_reliable
 from sessions_app.services import live_state, runs
+from sessions_app.services.people import delete_files_on_commit
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
 
@@ -533,7 +534,7 @@ def finish(session_id: int) -> str:
         fields = ["original", "playable", "original_format", "playable_format", "duration", "width", "height"]
         session.save(update_fields=[*fields, "progress", "updated"])
         if raw_name != session.original.name:  # the raw recording goes once the row points at the MP4
-            transaction.on_commit(lambda: session.playable.storage.delete(raw_name))
+            delete_files_on_commit([raw_name])
         send_state(session)
         seen = live_state.seen(session_id)
         n_live = len(seen)

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from sessions_app.mediatypes import OTHER, detect_format, extension, safe_name, sniff_file, storage_name
 from sessions_app.models import Session
+from sessions_app.services.people import delete_files_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,6 @@ def needs_securing(session: Session) -> bool:
 def _is_server_name(name: str, fmt: str) -> bool:
     base = Path(name).name
     return safe_name(base) == base and base.endswith(f".{extension(fmt)}")
-
-
-def _delete(names: set[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def _probe_format(session: Session, name: str) -> str:
@@ -100,7 +96,7 @@ def secure_names(session_id: int) -> str:
                 playable_format=new["playable"][1],
             )
             gone = {name for name in old.values() if name} - {name for name, _ in new.values()}
-            transaction.on_commit(lambda: _delete(gone))
+            delete_files_on_commit(gone)
             copies = []
     finally:
         for copy in copies:  # not committed: the row still points at the old files
