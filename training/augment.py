@@ -73,3 +73,38 @@ def tta_views(x: torch.Tensor) -> list[torch.Tensor]:
         shifted = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
         views += [shifted, torch.flip(shifted, dims=[3])]
     return views
+
+
+def degrade(x: torch.Tensor, generator: torch.Generator | None = None, p: float = 0.5) -> torch.Tensor:
+    """Make a float batch (N, 1, H, W) in 0..1 look like faces filmed, not photographed for the web.
+
+    Each image independently, each with probability ``p``: captured at low resolution
+    (down to 12-32 px and back), blurred (Gaussian, sigma 0.4-1.6 px), noisy (sensor
+    noise up to 4% of the range); and always a gamma of 0.67-1.5 (exposure). FER-2013's
+    crops are sharp, well-lit web photos; webcam and film faces are often none of these.
+    """
+    n, _, h, w = x.shape
+    dev = x.device
+
+    def rand(*shape):
+        return torch.rand(*shape, device=dev, generator=generator)
+
+    # low resolution: one size per batch (interpolate needs one), applied to the chosen rows
+    small = int(12 + rand(1).item() * 20)
+    low = F.interpolate(F.interpolate(x, size=(small, small), mode="area"), size=(h, w), mode="bilinear")
+    x = torch.where((rand(n) < p).view(n, 1, 1, 1), low, x)
+    # blur: a separable Gaussian per image, by grouped convolution
+    sigma = 0.4 + rand(n) * 1.2
+    taps = torch.arange(-3, 4, device=dev, dtype=x.dtype)
+    k = torch.exp(-(taps.view(1, -1) ** 2) / (2 * sigma.view(-1, 1) ** 2))
+    k = k / k.sum(dim=1, keepdim=True)
+    rows = x.reshape(1, n, h, w)
+    blurred = F.conv2d(F.pad(rows, (3, 3, 0, 0), mode="replicate"), k.view(n, 1, 1, 7), groups=n)
+    blurred = F.conv2d(F.pad(blurred, (0, 0, 3, 3), mode="replicate"), k.view(n, 1, 7, 1), groups=n)
+    x = torch.where((rand(n) < p).view(n, 1, 1, 1), blurred.reshape(n, 1, h, w), x)
+    # noise
+    noise = torch.randn(x.shape, device=dev, generator=generator) * (rand(n, 1, 1, 1) * 0.04)
+    x = torch.where((rand(n) < p).view(n, 1, 1, 1), x + noise, x).clamp(0, 1)
+    # exposure
+    gamma = torch.exp((rand(n, 1, 1, 1) * 2 - 1) * math.log(1.5))
+    return x.clamp_min(1e-6) ** gamma

@@ -27,12 +27,14 @@ from inference.classes import EMOTIONS
 from inference.emotion import weights as wfile
 from inference.emotion.network import ARCHITECTURES, build
 from training import data as fer
-from training.augment import augment
+from training import targets as targets_mod
+from training.augment import augment, degrade
 from training.evaluate import evaluate_model, predict_logits
 from training.metrics import fit_temperature
 from training.paths import DATA_ENV
 
-LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft")
+LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft", "mixed")
+SELECTIONS = ("val_acc", "val_mean")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,6 +46,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--root", type=Path, default=None, help="an extracted folder with train/ and test/ (instead of the archive)"
     )
     p.add_argument("--labels", choices=LABEL_SOURCES, default="fer2013")
+    p.add_argument(
+        "--mix",
+        default="0.4,0.3,0.3",
+        help="with --labels mixed: weights of the original label, the FER+ votes and the teachers",
+    )
+    p.add_argument("--teacher", type=Path, action="append", default=[], help="teacher weights file (repeatable)")
+    p.add_argument("--init", type=Path, default=None, help="start from this weights file (same architecture)")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg-m")
     p.add_argument("--epochs", type=int, default=120)
     p.add_argument("--batch-size", type=int, default=128)
@@ -60,6 +69,24 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="weight the loss by (inverse) class frequency against imbalance",
     )
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--rotate", type=float, default=10.0, help="rotation jitter, degrees")
+    p.add_argument("--scale", type=float, default=0.1, help="scale jitter, fraction")
+    p.add_argument("--shift", type=float, default=0.1, help="shift jitter, fraction")
+    p.add_argument(
+        "--degrade", type=float, default=0.0, help="probability of each capture degradation (training.augment.degrade)"
+    )
+    p.add_argument(
+        "--select",
+        choices=SELECTIONS,
+        default="val_acc",
+        help="keep the epoch with the best validation accuracy, or the best mean of original and FER+ accuracy",
+    )
+    p.add_argument(
+        "--calibration",
+        choices=("clean", "shifted"),
+        default="clean",
+        help="fit the temperature on the validation images, or on them and a degraded copy of them",
+    )
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -98,6 +125,12 @@ def load_training_data(args) -> tuple[fer.Split, np.ndarray, np.ndarray]:
     if args.labels == "fer2013":
         targets = np.eye(len(EMOTIONS), dtype=np.float32)[train.labels]
         usable = np.ones(len(train), dtype=bool)
+    elif args.labels == "mixed":
+        plus, plus_ok = fer.load_ferplus(train.names)
+        teacher = targets_mod.teacher_probs(args.teacher, train.images) if args.teacher else None
+        weights = tuple(float(v) for v in args.mix.split(","))
+        targets = targets_mod.mix_targets(train.labels, plus, plus_ok, teacher, weights)
+        usable = np.ones(len(train), dtype=bool)
     else:
         targets, usable = fer.load_ferplus(train.names)
         if args.labels == "ferplus-majority":
@@ -115,6 +148,44 @@ def class_weight_vector(labels: np.ndarray, mode: str) -> torch.Tensor:
         w = 1 / counts
     w = w / (w * counts).sum() * counts.sum()  # keep the mean loss scale
     return torch.tensor(w, dtype=torch.float32)
+
+
+def validation_ferplus(split: fer.Split, val_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows into the validation split, FER+ majority labels) where FER+ votes are usable, or None."""
+    try:
+        soft, keep = fer.load_ferplus([split.names[i] for i in val_idx])
+    except FileNotFoundError:
+        return None
+    if not keep.any():  # a folder set FER+ does not cover
+        return None
+    return np.flatnonzero(keep), soft[keep].argmax(axis=1)
+
+
+def validation_scores(logits: np.ndarray, labels: np.ndarray, plus) -> dict[str, float]:
+    """Validation accuracy against the run's labels, against FER+ majorities, and their mean."""
+    acc = float((logits.argmax(1) == labels).mean())
+    if plus is None:
+        return {"val_acc": acc, "val_mean": acc}
+    rows, plus_labels = plus
+    plus_acc = float((logits[rows].argmax(1) == plus_labels).mean())
+    return {"val_acc": acc, "val_ferplus_acc": plus_acc, "val_mean": (acc + plus_acc) / 2}
+
+
+def shifted_copy(images_u8: torch.Tensor, seed: int) -> torch.Tensor:
+    """The validation images degraded once, reproducibly (always the same copy for a seed)."""
+    gen = torch.Generator(device=images_u8.device)
+    gen.manual_seed(seed + 7919)
+    x = degrade(images_u8.float() / 255.0, generator=gen, p=0.5)
+    return (x * 255).round().to(torch.uint8)
+
+
+def plain(value):
+    """A recipe value as the weights file may hold it (weights-only loading refuses paths)."""
+    if isinstance(value, Path):
+        return value.name
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 def lr_at(step: int, total: int, warmup: int, base: float, schedule: str) -> float:
@@ -141,7 +212,8 @@ def train(args) -> Path:
     args.out.mkdir(parents=True, exist_ok=True)
 
     train_split, targets, usable = load_training_data(args)
-    hard = targets.argmax(axis=1)
+    # mixed targets are scored against the original labels, as the test folder is
+    hard = train_split.labels if args.labels == "mixed" else targets.argmax(axis=1)
     train_idx, val_idx = fer.stratified_split(train_split.labels, args.val_fraction, args.seed)
     train_idx = train_idx[usable[train_idx]]
     val_idx = val_idx[usable[val_idx]]
@@ -151,7 +223,13 @@ def train(args) -> Path:
     norm = dict(wfile.DEFAULT_NORMALIZATION)
     cw = class_weight_vector(hard[train_idx], args.class_weights).to(device)
 
-    model = build(args.arch).to(device)
+    model = build(args.arch)
+    if args.init is not None:
+        start = wfile.load(args.init)
+        if start.architecture != args.arch:
+            raise SystemExit(f"--init {args.init} is {start.architecture}, not {args.arch}")
+        model.load_state_dict(start.build_model().float().state_dict())
+    model = model.to(device)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     if args.optimizer == "sgd":
@@ -181,6 +259,8 @@ def train(args) -> Path:
     gen = torch.Generator(device=device)
     gen.manual_seed(args.seed * 1000 + start_epoch)
     val_images = images[torch.as_tensor(val_idx, device=device)]
+    val_plus = validation_ferplus(train_split, val_idx)
+    val_shifted = shifted_copy(val_images, args.seed)
     started = time.time()
     epoch = start_epoch
     while epoch < total_epochs:
@@ -204,7 +284,9 @@ def train(args) -> Path:
             idx = perm[b * args.batch_size : (b + 1) * args.batch_size]
             x = images[idx].float() / 255.0
             if not args.no_augment:
-                x = augment(x, generator=gen)
+                x = augment(x, generator=gen, rotate_deg=args.rotate, scale=args.scale, shift=args.shift)
+            if args.degrade:
+                x = degrade(x, generator=gen, p=args.degrade)
             x = (x - norm["mean"]) / norm["std"]
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -223,11 +305,13 @@ def train(args) -> Path:
             if b % 20 == 0:
                 bar.set_postfix(loss=f"{loss.item():.3f}")
         val_logits = predict_logits(model, val_images, norm, device=device)
-        val_acc = float((val_logits.argmax(1) == hard[val_idx]).mean())
-        elapsed = time.time() - t0
-        history.append(
-            {"epoch": epoch + 1, "loss": running / max(seen, 1), "val_acc": val_acc, "seconds": round(elapsed, 1)}
+        scores = validation_scores(val_logits, hard[val_idx], val_plus)
+        scores["val_shifted_acc"] = float(
+            (predict_logits(model, val_shifted, norm, device=device).argmax(1) == hard[val_idx]).mean()
         )
+        val_acc = scores[args.select]
+        elapsed = time.time() - t0
+        history.append({"epoch": epoch + 1, "loss": running / max(seen, 1), **scores, "seconds": round(elapsed, 1)})
         improved = val_acc > best_acc
         if improved:
             best_acc = val_acc
@@ -254,8 +338,9 @@ def train(args) -> Path:
             last_path,
         )
         print(
-            f"epoch {epoch + 1}/{total_epochs} loss {history[-1]['loss']:.4f} val_acc {val_acc:.4f}"
-            f"{' *' if improved else ''} ({elapsed:.1f}s)",
+            f"epoch {epoch + 1}/{total_epochs} loss {history[-1]['loss']:.4f} "
+            + " ".join(f"{k} {v:.4f}" for k, v in scores.items())
+            + f"{' *' if improved else ''} ({elapsed:.1f}s)",
             flush=True,
         )
         epoch += 1
@@ -263,14 +348,18 @@ def train(args) -> Path:
 
     model.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
     val_logits = predict_logits(model, val_images, norm, device=device)
-    temperature = fit_temperature(val_logits, hard[val_idx])
-    metrics = {"validation_accuracy": best_acc, "epochs": total_epochs}
+    labels = hard[val_idx]
+    if args.calibration == "shifted":
+        val_logits = np.concatenate([val_logits, predict_logits(model, val_shifted, norm, device=device)])
+        labels = np.concatenate([labels, labels])
+    temperature = fit_temperature(val_logits, labels)
+    metrics = {"validation_" + args.select: best_acc, "epochs": total_epochs, "calibration": args.calibration}
     try:
         metrics.update(evaluate_model(model, norm, temperature, root=args.root, device=device))
     except FileNotFoundError as exc:
         print(f"test evaluation skipped: {exc}")
     recipe = {
-        k: (str(v) if isinstance(v, Path) else v)
+        k: plain(v)
         for k, v in vars(args).items()
         if k not in {"data", "root", "out", "export", "resume", "no_progress", "threads"}
     }
