@@ -108,3 +108,11 @@ def degrade(x: torch.Tensor, generator: torch.Generator | None = None, p: float 
     # exposure
     gamma = torch.exp((rand(n, 1, 1, 1) * 2 - 1) * math.log(1.5))
     return x.clamp_min(1e-6) ** gamma
+
+
+def shifted_copy(images_u8: torch.Tensor, seed: int) -> torch.Tensor:
+    """The validation images degraded once, reproducibly (always the same copy for a seed)."""
+    gen = torch.Generator(device=images_u8.device)
+    gen.manual_seed(seed + 7919)
+    x = degrade(images_u8.float() / 255.0, generator=gen, p=0.5)
+    return (x * 255).round().to(torch.uint8)

@@ -26,7 +26,7 @@ import torch
 from inference.classes import EMOTIONS
 from training import data as fer
 from training import folders
-from training.augment import tta_views
+from training.augment import shifted_copy, tta_views
 from training.metrics import fit_temperature, report
 
 
@@ -184,6 +184,19 @@ def format_report(name: str, r: dict) -> str:
     return "\n".join(lines)
 
 
+def validation_logits(model, norm, train: fer.Split, val_idx, recipe: dict, device, tta) -> tuple:
+    """Validation logits and labels for the temperature, as the weights' recipe fitted it:
+    the validation images, and a degraded copy of them too for ``--calibration shifted``."""
+    images = torch.from_numpy(train.images[val_idx]).unsqueeze(1)
+    logits = predict_logits(model, images, norm, device, tta=tta)
+    labels = train.labels[val_idx]
+    if recipe.get("calibration") == "shifted":
+        shifted = shifted_copy(images, int(recipe.get("seed", 1)))
+        logits = np.concatenate([logits, predict_logits(model, shifted, norm, device, tta=tta)])
+        labels = np.concatenate([labels, labels])
+    return logits, labels
+
+
 def main(argv=None) -> dict:
     from inference.emotion.weights import load
     from training.paths import PROJECT_ROOT
@@ -213,8 +226,8 @@ def main(argv=None) -> dict:
     recipe = w.metadata.get("recipe", {})
     train = fer.load_split("train", args.root)
     _, val_idx = fer.stratified_split(train.labels, float(recipe.get("val_fraction", 0.1)), int(recipe.get("seed", 1)))
-    val_logits = predict_logits(model, train.images[val_idx], norm, args.device, tta=args.tta)
-    temperature = fit_temperature(val_logits, train.labels[val_idx])
+    val_logits, val_labels = validation_logits(model, norm, train, val_idx, recipe, args.device, args.tta)
+    temperature = fit_temperature(val_logits, val_labels)
     print(
         f"weights {args.weights.name}: {w.architecture}, version {w.version}, label source "
         f"{w.metadata.get('label_source')}; temperature fitted on validation {temperature:.3f} "

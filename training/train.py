@@ -28,7 +28,7 @@ from inference.emotion import weights as wfile
 from inference.emotion.network import ARCHITECTURES, build
 from training import data as fer
 from training import targets as targets_mod
-from training.augment import augment, degrade
+from training.augment import augment, degrade, shifted_copy
 from training.evaluate import evaluate_model, predict_logits
 from training.metrics import fit_temperature
 from training.paths import DATA_ENV
@@ -169,14 +169,6 @@ def validation_scores(logits: np.ndarray, labels: np.ndarray, plus) -> dict[str,
     rows, plus_labels = plus
     plus_acc = float((logits[rows].argmax(1) == plus_labels).mean())
     return {"val_acc": acc, "val_ferplus_acc": plus_acc, "val_mean": (acc + plus_acc) / 2}
-
-
-def shifted_copy(images_u8: torch.Tensor, seed: int) -> torch.Tensor:
-    """The validation images degraded once, reproducibly (always the same copy for a seed)."""
-    gen = torch.Generator(device=images_u8.device)
-    gen.manual_seed(seed + 7919)
-    x = degrade(images_u8.float() / 255.0, generator=gen, p=0.5)
-    return (x * 255).round().to(torch.uint8)
 
 
 def plain(value):

@@ -13,7 +13,9 @@ from inference.classes import EMOTIONS
 from inference.emotion import weights as wfile
 from inference.emotion.network import build
 from tests.training.test_training import make_dataset, tiny_run_args
-from training import framing, targets, train
+from training import data as fer
+from training import evaluate, framing, targets, train
+from training.metrics import fit_temperature
 from training.augment import degrade
 
 
@@ -102,6 +104,14 @@ def test_mixed_run_starts_from_weights_and_calibrates_on_shifted_copy(tmp_path, 
     before, after = wfile.load(start).state_dict, out.state_dict
     conv = next(k for k in before if k.endswith("weight") and before[k].dim() == 4)
     assert torch.equal(before[conv], after[conv])
+
+    # the evaluation refits the temperature the way the recipe did: on the validation images and a degraded copy
+    results = evaluate.main(["--weights", str(tmp_path / "second" / "emotion.pt"), "--root", str(root)])
+    assert results["temperature_validation"] == pytest.approx(out.temperature, rel=1e-3)
+    split = fer.read_split(root, "train")
+    _, val_idx = fer.stratified_split(split.labels, 0.2, 1)
+    clean = evaluate.validation_logits(out.build_model(), out.metadata["normalization"], split, val_idx, {}, "cpu", False)
+    assert fit_temperature(*clean) != pytest.approx(out.temperature, rel=1e-2)  # the copy made a difference
 
     vgg_m = wfile.save(tmp_path / "m.pt", build("vgg-m"), wfile.make_metadata("vgg-m", trained=True))
     with pytest.raises(SystemExit, match="is vgg-m, not vgg-s"):
