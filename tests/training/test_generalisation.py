@@ -15,8 +15,8 @@ from inference.emotion.network import build
 from tests.training.test_training import make_dataset, tiny_run_args
 from training import data as fer
 from training import evaluate, framing, targets, train
-from training.metrics import fit_temperature
 from training.augment import degrade
+from training.metrics import fit_temperature
 
 
 def _laplacian_energy(x: torch.Tensor) -> float:
@@ -110,7 +110,8 @@ def test_mixed_run_starts_from_weights_and_calibrates_on_shifted_copy(tmp_path, 
     assert results["temperature_validation"] == pytest.approx(out.temperature, rel=1e-3)
     split = fer.read_split(root, "train")
     _, val_idx = fer.stratified_split(split.labels, 0.2, 1)
-    clean = evaluate.validation_logits(out.build_model(), out.metadata["normalization"], split, val_idx, {}, "cpu", False)
+    norm = out.metadata["normalization"]
+    clean = evaluate.validation_logits(out.build_model(), norm, split, val_idx, {}, "cpu", False)
     assert fit_temperature(*clean) != pytest.approx(out.temperature, rel=1e-2)  # the copy made a difference
 
     vgg_m = wfile.save(tmp_path / "m.pt", build("vgg-m"), wfile.make_metadata("vgg-m", trained=True))
