@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.emotion.classifier import EmotionClassifier, face_crop
+from inference.emotion.classifier import CROP_SCALE, EmotionClassifier, face_crop, warp_crop
 from training import data as fer
 
 ENLARGE = 4
@@ -59,47 +59,27 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
-def _warp(frame: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    scale = math.hypot(matrix[0, 0], matrix[0, 1])
-    crop = cv2.warpAffine(
-        frame,
-        matrix,
-        (size, size),
-        flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    if crop.ndim == 3:
-        crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    return crop
-
-
 def template_crop(frame: np.ndarray, points: np.ndarray, template: np.ndarray, size: int = 48) -> np.ndarray:
     """A ``size`` px grey crop in which the face's landmarks fall on FER-2013's template."""
     m = similarity(points[STABLE], template[STABLE] * (size / 48.0))
-    return _warp(frame, m, size)
+    return warp_crop(frame, m, size)
 
 
 def box_crop(
     frame: np.ndarray, box, points: np.ndarray | None, scale: float, offset: float, size: int = 48
 ) -> np.ndarray:
-    """A square of ``scale`` x the box side around the box centre moved ``offset`` x side down the
-    face, rotated so the eyes are level when landmarks are given."""
+    """The platform's crop with another rule: a square of ``scale`` x the box side around the box
+    centre moved ``offset`` x side down the face (the eye line gives "down")."""
     top, right, bottom, left = (float(v) for v in box)
     side = max(right - left, bottom - top, 2.0)
     angle = 0.0
     if points is not None and len(points) >= 48:
         le, re = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
         angle = math.atan2(float(re[1] - le[1]), float(re[0] - le[0]))
-    # "down the face" is the image's down direction rotated with the eye line
     cx = (left + right) / 2.0 - math.sin(angle) * offset * side
     cy = (top + bottom) / 2.0 + math.cos(angle) * offset * side
-    s = size / (side * scale)
-    cos, sin = math.cos(angle) * s, math.sin(angle) * s
-    matrix = np.array(
-        [[cos, sin, size / 2.0 - cos * cx - sin * cy], [-sin, cos, size / 2.0 + sin * cx - cos * cy]],
-        dtype=np.float64,
-    )
-    return _warp(frame, matrix, size)
+    half = side * scale / CROP_SCALE / 2.0  # face_crop widens the box by CROP_SCALE itself
+    return face_crop(frame, (cy - half, cx + half, cy + half, cx - half), points, size=size)
 
 
 def detect_fer_faces(images: np.ndarray) -> tuple[np.ndarray, list, list]:

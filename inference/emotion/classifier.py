@@ -65,11 +65,17 @@ def face_crop(frame_rgb: np.ndarray, box, landmarks: np.ndarray | None = None, s
         [[cos, sin, size / 2.0 - cos * cx - sin * cy], [-sin, cos, size / 2.0 + sin * cx - cos * cy]],
         dtype=np.float64,
     )
+    return warp_crop(frame_rgb, matrix, size)
+
+
+def warp_crop(frame: np.ndarray, matrix: np.ndarray, size: int = 48) -> np.ndarray:
+    """The ``size`` x ``size`` grey image of ``frame`` under the 2x3 similarity ``matrix``."""
+    scale = math.hypot(float(matrix[0, 0]), float(matrix[0, 1]))
     crop = cv2.warpAffine(
-        frame_rgb,
+        frame,
         matrix,
         (size, size),
-        flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+        flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
     if crop.ndim == 3:
