@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from inference.classes import EMOTIONS, index_of
+from inference.emotion import weights as wfile
 from tests.training.test_training import make_dataset
 from training import evaluate, folders
 
@@ -48,7 +49,7 @@ def test_folder_set_whole_and_pipeline(tmp_path, media_dir):
         ["--weights", str(SHIPPED), "--root", str(fer_root), "--set", str(photos.parent), "--pipeline",
          "--json", str(js)]
     )  # fmt: skip
-    assert json.loads(js.read_text())["version"] == "2026.11-vgg-s-plain"
+    assert json.loads(js.read_text())["version"] == wfile.load(SHIPPED).version == "2026.11-vgg-s-ft-mixed"
     whole, piped = results["photos (whole image)"], results["photos (pipeline, largest face)"]
     assert whole["n"] == 4 and sum(map(sum, whole["confusion"])) == 4
     # labels come from the folder names: each class's support is its folder's count
