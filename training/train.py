@@ -37,6 +37,17 @@ LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft", "mixed")
 SELECTIONS = ("val_acc", "val_mean")
 
 
+def mix_weights(text: str) -> tuple[float, float, float]:
+    """``--mix``: three non-negative weights (original, FER+, teachers), not all zero."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 0 or sum(values) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give three non-negative weights such as 0.4,0.3,0.3")
+    return values
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -48,6 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--labels", choices=LABEL_SOURCES, default="fer2013")
     p.add_argument(
         "--mix",
+        type=mix_weights,
         default="0.4,0.3,0.3",
         help="with --labels mixed: weights of the original label, the FER+ votes and the teachers",
     )
@@ -128,8 +140,7 @@ def load_training_data(args) -> tuple[fer.Split, np.ndarray, np.ndarray]:
     elif args.labels == "mixed":
         plus, plus_ok = fer.load_ferplus(train.names)
         teacher = targets_mod.teacher_probs(args.teacher, train.images) if args.teacher else None
-        weights = tuple(float(v) for v in args.mix.split(","))
-        targets = targets_mod.mix_targets(train.labels, plus, plus_ok, teacher, weights)
+        targets = targets_mod.mix_targets(train.labels, plus, plus_ok, teacher, args.mix)
         usable = np.ones(len(train), dtype=bool)
     else:
         targets, usable = fer.load_ferplus(train.names)

@@ -79,7 +79,7 @@ def test_teacher_probabilities_average_mirrors_and_are_cached(tmp_path, monkeypa
     np.testing.assert_array_equal(targets.teacher_probs([path, path], images), probs)
 
 
-def test_mixed_run_starts_from_weights_and_calibrates_on_shifted_copy(tmp_path, monkeypatch):
+def test_mixed_run_starts_from_weights_and_calibrates_on_shifted_copy(tmp_path, monkeypatch, capsys):
     root = make_dataset(tmp_path / "data", per_class=6)
     shared = tmp_path / "shared"
     (shared / "ferplus").mkdir(parents=True)
@@ -99,6 +99,7 @@ def test_mixed_run_starts_from_weights_and_calibrates_on_shifted_copy(tmp_path, 
     out = wfile.load(train.main(args))
     assert out.metadata["label_source"] == "mixed"
     assert out.metadata["recipe"]["degrade"] == 0.5 and out.metadata["recipe"]["calibration"] == "shifted"
+    assert out.metadata["recipe"]["mix"] == [0.5, 0.25, 0.25] and out.metadata["recipe"]["teacher"] == ["emotion.pt"]
     assert {"val_acc", "val_mean", "val_shifted_acc"} <= set(out.metadata["history"][0])
     # a zero learning rate leaves the starting convolutions as they were
     before, after = wfile.load(start).state_dict, out.state_dict
@@ -113,6 +114,11 @@ def test_mixed_run_starts_from_weights_and_calibrates_on_shifted_copy(tmp_path, 
     norm = out.metadata["normalization"]
     clean = evaluate.validation_logits(out.build_model(), norm, split, val_idx, {}, "cpu", False)
     assert fit_temperature(*clean) != pytest.approx(out.temperature, rel=1e-2)  # the copy made a difference
+
+    for bad in ("0.5,0.5", "a,b,c", "1,-1,1", "0,0,0"):
+        with pytest.raises(SystemExit):
+            train.parse_args(["--labels", "mixed", "--mix", bad])
+    assert "three non-negative weights" in capsys.readouterr().err
 
     vgg_m = wfile.save(tmp_path / "m.pt", build("vgg-m"), wfile.make_metadata("vgg-m", trained=True))
     with pytest.raises(SystemExit, match="is vgg-m, not vgg-s"):
