@@ -101,7 +101,7 @@ class Track:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     def identity_references(self) -> list:
-        return identity_references(self.to_dict())
+        return identity_references(self.references, self.embedding)
 
 
 @dataclass
@@ -290,11 +290,11 @@ def _as_dicts(tracks) -> list[dict]:
     return [t.to_dict() if isinstance(t, Track) else dict(t) for t in tracks]
 
 
-def identity_references(track: dict) -> list:
+def identity_references(references: list | None, embedding: list | None) -> list:
     """A track's identity references: its quality-gated descriptors, else its mean embedding."""
-    if track.get("references"):
-        return track["references"]
-    return [track["embedding"]] if track.get("embedding") is not None else []
+    if references:
+        return references
+    return [embedding] if embedding is not None else []
 
 
 def merge_tracks(tracks, frames: dict[int, set] | None = None) -> dict[int, int]:
@@ -316,7 +316,7 @@ def merge_tracks(tracks, frames: dict[int, set] | None = None) -> dict[int, int]
     groups: dict[int, dict] = {}  # root id -> {"members": [...], "refs": [...]}
     out: dict[int, int] = {}
     for d in items:
-        refs = identity_references(d)
+        refs = identity_references(d.get("references"), d.get("embedding"))
         root = d["id"]
         if refs:
             known = {r: g["refs"] for r, g in groups.items() if g["refs"]}
@@ -338,7 +338,7 @@ def match_known(tracks, known: dict, rejected=()) -> dict[int, object]:
     if not known:
         return out
     for d in _as_dicts(tracks):
-        refs = identity_references(d)
+        refs = identity_references(d.get("references"), d.get("embedding"))
         if not refs:
             continue
         decision = identity.decide(refs, known, rejected)

@@ -455,7 +455,7 @@ def finalize_session(session: Session) -> None:
     for _root, group in sorted(groups.items()):
         refs: list = []
         for t in group:
-            refs += identity_references({"embedding": t.embedding, "references": t.references})
+            refs += identity_references(t.references, t.embedding)
         if not refs:
             continue
         refs = identity.merge_references([], refs, k=identity.PERSON_REFERENCES)

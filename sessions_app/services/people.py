@@ -132,7 +132,7 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         if not Track.objects.filter(person=old).exclude(pk=track.pk).exists():
             raise PeopleError(f"This is the only track of {old.display_name}; there is nothing to split off.")
         number = (Person.objects.filter(owner_id=old.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
-        refs = identity_references({"embedding": track.embedding, "references": track.references})
+        refs = identity_references(track.references, track.embedding)
         new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=refs)
         Track.objects.filter(pk=track.pk).update(person=new)
         Observation.objects.filter(track=track).update(person=new)
@@ -146,9 +146,7 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
             kept = [e for e in (old.embeddings or []) if not from_track(e)]
             if not kept:  # keep the old person recognisable: the references of their remaining tracks
                 for t in Track.objects.filter(person=old):
-                    kept = identity.merge_references(
-                        kept, identity_references({"embedding": t.embedding, "references": t.references})
-                    )
+                    kept = identity.merge_references(kept, identity_references(t.references, t.embedding))
             old.embeddings = identity.merge_references([], kept)
             old.save(update_fields=["embeddings"])
         audit.record(
@@ -158,14 +156,12 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
             request=request,
             detail=f"track {track.key} of session {track.session_id} to {new.display_name} (#{new.pk})",
         )
-    session = track.session
-    if session.original.name and not session.media_deleted:
-        from sessions_app.services.analysis import make_thumbnails
+    from sessions_app.services.analysis import make_thumbnails
 
-        try:  # best effort: the split stands without a face picture
-            make_thumbnails(session, [(new, [track])])
-        except Exception:
-            logger.warning("no thumbnail for split-off person %s", new.pk, exc_info=True)
+    try:  # best effort (none when the media is gone): the split stands without a face picture
+        make_thumbnails(track.session, [(new, [track])])
+    except Exception:
+        logger.warning("no thumbnail for split-off person %s", new.pk, exc_info=True)
     return new
 
 

@@ -128,7 +128,6 @@ def test_live_per_person_means_match_the_batch_path(user, media_dir):
 def test_people_cache_follows_rename_and_merge_during_a_recording(user, media_dir):
     from inference import identity
     from inference.pipeline import Analyzer, analyze_video
-    from inference.tracking import identity_references
     from sessions_app.models import Person
     from sessions_app.services import live, people
 
@@ -137,7 +136,7 @@ def test_people_cache_follows_rename_and_merge_during_a_recording(user, media_di
     # the clip's face as a known person (references taken by the batch path from the same clip)
     analyzer = Analyzer(detect_every=1)
     analyze_video(clip, fps=FPS, end=2.0, analyzer=analyzer)
-    refs = [r for t in analyzer.tracker.all_tracks() for r in identity_references(t.to_dict())]
+    refs = [r for t in analyzer.tracker.all_tracks() for r in t.identity_references()]
     refs = identity.merge_references([], refs, k=identity.PERSON_REFERENCES)
     alice = Person.objects.create(owner=user, number=1, name="Alice", embeddings=refs)
     bea = Person.objects.create(owner=user, number=2, name="Bea")
