@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from emotionsite import ratelimit
 from inference.classes import EMOTIONS
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, live_rate, live_resume, socket_auth, uploads
+from sessions_app.services import live, live_rate, live_resume, live_state, socket_auth, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -370,7 +370,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
 
     async def _count_chunks(self) -> None:
         try:
-            await sync_to_async(live_resume.set_chunk_count)(self.session_id, self.chunks)
+            await sync_to_async(live_state.set_chunk_count)(self.session_id, self.chunks)
             self.alive_at = time.monotonic()
         except BROKER_ERRORS:  # Redis is restarting: only a resume needs the count
             logger.warning("live session %s: could not record the chunk count", self.session_id)
@@ -379,7 +379,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         """Frames without chunks keep the session off the reaper's list too (at most every 5 s)."""
         if time.monotonic() - self.alive_at > 5:
             with contextlib.suppress(*BROKER_ERRORS):
-                await sync_to_async(live_resume.mark_alive)(self.session_id)
+                await sync_to_async(live_state.mark_alive)(self.session_id)
                 self.alive_at = time.monotonic()
 
     async def _chunk(self, data: bytes, seq: int | None) -> None:
@@ -435,7 +435,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         live.check_frame_time(t, self.started_at)
         reserved = queued = False
         try:
-            reserved = await sync_to_async(live.reserve_frame)(session_id)
+            reserved = await sync_to_async(live_state.reserve_frame)(session_id)
             if reserved:
                 await sync_to_async(live.queue_frame)(session_id, seq, t, data[FRAME_HEADER.size :])
                 queued = True
@@ -445,7 +445,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             logger.warning("live session %s: Redis unavailable, frame %s skipped", session_id, seq)
             if reserved:
                 with contextlib.suppress(*BROKER_ERRORS):
-                    await sync_to_async(live.release_frame)(session_id)
+                    await sync_to_async(live_state.release_frame)(session_id)
         if not queued:
             self.skipped += 1
             await self._send({"type": "skipped", "count": self.skipped})
@@ -463,7 +463,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         deadline = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < deadline:
             try:
-                if await sync_to_async(live.pending_frames)(session_id) <= 0:
+                if await sync_to_async(live_state.pending_frames)(session_id) <= 0:
                     break
             except BROKER_ERRORS:  # Redis is restarting: wait for it within the drain time
                 pass

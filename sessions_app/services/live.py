@@ -52,13 +52,6 @@ LIVE_SEGMENT, GAP_SEGMENT = 0, 1
 CACHED_RECORDINGS = 64  # engines a live process keeps between frames (least recently served go first)
 BATCH_RECORDINGS = 8  # recordings a process serves together (their faces classified in one batch)
 
-# the consumer's side of the Redis state, under the names it has always used
-reserve_frame = live_state.reserve_frame
-release_frame = live_state.release_frame
-pending_frames = live_state.pending_frames
-cleanup = live_state.cleanup
-MAX_PENDING = live_state.MAX_PENDING
-
 
 class LiveError(Exception):
     """A live-recording request that cannot be served; the message is meant for the user."""
@@ -99,7 +92,7 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
         owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
     )
     runs.start_run(session, current=True)  # a first analysis: its results show as they arrive
-    cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
+    live_state.cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
     return session
 
 
@@ -139,7 +132,7 @@ def fail(session_id: int, message: str) -> None:
     from sessions_app.services.analysis import fail_session
 
     fail_session(session_id, message)
-    cleanup(session_id)
+    live_state.cleanup(session_id)
 
 
 # --------------------------------------------------------------------------- worker: the owner's people
@@ -299,7 +292,7 @@ class _Serving:
         """The next frame is finished: no longer in flight, its payload pushed; the lease still ours."""
         from redis.exceptions import LockError
 
-        release_frame(self.session.pk)
+        live_state.release_frame(self.session.pk)
         self.released += 1
         _push(self.session.pk, payload)
         self.payloads.append(payload)
@@ -323,7 +316,7 @@ def _serve_waiting(leases: dict[int, Any]) -> dict[int, list[dict]]:
         session = Session.objects.filter(pk=session_id).first()
         if session is None or session.status != Session.Status.RECEIVING:
             for _ in live_state.take_frames(session_id):
-                release_frame(session_id)
+                live_state.release_frame(session_id)
             forget_engine(session_id)
             continue
         version, people_version = live_state.state_version(session_id, session.owner_id)
@@ -343,7 +336,7 @@ def _serve_waiting(leases: dict[int, Any]) -> dict[int, list[dict]]:
         for sv in servings:
             sid = sv.session.pk
             for _ in sv.frames[sv.released :]:  # not analysed (an error, or the lease lost): no longer in flight
-                release_frame(sid)
+                live_state.release_frame(sid)
             if sv.analysed and not sv.stopped and sid in _ENGINES:
                 state = {"engine": sv.engine.analyzer.to_state(), "last_seq": sv.engine.last_seq}
                 state["people"] = sv.engine.people
@@ -568,7 +561,7 @@ def finish(session_id: int) -> str:
         return "failed"
     finally:
         out.unlink(missing_ok=True)
-    cleanup(session_id)
+    live_state.cleanup(session_id)
     maybe_finalize(session_id)
     return "done"
 

@@ -35,12 +35,6 @@ def grace_seconds() -> float:
     return float(getattr(settings, "EMOTION_LIVE_RESUME_GRACE_SECONDS", 30))
 
 
-# chunk count and activity are part of the recording's Redis state
-set_chunk_count = live_state.set_chunk_count
-mark_alive = live_state.mark_alive
-chunk_count = live_state.chunk_count
-
-
 # --------------------------------------------------------------------------- consumer side
 def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
     """Take over a live session of ``owner`` still receiving; returns it and the chunks it holds.
@@ -60,7 +54,7 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
             raise live.LiveError(NOT_FOUND)
         if session.status != Session.Status.RECEIVING:
             raise live.LiveError("This recording has already ended; it can no longer be resumed.")
-        chunks = chunk_count(session_id)
+        chunks = live_state.chunk_count(session_id)
         if chunks is None:
             if path.exists() and path.stat().st_size:
                 # the count went with Redis: resending would duplicate chunks; finish what arrived

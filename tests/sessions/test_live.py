@@ -162,20 +162,22 @@ def test_live_session_end_to_end(client, user, media_dir, celery_worker_proc):
 
 
 def test_back_pressure_counts_frames_in_flight():
-    from sessions_app.services import live
+    from sessions_app.services import live_state
 
     session_id = 10**9  # no row needed: the counter lives in Redis
-    live.cleanup(session_id)
+    live_state.cleanup(session_id)
     try:
-        assert [live.reserve_frame(session_id) for _ in range(live.MAX_PENDING + 2)] == [True] * live.MAX_PENDING + [
+        assert [live_state.reserve_frame(session_id) for _ in range(live_state.MAX_PENDING + 2)] == [
+            True
+        ] * live_state.MAX_PENDING + [
             False,
             False,
         ]
-        assert live.pending_frames(session_id) == live.MAX_PENDING
-        live.release_frame(session_id)
-        assert live.reserve_frame(session_id) is True
-        for _ in range(live.MAX_PENDING + 1):
-            live.release_frame(session_id)
-        assert live.pending_frames(session_id) == 0  # never below zero
+        assert live_state.pending_frames(session_id) == live_state.MAX_PENDING
+        live_state.release_frame(session_id)
+        assert live_state.reserve_frame(session_id) is True
+        for _ in range(live_state.MAX_PENDING + 1):
+            live_state.release_frame(session_id)
+        assert live_state.pending_frames(session_id) == 0  # never below zero
     finally:
-        live.cleanup(session_id)
+        live_state.cleanup(session_id)

@@ -136,7 +136,7 @@ def test_page_is_told_the_rate_the_server_holds(client, user, settings):
     from asgiref.sync import sync_to_async
     from PIL import Image
 
-    from sessions_app.services import live, live_state
+    from sessions_app.services import live_state
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (120, 90, 60)).save(buf, "JPEG")
@@ -152,7 +152,7 @@ def test_page_is_told_the_rate_the_server_holds(client, user, settings):
         busy = live_state.lease(started["session_id"])
         assert await sync_to_async(busy.acquire)()
         messages = []
-        for seq in range(live.MAX_PENDING + 3):
+        for seq in range(live_state.MAX_PENDING + 3):
             await comm.send_to(bytes_data=FRAME.pack(1, seq / 5, seq) + jpeg)
             while not await comm.receive_nothing(timeout=0.02):
                 messages.append(await comm.receive_json_from(timeout=10))
@@ -166,7 +166,7 @@ def test_page_is_told_the_rate_the_server_holds(client, user, settings):
     assert rates == [{"type": "live.rate", "fps": 1.0, "requested": 5.0, "reduced": True}], messages
     skipped = [m["count"] for m in messages if m["type"] == "skipped"]
     assert skipped == [1, 2, 3], messages
-    live.cleanup(started["session_id"])
+    live_state.cleanup(started["session_id"])
 
 
 def test_rate_goes_down_to_what_is_delivered_and_back_up_when_calm():
