@@ -123,7 +123,6 @@ def test_signups_are_limited_per_address(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 20: sign-ups counted only for valid forms")
 def test_every_sign_up_attempt_counts(settings, user):
     """A refused form still answers whether a name is taken ("already exists"), so every attempt counts."""
     limit(settings, signups="2/hour")
