@@ -94,7 +94,6 @@ def test_password_change_revokes_every_token(client, user, password):
     assert [_api(k) for k in keys] == [401, 401]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: an unusable password leaves the API tokens working")
 def test_disabling_password_log_in_in_the_admin_revokes_every_token(client, admin_client, user, other):
     from api_tokens.models import ApiToken
     from sessions_app.models import AuditEntry
