@@ -117,7 +117,6 @@ def test_deactivation_and_deletion_close_sockets(user, password):
     async_to_sync(run)()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: removing is_staff leaves sockets on others' sessions open")
 def test_removing_staff_closes_sockets_on_other_users_sessions(user, django_user_model):
     staff = django_user_model.objects.create_user(username="former-staff", password="x-Long-pass-9", is_staff=True)
     theirs = Session.objects.create(owner=user, title="Not theirs")
