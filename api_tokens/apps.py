@@ -8,4 +8,5 @@ class ApiTokensConfig(AppConfig):
     verbose_name = "API tokens"
 
     def ready(self) -> None:
-        from api_tokens import schema  # noqa: F401 - registers the OpenAPI description of the token scheme
+        # schema: the OpenAPI description of the token scheme; signals: revocation when password log-in is disabled
+        from api_tokens import schema, signals  # noqa: F401

@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 class SignedInSocket:
     """A socket for signed-in users only, closed (4401) when its log-in ends: it joins the groups of its
     user and of its log-in session (sessions_app/signals.py sends the close on log-out, password change,
-    deactivation or deletion). The log-in itself is checked on connect by Channels' AuthMiddleware,
-    password hash and ``is_active`` included."""
+    deactivation, removal of ``is_staff`` or deletion). The log-in itself is checked on connect by
+    Channels' AuthMiddleware, password hash and ``is_active`` included."""
 
     auth_groups: list[str] | None = None
 

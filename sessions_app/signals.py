@@ -1,8 +1,10 @@
 """Log-in changes that end a user's open websockets (services/socket_auth.py sends the close).
 
-Log-out closes the sockets of that browser's log-in; a password change, deactivation or deletion
-closes all of the user's. Changes are read from the row as loaded (``post_init``) and as saved, and the
-close is sent after the commit, so a socket that reconnects at once sees the new state. Bulk
+Log-out closes the sockets of that browser's log-in; a password change, deactivation, removal of
+``is_staff`` (a staff socket may be on another user's session, and ownership is checked on connect
+only) or deletion closes all of the user's. Changes are read from the row as loaded (``post_init``) and
+as saved, and the close is sent after the commit, so a socket that reconnects at once sees the new
+state (a former staff member's own sessions open again, others' are refused 4404). Bulk
 ``QuerySet.update`` sends no signals: the admin and the services save rows one by one.
 """
 
@@ -21,9 +23,9 @@ from sessions_app.services import socket_auth
 User = get_user_model()
 
 
-def _snapshot(user: Any) -> tuple[Any, Any]:
+def _snapshot(user: Any) -> tuple[Any, Any, Any]:
     # from __dict__: a deferred field must not cost a query here
-    return user.__dict__.get("password"), user.__dict__.get("is_active")
+    return user.__dict__.get("password"), user.__dict__.get("is_active"), user.__dict__.get("is_staff")
 
 
 def _close_later(group: str) -> None:
@@ -45,13 +47,14 @@ def remember_auth_state(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 @receiver(post_save, sender=User, dispatch_uid="emotion-close-sockets-on-user-change")
 def close_on_user_change(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    before, after = getattr(instance, "_emotion_auth_state", (None, None)), _snapshot(instance)
+    before, after = getattr(instance, "_emotion_auth_state", (None, None, None)), _snapshot(instance)
     instance._emotion_auth_state = after
     if created:
         return
     password_changed = after[0] is not None and before[0] != after[0]
     deactivated = after[1] is False and before[1] is not False
-    if password_changed or deactivated:
+    no_longer_staff = after[2] is False and before[2] is not False
+    if password_changed or deactivated or no_longer_staff:
         _close_later(socket_auth.user_group(instance.pk))
 
 

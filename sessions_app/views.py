@@ -28,9 +28,11 @@ def home(request):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        # every attempt counts, before the form is checked: a refused form still says whether a name is taken
+        ratelimit.hit("signups", ratelimit.client_address(request))  # 429 through RateLimitMiddleware
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ratelimit.hit("signups", ratelimit.client_address(request))  # 429 through RateLimitMiddleware
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")

@@ -115,3 +115,26 @@ def test_deactivation_and_deletion_close_sockets(user, password):
         await assert_closed(second)
 
     async_to_sync(run)()
+
+
+def test_removing_staff_closes_sockets_on_other_users_sessions(user, django_user_model):
+    staff = django_user_model.objects.create_user(username="former-staff", password="x-Long-pass-9", is_staff=True)
+    theirs = Session.objects.create(owner=user, title="Not theirs")
+    own = Session.objects.create(owner=staff, title="Own")
+    client = signed_in(staff)
+    not_found = 4404
+
+    async def run():
+        watching = await open_socket(f"/ws/sessions/{theirs.pk}/", client)
+        staff.is_staff = False
+        await sync_to_async(staff.save)()
+        await assert_closed(watching)
+        # The log-in stays: their own session's socket opens again, another user's is refused.
+        mine = await open_socket(f"/ws/sessions/{own.pk}/", client)
+        assert (await mine.receive_json_from(timeout=5))["session_id"] == own.pk
+        await mine.disconnect()
+        again = WebsocketCommunicator(application, f"/ws/sessions/{theirs.pk}/", headers=[ORIGIN, cookie_of(client)])
+        connected, code = await again.connect(timeout=5)
+        assert not connected and code == not_found
+
+    async_to_sync(run)()

@@ -6,10 +6,12 @@ delay that doubles with every failure, from 1 s up to ``EMOTION_LOGIN_USERNAME_M
 Refused attempts are not counted and the count lapses with its window, so no one can lock an account
 for good; a browser that logged in as the user before (a signed cookie) is not slowed at all.
 The counts live in Redis; while Redis is away log-ins are not slowed (django-axes still locks).
+Every function here takes a name as typed or as the form cleaned it: all key on ``login_name``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -17,6 +19,8 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UsernameField
 from django.core import signing
 from redis.exceptions import RedisError
 
@@ -33,8 +37,22 @@ def _redis() -> Any:
     return redisconn.client(1)  # short: a log-in must not hang while Redis restarts
 
 
+@functools.cache
+def _username_field() -> UsernameField:
+    """The log-in form's username field (AuthenticationForm gives it the user model's max_length)."""
+    model = get_user_model()
+    return UsernameField(max_length=model._meta.get_field(model.USERNAME_FIELD).max_length)
+
+
+def login_name(username: str) -> str:
+    """The account a typed name logs in to, as the log-in forms clean it (stripped, Unicode NFKC: `alice `
+    and `ａlice` are `alice`), case-folded. The slow-down's check sees the raw POST and its failures the
+    cleaned name: both must land on one count."""
+    return _username_field().to_python(username).casefold()
+
+
 def _digest(username: str) -> str:
-    return hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+    return hashlib.sha256(login_name(username).encode()).hexdigest()[:32]
 
 
 def _key(username: str) -> str:

@@ -94,6 +94,30 @@ def test_password_change_revokes_every_token(client, user, password):
     assert [_api(k) for k in keys] == [401, 401]
 
 
+def test_disabling_password_log_in_in_the_admin_revokes_every_token(client, admin_client, user, other):
+    from api_tokens.models import ApiToken
+    from sessions_app.models import AuditEntry
+
+    client.force_login(user)
+    keys = [_create(client, "one"), _create(client, "two")]
+    bystander = Client()
+    bystander.force_login(other)
+    their_key = _create(bystander, "theirs")
+    r = admin_client.post(f"/admin/auth/user/{user.pk}/password/", {"usable_password": "false", "unset-password": "1"})
+    assert r.status_code == 302, r.content[:500]
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    assert [_api(k) for k in keys] == [401, 401]
+    assert not ApiToken.objects.filter(user=user).exists()
+    assert AuditEntry.objects.filter(owner_id=user.pk, detail__contains="API tokens revoked").exists()
+    assert _api(their_key) == 200  # only that user's
+    # A save that leaves the password as it is (unusable) keeps tokens made since: only the switch revokes.
+    ApiToken.objects.create(user=user, expiry=None)
+    user.first_name = "Renamed"
+    user.save()
+    assert ApiToken.objects.filter(user=user).count() == 1
+
+
 def test_clear_drf_tokens_are_migrated_to_digests(user):
     """An existing database holds DRF's authtoken_token rows in clear: the migration stores their digests,
     so the same keys keep working (with an expiry), and deletes the clear rows."""

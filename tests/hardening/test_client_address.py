@@ -186,3 +186,19 @@ def test_a_username_tried_from_many_addresses_is_slowed_down(account, settings):
     # The delay grows with each further failure, up to a cap; the count lapses after the window.
     assert [delay_after(limit + k, limit, 60) for k in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert delay_after(limit - 1, limit, 60) == 0
+
+
+def test_other_spellings_of_a_slowed_username_are_slowed_too(account, settings):
+    """The log-in form strips and NFKC-normalises the name, so `alice `, `ａlice` and `alice` are one
+    account: failures under any spelling slow down every spelling."""
+    settings.EMOTION_LOGIN_USERNAME_FAILURE_LIMIT = limit = 4
+    name = account.username
+    fullwidth = chr(ord(name[0]) - ord("a") + ord("ａ")) + name[1:]  # the first letter as its fullwidth form
+    spellings = [f"{name} ", fullwidth, f"  {fullwidth}\t"]
+    for i in range(limit):  # failures under any spelling count for the account
+        assert log_in(spellings[i % len(spellings)], "wrong", peer=f"2001:db8::{i + 1}").status == 200
+    settings.EMOTION_LOGIN_USERNAME_FAILURE_LIMIT = 1  # 4 failures over a limit of 1: an 8 s wait, ample here
+    for i, spelling in enumerate([name, *spellings]):
+        slowed = log_in(spelling, PASSWORD, peer=f"2001:db8::1:{i}")
+        assert slowed.status == 429, repr(spelling)
+        assert 0 < int(slowed.headers["retry-after"]) <= 8

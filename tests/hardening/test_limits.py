@@ -123,6 +123,26 @@ def test_signups_are_limited_per_address(settings):
 
 
 @pytest.mark.django_db
+def test_every_sign_up_attempt_counts(settings, user):
+    """A refused form still answers whether a name is taken ("already exists"), so every attempt counts."""
+    limit(settings, signups="2/hour")
+
+    def sign_up(name: str, password2: str = "a-Long-pass-123"):
+        form = {"username": name, "password1": "a-Long-pass-123", "password2": password2}
+        return Client(REMOTE_ADDR="10.3.3.3").post("/accounts/signup/", form)
+
+    probe = sign_up(user.username, "mismatched")
+    assert probe.status_code == 200 and "already exists" in probe.content.decode()
+    assert sign_up("nobody-yet", "mismatched").status_code == 200
+    refused = sign_up(user.username, "mismatched")
+    assert refused.status_code == 429
+    assert "already exists" not in refused.content.decode()
+    retry_after(refused)
+    assert sign_up("newcomer", "a-Long-pass-123").status_code == 429
+    assert not get_user_model().objects.filter(username="newcomer").exists()
+
+
+@pytest.mark.django_db
 def test_reanalysis_is_limited_per_actor(settings, user, done_session):
     from django.core.files.base import ContentFile
 
