@@ -42,7 +42,6 @@ def test_worker_progress_reaches_the_websocket(client, user, media_dir, celery_w
     assert seen[-1]["status"] == "failed" and seen[-1]["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: a live result closes the session progress socket")
 @pytest.mark.django_db(transaction=True)
 def test_progress_socket_stays_open_through_live_messages(client, user):
     """The live consumer sends its results (and its resume hand-over) to the session's group, which the
