@@ -9,9 +9,10 @@ import re
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
-from conftest import chromium_page, log_in
+from conftest import chromium_page
 from sessions_app.models import Session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,9 +34,10 @@ def in_thread(work) -> None:
     thread.join()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the session progress page never reconnects its socket")
-def test_progress_page_reconnects_after_a_drop_but_not_after_sign_out(user, password, daphne_server):
+def test_progress_page_reconnects_after_a_drop_but_not_after_sign_out(client, user, daphne_server):
     session = Session.objects.create(owner=user, title="Running", status=Session.Status.ANALYSING, progress=0.25)
+    client.force_login(user)  # quicker than the log-in form
+    login = {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value}
     routes: list = []
     errors: list[str] = []
     with chromium_page(errors=errors) as page:  # the ORM must not run beside its event loop: checks come after
@@ -45,7 +47,7 @@ def test_progress_page_reconnects_after_a_drop_but_not_after_sign_out(user, pass
             routes.append(ws)
 
         page.route_web_socket(re.compile(r"/ws/sessions/\d+/$"), through)
-        log_in(page, daphne_server, user.username, password)
+        page.context.add_cookies([{**login, "url": daphne_server}])
         page.goto(f"{daphne_server}/sessions/{session.pk}/")
         page.wait_for_function("() => document.getElementById('session-status').textContent === 'analysing'")
         # another message type on the same socket (a summary's state) leaves the progress alone
@@ -59,7 +61,7 @@ def test_progress_page_reconnects_after_a_drop_but_not_after_sign_out(user, pass
         reconnected = len(routes)
 
         routes[-1].close(code=4401, reason="signed out")  # deliberate: no reconnection
-        page.wait_for_timeout(2500)
+        page.wait_for_timeout(1500)  # a reconnection would come after 1 s
         after_sign_out = len(routes)
 
     assert not errors, errors
