@@ -48,21 +48,26 @@ def test_retention_deletes_old_media_and_nothing_newer(
     running = stored_session(user, "running", 40)
     Session.objects.filter(pk=running.pk).update(status="analysing")
     theirs = stored_session(other_user, "no setting", 400)  # a user without a retention setting keeps all
+    seen = Person.objects.create(owner=user, number=1, embeddings=[embedding(0.3)])  # only in the old session
+    add_observations(old, seen, [(0, "happy", 0.8, 0.5)], 1, "0:2")
+    thumb = stored_path(add_thumbnail(seen).image.name)
     paths = {s.title: files_of(s) for s in (old, new, running, theirs)}
     assert all(p.is_file() for ps in paths.values() for p in ps)
     with django_capture_on_commit_callbacks(execute=True):
         result = apply_retention()  # the task function, called directly
-    assert result == {"media_deleted": 1, "sessions_deleted": 0}
+    assert result == {"media_deleted": 1, "sessions_deleted": 0, "people_deleted": 0}
     assert not any(p.exists() for p in paths["old"])
     assert all(p.is_file() for t in ("new", "running", "no setting") for p in paths[t])
     old.refresh_from_db()
     assert old.media_deleted is not None and not old.original.name and not old.playable.name
-    assert Observation.objects.filter(session=old).count() == 4  # results kept
+    assert Observation.objects.filter(session=old).count() == 5  # results kept
+    # and the people seen, with their face thumbnails and descriptors (the privacy page says so)
+    assert Person.objects.get(pk=seen.pk).embeddings == [embedding(0.3)] and thumb.is_file()
     assert Session.objects.get(pk=new.pk).media_deleted is None
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.object_id, entry.actor) == ("media_deleted", str(old.pk), None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert apply_retention() == {"media_deleted": 0, "sessions_deleted": 0}  # idempotent
+        assert apply_retention() == {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}  # idempotent
 
 
 @pytest.mark.django_db
@@ -85,13 +90,12 @@ def test_retention_without_results_deletes_the_session(user, media_root, django_
     old, new = stored_session(user, "old", 8), stored_session(user, "new", 6)
     old_files = files_of(old)
     with django_capture_on_commit_callbacks(execute=True):
-        assert retention.apply_retention() == {"media_deleted": 0, "sessions_deleted": 1}
+        assert retention.apply_retention() == {"media_deleted": 0, "sessions_deleted": 1, "people_deleted": 0}
     assert not Session.objects.filter(pk=old.pk).exists() and not any(p.exists() for p in old_files)
     assert not Observation.objects.filter(session_id=old.pk).exists()
     assert Session.objects.filter(pk=new.pk).exists() and all(p.is_file() for p in files_of(new))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: retention leaves people of deleted sessions with their face data")
 @pytest.mark.django_db
 def test_retention_without_results_deletes_people_left_in_no_session(
     user, other_user, media_root, django_capture_on_commit_callbacks
@@ -128,7 +132,6 @@ def test_retention_without_results_deletes_people_left_in_no_session(
         assert retention.apply_retention() == {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the privacy page does not say what stays after retention")
 @pytest.mark.django_db
 def test_privacy_page_says_what_retention_keeps(auth_client):
     import re
