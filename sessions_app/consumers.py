@@ -199,7 +199,11 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
 
 
 class SessionProgressConsumer(SignedInSocket, JsonOnlyConsumer):
-    """The state of one of the user's sessions: the stored state on connect, then the workers' messages."""
+    """The state of one of the user's sessions: the stored state on connect, then the workers' messages.
+
+    The session's group is shared with its live recording (``LiveConsumer``): every message type sent
+    there needs a handler here, since Channels closes a socket on a message it cannot dispatch.
+    """
 
     async def connect(self) -> None:
         if not await self.admit():
@@ -228,6 +232,12 @@ class SessionProgressConsumer(SignedInSocket, JsonOnlyConsumer):
 
     async def summary_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event["state"])  # a summary of this session: queued, running, done…
+
+    async def live_result(self, event: dict[str, Any]) -> None:
+        pass  # a live frame's faces: the recording page has its own socket; this page shows no charts
+
+    async def live_superseded(self, event: dict[str, Any]) -> None:
+        pass  # a live recording's resume hand-over between its own sockets
 
 
 FRAME_PREFIX, CHUNK_PREFIX, SEQ_CHUNK_PREFIX = 0x01, 0x02, 0x03

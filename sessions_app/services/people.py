@@ -14,7 +14,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from sessions_app.models import Observation, Person, PersonThumbnail, Track
@@ -42,8 +42,9 @@ def delete_files_on_commit(names: set[str] | list[str]) -> None:
         transaction.on_commit(remove)
 
 
-def _lock_owner(owner_id: int) -> None:
-    # finalize_session serialises people creation per owner on this row lock: do the same.
+def lock_owner(owner_id: int) -> None:
+    """Lock the owner's user row for the transaction: finalize_session serialises people creation and
+    linking per owner on it, and so do writes to the owner's people (take it before other rows)."""
     get_user_model().objects.select_for_update().filter(pk=owner_id).first()
 
 
@@ -85,7 +86,7 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
     if keep.owner_id != other.owner_id:
         raise PeopleError("Only people of the same owner can be merged.")
     with transaction.atomic():
-        _lock_owner(keep.owner_id)
+        lock_owner(keep.owner_id)
         locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[keep.pk, other.pk]).order_by("pk")}
         if len(locked) != 2:
             raise PeopleError("One of the people no longer exists.")
@@ -127,7 +128,7 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         old = track.person
         if old is None:
             raise PeopleError("This track belongs to nobody; there is nothing to split it from.")
-        _lock_owner(old.owner_id)
+        lock_owner(old.owner_id)
         old = Person.objects.select_for_update().get(pk=old.pk)
         if not Track.objects.filter(person=old).exclude(pk=track.pk).exists():
             raise PeopleError(f"This is the only track of {old.display_name}; there is nothing to split off.")
@@ -165,13 +166,16 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
     return new
 
 
-def delete_person(person: Person, *, keep_observations: bool, actor: Any = None, request: Any = None) -> dict:
+def delete_person(
+    person: Person, *, keep_observations: bool, actor: Any = None, request: Any = None, reason: str = ""
+) -> dict:
     """Delete the person with their face data: embeddings, thumbnail rows and files, track embeddings.
 
-    Their observations stay without a person (``keep_observations``) or go with their tracks.
+    Their observations stay without a person (``keep_observations``) or go with their tracks. ``reason``
+    ends the audit entry's detail (why the system deleted them).
     """
     with transaction.atomic():
-        _lock_owner(person.owner_id)
+        lock_owner(person.owner_id)
         person = Person.objects.select_for_update().filter(pk=person.pk).first()
         if person is None:
             raise PeopleError("This person no longer exists.")
@@ -191,9 +195,27 @@ def delete_person(person: Person, *, keep_observations: bool, actor: Any = None,
             person,
             request=request,
             object_repr=label,
-            detail=f"observations {'kept unattributed' if keep_observations else 'removed'}: {observations}",
+            detail=f"observations {'kept unattributed' if keep_observations else 'removed'}: {observations}"
+            + (f"; {reason}" if reason else ""),
         )
         person.thumbnails.all().delete()
         person.delete()
         delete_files_on_commit(files)
     return {"observations": observations, "thumbnails": len(files)}
+
+
+def delete_people_in_no_session(owner_id: int, person_ids: set[int], *, reason: str = "") -> int:
+    """Delete those of the owner's ``person_ids`` who appear in no session any more (no track, no
+    observation), with their face data, as ``delete_person`` does; returns how many went.
+
+    For retention that deletes whole sessions: a deletion by hand keeps people by design, but a user who
+    chose not to keep results must not keep the faces of people seen only in the deleted sessions.
+    """
+    with transaction.atomic():
+        lock_owner(owner_id)  # a finalize linking a new face to one of them has finished, or finds them gone
+        seen = Exists(Track.objects.filter(person=OuterRef("pk")))
+        observed = Exists(Observation.objects.filter(person=OuterRef("pk")))
+        gone = Person.objects.filter(owner_id=owner_id, pk__in=person_ids).filter(~seen, ~observed)
+        for person in gone:
+            delete_person(person, keep_observations=False, reason=reason)
+        return len(gone)

@@ -1,7 +1,8 @@
 """Media retention: each user's setting says how many days session media is kept; a periodic task applies it.
 
 Deleting media removes the stored files (after commit) and marks the session (``media_deleted``); the
-analysis results stay unless the user chose not to keep them, in which case the whole session goes.
+analysis results stay unless the user chose not to keep them, in which case the whole session goes, and
+with it the people seen in it who are in no other session (their face thumbnails and descriptors too).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sessions_app.models import Session, UserSettings
-from sessions_app.services import audit
-from sessions_app.services.people import delete_files_on_commit
+from sessions_app.models import Observation, Session, Track, UserSettings
+from sessions_app.services import audit, people
 
 RUNNING = (Session.Status.RECEIVING, Session.Status.QUEUED, Session.Status.ANALYSING)
 
@@ -32,16 +32,33 @@ def delete_media(session: Session, *, actor: Any = None, request: Any = None, re
         session.media_deleted = timezone.now()
         session.save(update_fields=["original", "playable", "media_deleted", "updated"])
         audit.record(actor, audit.Action.MEDIA_DELETED, session, request=request, detail=reason)
-        delete_files_on_commit(names)
+        people.delete_files_on_commit(names)
     return True
+
+
+def delete_session_and_its_people(session: Session, *, reason: str) -> int:
+    """Delete the session, then its people left in no session; returns how many people went. One
+    transaction, the owner's row locked first (as people's writes do), so a failure leaves both."""
+    from sessions_app.services.manage import delete_session
+
+    with transaction.atomic():
+        people.lock_owner(session.owner_id)
+        seen = set(Track.objects.filter(session=session, person__isnull=False).values_list("person_id", flat=True))
+        seen |= set(
+            Observation.objects.filter(session=session, person__isnull=False)
+            .values_list("person_id", flat=True)
+            .distinct()
+        )
+        delete_session(session, detail=reason)
+        return people.delete_people_in_no_session(
+            session.owner_id, seen, reason=f"in no session any more: their sessions were {reason}"
+        )
 
 
 def apply_retention(now=None) -> dict[str, int]:
     """Apply every user's retention setting once; returns counts (the periodic task's result)."""
-    from sessions_app.services.manage import delete_session
-
     now = now or timezone.now()
-    counts = {"media_deleted": 0, "sessions_deleted": 0}
+    counts = {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}
     for prefs in UserSettings.objects.filter(retention_days__isnull=False).select_related("user"):
         cutoff = now - timedelta(days=prefs.retention_days)
         old = Session.objects.filter(owner=prefs.user, created__lt=cutoff).exclude(status__in=RUNNING)
@@ -51,6 +68,6 @@ def apply_retention(now=None) -> dict[str, int]:
                 counts["media_deleted"] += delete_media(session, reason=reason)
         else:
             for session in old:
-                delete_session(session, detail=reason)
+                counts["people_deleted"] += delete_session_and_its_people(session, reason=reason)
                 counts["sessions_deleted"] += 1
     return counts

@@ -15,10 +15,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import AuditEntry, Marker, Observation, PersonThumbnail, Session, UserSettings
+from sessions_app.models import AuditEntry, Marker, Observation, Person, PersonThumbnail, Session, Track, UserSettings
 from sessions_app.services import retention
 from sessions_app.tasks import apply_retention
-from tests.people.conftest import add_thumbnail, stored_path
+from tests.people.conftest import add_thumbnail, embedding, stored_path
 from tests.replay.conftest import add_observations
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
@@ -48,21 +48,26 @@ def test_retention_deletes_old_media_and_nothing_newer(
     running = stored_session(user, "running", 40)
     Session.objects.filter(pk=running.pk).update(status="analysing")
     theirs = stored_session(other_user, "no setting", 400)  # a user without a retention setting keeps all
+    seen = Person.objects.create(owner=user, number=1, embeddings=[embedding(0.3)])  # only in the old session
+    add_observations(old, seen, [(0, "happy", 0.8, 0.5)], 1, "0:2")
+    thumb = stored_path(add_thumbnail(seen).image.name)
     paths = {s.title: files_of(s) for s in (old, new, running, theirs)}
     assert all(p.is_file() for ps in paths.values() for p in ps)
     with django_capture_on_commit_callbacks(execute=True):
         result = apply_retention()  # the task function, called directly
-    assert result == {"media_deleted": 1, "sessions_deleted": 0}
+    assert result == {"media_deleted": 1, "sessions_deleted": 0, "people_deleted": 0}
     assert not any(p.exists() for p in paths["old"])
     assert all(p.is_file() for t in ("new", "running", "no setting") for p in paths[t])
     old.refresh_from_db()
     assert old.media_deleted is not None and not old.original.name and not old.playable.name
-    assert Observation.objects.filter(session=old).count() == 4  # results kept
+    assert Observation.objects.filter(session=old).count() == 5  # results kept
+    # and the people seen, with their face thumbnails and descriptors (the privacy page says so)
+    assert Person.objects.get(pk=seen.pk).embeddings == [embedding(0.3)] and thumb.is_file()
     assert Session.objects.get(pk=new.pk).media_deleted is None
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.object_id, entry.actor) == ("media_deleted", str(old.pk), None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert apply_retention() == {"media_deleted": 0, "sessions_deleted": 0}  # idempotent
+        assert apply_retention() == {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}  # idempotent
 
 
 @pytest.mark.django_db
@@ -85,10 +90,59 @@ def test_retention_without_results_deletes_the_session(user, media_root, django_
     old, new = stored_session(user, "old", 8), stored_session(user, "new", 6)
     old_files = files_of(old)
     with django_capture_on_commit_callbacks(execute=True):
-        assert retention.apply_retention() == {"media_deleted": 0, "sessions_deleted": 1}
+        assert retention.apply_retention() == {"media_deleted": 0, "sessions_deleted": 1, "people_deleted": 0}
     assert not Session.objects.filter(pk=old.pk).exists() and not any(p.exists() for p in old_files)
     assert not Observation.objects.filter(session_id=old.pk).exists()
     assert Session.objects.filter(pk=new.pk).exists() and all(p.is_file() for p in files_of(new))
+
+
+@pytest.mark.django_db
+def test_retention_without_results_deletes_people_left_in_no_session(
+    user, other_user, media_root, django_capture_on_commit_callbacks
+):
+    UserSettings.objects.create(user=user, retention_days=7, retention_keep_results=False)
+    UserSettings.objects.create(user=other_user, retention_days=7, retention_keep_results=False)
+    old, new = stored_session(user, "old", 8), stored_session(user, "new", 6)
+    gone = Person.objects.create(owner=user, number=1, embeddings=[embedding(0.1)])  # only in the old one
+    stays = Person.objects.create(owner=user, number=2, embeddings=[embedding(0.5)])  # in both
+    add_observations(old, gone, [(f, "happy", 0.8, 0.5) for f in range(3)], 1, "0:2")
+    add_observations(old, stays, [(f, "sad", 0.7, 0.5) for f in range(3)], 2, "0:3")
+    kept_track = add_observations(new, stays, [(f, "sad", 0.7, 0.5) for f in range(3)], 1, "0:2")
+    Track.objects.filter(pk=kept_track.pk).update(embedding=embedding(0.5))
+    theirs = stored_session(other_user, "theirs", 1)  # another owner's person, in a kept session
+    their_person = Person.objects.create(owner=other_user, number=1, embeddings=[embedding(0.9)])
+    add_observations(theirs, their_person, [(0, "fear", 0.6, 0.5)], 1, "0:2")
+    thumbs = {p.pk: stored_path(add_thumbnail(p).image.name) for p in (gone, stays, their_person)}
+    assert all(t.is_file() for t in thumbs.values())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = retention.apply_retention()
+
+    assert not Person.objects.filter(pk=gone.pk).exists()  # the descriptors (embeddings) with the row
+    assert not PersonThumbnail.objects.filter(person_id=gone.pk).exists() and not thumbs[gone.pk].exists()
+    assert Person.objects.get(pk=stays.pk).embeddings == [embedding(0.5)]
+    assert thumbs[stays.pk].is_file() and thumbs[their_person.pk].is_file()
+    assert Track.objects.get(pk=kept_track.pk).embedding == embedding(0.5)
+    assert Person.objects.filter(pk=their_person.pk).exists()
+    assert result == {"media_deleted": 0, "sessions_deleted": 1, "people_deleted": 1}
+    entry = AuditEntry.objects.get(object_type="person", action="deleted")
+    assert (entry.object_id, entry.owner_id, entry.actor) == (str(gone.pk), user.pk, None)
+    assert "retention" in entry.detail and "no session" in entry.detail
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention.apply_retention() == {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}
+
+
+@pytest.mark.django_db
+def test_privacy_page_says_what_retention_keeps(auth_client):
+    import re
+
+    page = auth_client.get(reverse("privacy_settings")).content.decode()
+    kept = re.search(r'id="retention-kept"[^>]*>(.*?)</p>', page, re.S)
+    not_kept = re.search(r'id="retention-not-kept"[^>]*>(.*?)</p>', page, re.S)
+    assert kept and not_kept, page
+    assert "people" in kept[1] and "face thumbnails and descriptors stay" in kept[1]
+    assert "whole session is deleted" in not_kept[1]
+    assert "people seen in no other session are deleted with their face thumbnails and descriptors" in not_kept[1]
 
 
 @pytest.mark.django_db(transaction=True)
