@@ -100,10 +100,25 @@ class ChatHandler(BaseHTTPRequestHandler):
                 for _ in range(2000):
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
+        elif mode in ("driphead", "dripbody"):  # one byte at a time, each well inside the read timeout
+            self._drip(b"HTTP/1.1 200 OK\r\n" if mode == "driphead" else b": keep-alive\n")
         elif mode == "redirect":
             self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         else:
             self._send(404, b'{"error": {"message": "model not found"}}')
+
+    def _drip(self, pattern: bytes) -> None:
+        if pattern.startswith(b": "):  # a valid streamed reply whose events never come
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+            for i in range(100):  # 30 s at most
+                self.wfile.write(pattern[i % len(pattern) : i % len(pattern) + 1])
+                self.wfile.flush()
+                time.sleep(DRIP_S)
+        self.close_connection = True
+
+
+DRIP_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +208,22 @@ def test_timeout(llm_server, allowed, settings):
     message = error_of(llm_server, "slow")
     assert time.monotonic() - started < 1.4
     assert "did not answer within 0.3 s" in message
+
+
+@pytest.mark.xfail(strict=True, reason="issue 20: a slow-drip LLM server holds the summaries worker")
+@pytest.mark.parametrize("mode", ["driphead", "dripbody"])
+def test_total_deadline_against_a_slow_drip(llm_server, allowed, settings, mode):
+    """A server that sends one byte now and then never trips the read timeout; the whole exchange
+    (headers or body) still ends at EMOTION_LLM_TOTAL_TIMEOUT with a clear message."""
+    settings.EMOTION_LLM_TOTAL_TIMEOUT = 1.0
+    started = time.monotonic()
+    message = error_of(llm_server, mode, stream=True)
+    took = time.monotonic() - started
+    assert 1.0 <= took < 1.0 + 2 * DRIP_S, took
+    assert message == (
+        f"The LLM server at {llm_server.removeprefix('http://')} did not finish its reply within 1 s "
+        "(EMOTION_LLM_TOTAL_TIMEOUT); the summary was stopped."
+    )
 
 
 @pytest.mark.parametrize(
