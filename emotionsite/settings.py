@@ -261,6 +261,8 @@ EMOTION_LOCAL_LLM_DEVICE = env_choice("EMOTION_LOCAL_LLM_DEVICE", ("auto", "cpu"
 EMOTION_LOCAL_LLM_CPU_DTYPE = env_choice("EMOTION_LOCAL_LLM_CPU_DTYPE", ("auto", "bfloat16", "float32"), "auto")
 EMOTION_LLM_CONNECT_TIMEOUT = float(env_str("EMOTION_LLM_CONNECT_TIMEOUT", "10"))  # seconds, remote LLM
 EMOTION_LLM_READ_TIMEOUT = float(env_str("EMOTION_LLM_READ_TIMEOUT", "120"))  # seconds between bytes
+# seconds for a whole request and reply: a server dripping bytes cannot hold the one summaries process
+EMOTION_LLM_TOTAL_TIMEOUT = float(env_str("EMOTION_LLM_TOTAL_TIMEOUT", "120"))
 EMOTION_LLM_STREAM = env_bool("EMOTION_LLM_STREAM", True)  # stream remote replies (progress, cancel)
 EMOTION_LLM_CA_BUNDLE = env_str("EMOTION_LLM_CA_BUNDLE", "")  # PEM file of a private CA for https LLMs
 

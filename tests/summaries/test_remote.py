@@ -210,7 +210,6 @@ def test_timeout(llm_server, allowed, settings):
     assert "did not answer within 0.3 s" in message
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: a slow-drip LLM server holds the summaries worker")
 @pytest.mark.parametrize("mode", ["driphead", "dripbody"])
 def test_total_deadline_against_a_slow_drip(llm_server, allowed, settings, mode):
     """A server that sends one byte now and then never trips the read timeout; the whole exchange
