@@ -226,6 +226,7 @@ EMOTION_LIMITS = {
     "api_anon": env_rate("EMOTION_LIMIT_API_ANON", "60/minute"),
 }
 EMOTION_LIMIT_ACTIVE_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_SUMMARIES", 3)  # queued or running, per user
+EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES", 1)  # of those, local/remote LLM
 EMOTION_LIMIT_ACTIVE_LIVE = env_int("EMOTION_LIMIT_ACTIVE_LIVE", 2)  # live recordings at once, per user
 _MB = 1024 * 1024
 EMOTION_STAGING_QUOTA_BYTES = env_int("EMOTION_STAGING_QUOTA_MB", 2 * env_int("EMOTION_UPLOAD_MAX_MB", 2048)) * _MB

@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
-from summaries.services import request_summary
+from summaries.services import GENERIC_ERROR, request_summary, run_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,6 @@ def run_sh_queues() -> dict[str, set[str]]:
     return {name: set(re.findall(r":-(\w+)\}", queues)) for name, queues in found}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: heuristic summaries wait behind LLM ones")
 @pytest.mark.django_db
 def test_heuristic_summaries_never_queue_behind_llm_ones(summary_session, user, remote_ready,
                                                          django_capture_on_commit_callbacks):  # fmt: skip
@@ -54,7 +53,6 @@ def test_heuristic_summaries_never_queue_behind_llm_ones(summary_session, user, 
     assert any("default" in queues for name, queues in workers.items() if name != "summaries")  # ...default has one
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: one user may queue several LLM summaries")
 @pytest.mark.django_db
 def test_one_llm_summary_per_user_at_a_time(summary_session, user, remote_ready, django_capture_on_commit_callbacks):
     api = APIClient()
@@ -82,3 +80,18 @@ def test_one_llm_summary_per_user_at_a_time(summary_session, user, remote_ready,
     assert list(Summary.objects.order_by("pk").values_list("backend", "status")) == [
         ("local", "cancelled"), ("heuristic", "queued"), ("remote", "queued"),
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_heuristic_task_never_runs_an_llm(summary_session, user):
+    """The default queue's worker is a vision worker: an LLM row sent there by mistake fails, and no model runs."""
+    from summaries.tasks import generate_heuristic_summary
+    from tests.summaries.conftest import FakeLLM
+
+    llm = FakeLLM()
+    row = Summary.objects.create(session=summary_session, requested_by=user, backend="remote", task_id="t")
+    assert run_summary(row.pk, llm=llm, heuristic_only=True) == "failed"
+    assert not llm.started.is_set() and Summary.objects.get(pk=row.pk).error == GENERIC_ERROR
+    row = Summary.objects.create(session=summary_session, requested_by=user, backend="heuristic", task_id="h")
+    assert generate_heuristic_summary(row.pk) == "done"
+    assert Summary.objects.get(pk=row.pk).text.startswith("00:12 of video")
