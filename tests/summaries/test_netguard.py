@@ -130,3 +130,27 @@ def test_quick_problem_needs_no_dns(monkeypatch):
     assert netguard.quick_problem("https://llm.example.com/v1") == ""
     assert "loopback" in netguard.quick_problem("http://[::1]:8000/v1")
     assert "Only http" in netguard.quick_problem("gopher://x")
+
+
+NOT_ALLOWED = (
+    "This address is not allowed: the server connects only to public addresses. "
+    "Ask staff to add the host to the allowed LLM hosts if it is meant to be used."
+)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 20: netguard errors name internal hosts and addresses")
+@pytest.mark.django_db
+def test_refusals_name_no_internal_address(monkeypatch, caplog):
+    """The user learns only that the address is not allowed; which address it resolved to goes to the log."""
+    fake_dns(monkeypatch, {"db.lab": ["10.0.3.7"]})
+    messages = []
+    for check in (
+        lambda: netguard.validate_llm_url("http://db.lab:5432/v1"),  # saving the settings
+        lambda: netguard.pin("http://db.lab:5432/v1/chat/completions"),  # each request
+    ):
+        with pytest.raises(UnsafeURLError) as info:
+            check()
+        messages.append(str(info.value))
+    messages.append(netguard.quick_problem("http://10.0.3.7:8000/v1"))  # the status panel, no DNS
+    assert messages == [NOT_ALLOWED] * 3
+    assert "db.lab resolves to a private address (10.0.3.7)" in caplog.text
