@@ -222,6 +222,7 @@ EMOTION_LIMITS = {
     "reanalysis": env_rate("EMOTION_LIMIT_REANALYSIS", "30/hour"),
     "live": env_rate("EMOTION_LIMIT_LIVE", "20/hour"),
     "signups": env_rate("EMOTION_LIMIT_SIGNUPS", "10/hour"),
+    "llm_settings": env_rate("EMOTION_LIMIT_LLM_SETTINGS", "20/hour"),  # saves: each resolves a host name
     "api": env_rate("EMOTION_LIMIT_API", "600/minute"),
     "api_anon": env_rate("EMOTION_LIMIT_API_ANON", "60/minute"),
 }

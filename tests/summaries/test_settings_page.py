@@ -97,7 +97,6 @@ def test_refusal_names_no_internal_address(auth_client, user, monkeypatch):
     assert not LLMSettings.objects.filter(user=user).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: saving LLM settings is not rate limited")
 def test_saving_is_rate_limited(auth_client, user, settings, monkeypatch):
     """Every save resolves a host name: saves are counted per user (refused ones too), page views are not."""
     from tests.summaries.test_netguard import fake_dns
