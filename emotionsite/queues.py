@@ -27,6 +27,7 @@ TASK_ROUTES = {
     "*.analyse_segment": {"queue": Queue.INFERENCE.value},
     "*.finalize_video": {"queue": Queue.INFERENCE.value},
     "*.prepare_playable": {"queue": Queue.INFERENCE.value},
+    "summaries.generate_heuristic": {"queue": Queue.DEFAULT.value},  # quick: never behind an LLM
     "summaries.*": {"queue": Queue.SUMMARIES.value},
     "*": {"queue": Queue.DEFAULT.value},
 }

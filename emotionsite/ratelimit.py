@@ -36,6 +36,7 @@ WHAT = {
     "reanalysis": "Too many re-analyses requested",
     "live": "Too many live recordings started",
     "signups": "Too many sign-ups from this address",
+    "llm_settings": "Too many changes of the LLM settings",
     "api": "Too many API requests",
     "api_anon": "Too many API requests from this address",
 }

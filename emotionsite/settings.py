@@ -222,10 +222,12 @@ EMOTION_LIMITS = {
     "reanalysis": env_rate("EMOTION_LIMIT_REANALYSIS", "30/hour"),
     "live": env_rate("EMOTION_LIMIT_LIVE", "20/hour"),
     "signups": env_rate("EMOTION_LIMIT_SIGNUPS", "10/hour"),
+    "llm_settings": env_rate("EMOTION_LIMIT_LLM_SETTINGS", "20/hour"),  # saves: each resolves a host name
     "api": env_rate("EMOTION_LIMIT_API", "600/minute"),
     "api_anon": env_rate("EMOTION_LIMIT_API_ANON", "60/minute"),
 }
 EMOTION_LIMIT_ACTIVE_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_SUMMARIES", 3)  # queued or running, per user
+EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES", 1)  # of those, local/remote LLM
 EMOTION_LIMIT_ACTIVE_LIVE = env_int("EMOTION_LIMIT_ACTIVE_LIVE", 2)  # live recordings at once, per user
 _MB = 1024 * 1024
 EMOTION_STAGING_QUOTA_BYTES = env_int("EMOTION_STAGING_QUOTA_MB", 2 * env_int("EMOTION_UPLOAD_MAX_MB", 2048)) * _MB
@@ -261,6 +263,8 @@ EMOTION_LOCAL_LLM_DEVICE = env_choice("EMOTION_LOCAL_LLM_DEVICE", ("auto", "cpu"
 EMOTION_LOCAL_LLM_CPU_DTYPE = env_choice("EMOTION_LOCAL_LLM_CPU_DTYPE", ("auto", "bfloat16", "float32"), "auto")
 EMOTION_LLM_CONNECT_TIMEOUT = float(env_str("EMOTION_LLM_CONNECT_TIMEOUT", "10"))  # seconds, remote LLM
 EMOTION_LLM_READ_TIMEOUT = float(env_str("EMOTION_LLM_READ_TIMEOUT", "120"))  # seconds between bytes
+# seconds for a whole request and reply: a server dripping bytes cannot hold the one summaries process
+EMOTION_LLM_TOTAL_TIMEOUT = float(env_str("EMOTION_LLM_TOTAL_TIMEOUT", "120"))
 EMOTION_LLM_STREAM = env_bool("EMOTION_LLM_STREAM", True)  # stream remote replies (progress, cancel)
 EMOTION_LLM_CA_BUNDLE = env_str("EMOTION_LLM_CA_BUNDLE", "")  # PEM file of a private CA for https LLMs
 

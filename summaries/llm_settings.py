@@ -4,6 +4,8 @@ A stored API key is bound to the URL it was entered with (see :mod:`summaries.ke
 URL drops the key unless a new key comes with it, and a key is accepted only for an https URL or a host
 staff allow-listed. The row's user never changes. Every change and deletion writes an audit entry with
 the names of what changed, never the values (the URL may name a private host, the key is a secret).
+A user's saves of their own settings are rate limited (``llm_settings``): each one resolves a host name,
+and refusals would otherwise let anyone probe the network as fast as they can post.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from emotionsite import ratelimit
 from sessions_app.services import audit
 from summaries import netguard
 from summaries.models import AllowedLLMHost, LLMSettings
@@ -66,7 +69,11 @@ def save_llm_settings(
     request: Any = None,
     via: str = "",
 ) -> list[str]:
-    """Check and store URL, model and (optionally) a new key; returns what changed ([] when nothing did)."""
+    """Check and store URL, model and (optionally) a new key; returns what changed ([] when nothing did).
+
+    :class:`~emotionsite.ratelimit.RateLimited` when the owner saves too often (refused saves count too)."""
+    if actor is not None and actor.pk == row.user_id:  # staff editing others' rows in the admin are not counted
+        ratelimit.hit("llm_settings", actor.pk)
     url, model, api_key = check_llm_settings(remote_url, remote_model, api_key, clear_api_key)
     with transaction.atomic():
         if row.pk:  # the stored state, not what a form may have put on the instance

@@ -9,19 +9,30 @@ address, with the original name kept for the ``Host`` header and TLS (SNI and ce
 second DNS answer cannot swap the address between check and connect (DNS rebinding).
 
 An API key goes only over https, or over plain http to an allow-listed host (:func:`key_transport_problem`).
+A refusal says only that the address is not allowed (:data:`NOT_ALLOWED`); the address is logged.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from summaries.base import SummaryError
 
+logger = logging.getLogger(__name__)
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+# The same words for every refused address: naming the address a host resolved to, or its kind, would
+# let users map the internal network through the settings page.
+NOT_ALLOWED = (
+    "This address is not allowed: the server connects only to public addresses. "
+    "Ask staff to add the host to the allowed LLM hosts if it is meant to be used."
+)
 
 
 class UnsafeURLError(SummaryError):
@@ -133,10 +144,9 @@ def check_host(parsed: ParsedURL) -> list[IPAddress]:
     for address in addresses:
         problem = address_problem(address)
         if problem:
-            raise UnsafeURLError(
-                f"“{parsed.host}” resolves to a {problem} address ({address}); the server does not connect to "
-                "such addresses. Ask staff to add this host to the allowed LLM hosts if it is meant to be used."
-            )
+            # the user hears only "not allowed": which internal address a name has is for the log
+            logger.warning("LLM URL refused: %s resolves to a %s address (%s)", parsed.host, problem, address)
+            raise UnsafeURLError(NOT_ALLOWED)
     return addresses
 
 
@@ -167,7 +177,7 @@ def quick_problem(url: str) -> str:
         return str(exc)
     literal = _literal(parsed.host)
     if literal is not None and address_problem(literal) and not is_allow_listed(parsed.host):
-        return f"{literal} is a {address_problem(literal)} address and is not on the allowed LLM hosts."
+        return NOT_ALLOWED
     return ""
 
 

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 GENERIC_ERROR = "The summary could not be made because of an internal error; please try again."
 TIME_LIMIT_ERROR = "The summary took longer than this site allows and was stopped."
 PUSH_INTERVAL = 0.5  # seconds between progress writes/pushes, and between cancel checks
+LLM_BACKENDS = (Summary.Backend.LOCAL, Summary.Backend.REMOTE)  # minutes each, on the one summaries process
 
 
 def may_summarize(user: Any, session: Any) -> bool:
@@ -58,11 +60,9 @@ def request_summary(
     avail = availability(backend, user)
     if not avail.available:
         raise SummaryError(avail.reason or "This backend is not available now.")
-    # one summaries worker serves everyone: cap each user's work in progress and their rate
-    active = Summary.objects.filter(requested_by=user, status__in=[Summary.Status.QUEUED, Summary.Status.RUNNING])
-    ratelimit.check_active(active.count(), settings.EMOTION_LIMIT_ACTIVE_SUMMARIES, "Too many summaries in progress")
-    ratelimit.hit("summaries", user.pk)
     with transaction.atomic():
+        _check_in_progress(user, backend)  # under the user's row lock: two requests at once count each other
+        ratelimit.hit("summaries", user.pk)
         summary = Summary.objects.create(
             session=session,
             requested_by=user,
@@ -74,6 +74,20 @@ def request_summary(
         audit.record(user, audit.Action.SUMMARIZED, session, request=request, detail=backend)
     transaction.on_commit(lambda: _enqueue(summary))
     return summary
+
+
+def _check_in_progress(user: Any, backend: str) -> None:
+    """One summaries process serves everyone: cap each user's summaries in progress, and their LLM ones
+    (minutes each) harder, so one account cannot keep everyone else's waiting."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    active = Summary.objects.filter(requested_by=user, status__in=[Summary.Status.QUEUED, Summary.Status.RUNNING])
+    ratelimit.check_active(active.count(), settings.EMOTION_LIMIT_ACTIVE_SUMMARIES, "Too many summaries in progress")
+    if backend in LLM_BACKENDS:
+        ratelimit.check_active(
+            active.filter(backend__in=LLM_BACKENDS).count(),
+            settings.EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES,
+            "You already have an LLM summary queued or running",
+        )
 
 
 def _model_name(backend: str, user: Any) -> str:
@@ -93,10 +107,11 @@ def _model_name(backend: str, user: Any) -> str:
 
 
 def _enqueue(summary: Summary) -> None:
-    from summaries.tasks import generate_summary
+    from summaries.tasks import generate_heuristic_summary, generate_summary
 
+    task = generate_summary if summary.backend in LLM_BACKENDS else generate_heuristic_summary
     try:
-        generate_summary.apply_async(args=[summary.pk], task_id=summary.task_id)
+        task.apply_async(args=[summary.pk], task_id=summary.task_id)
     except Exception:  # noqa: BLE001 - the broker is down: say so on the row rather than stay queued forever
         logger.exception("could not queue summary %s", summary.pk)
         Summary.objects.filter(pk=summary.pk, status=Summary.Status.QUEUED).update(
@@ -236,11 +251,12 @@ def _finish(summary: Summary, status: str, **fields: Any) -> None:
     push(summary)
 
 
-def run_summary(summary_id: int, *, llm: LLM | None = None) -> str:
+def run_summary(summary_id: int, *, llm: LLM | None = None, heuristic_only: bool = False) -> str:
     """Run one summary to its end and return its final status. Idempotent: a finished one is left alone.
 
     ``llm`` replaces the backend's model (tests inject a controllable one here); the user-facing error
-    is the SummaryError's message, any other failure is logged and shown as a generic message."""
+    is the SummaryError's message, any other failure is logged and shown as a generic message.
+    ``heuristic_only``: the caller is a worker that must never run an LLM (the heuristic task's)."""
     from celery.exceptions import SoftTimeLimitExceeded
 
     summary = _claim(summary_id)
@@ -251,6 +267,8 @@ def run_summary(summary_id: int, *, llm: LLM | None = None) -> str:
     try:
         if summary.requested_by_id and not may_summarize(summary.requested_by, summary.session):
             raise SummaryError("You can only summarize your own sessions.")  # checked again where it runs
+        if heuristic_only and summary.backend != Summary.Backend.HEURISTIC:
+            raise RuntimeError(f"{summary.backend} summary sent to the heuristic task")  # a routing bug: not here
         run.check()
         digest = build_digest(summary.session, include_unreliable=summary.include_unreliable)
         run.progress(0.05)

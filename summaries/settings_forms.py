@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from emotionsite.ratelimit import RateLimited
 from summaries.llm_settings import LLMSettingsError, save_llm_settings
 from summaries.models import LLMSettings
 
@@ -30,9 +31,12 @@ class LLMSettingsForm(forms.Form):
         "or over http to a host staff allowed.",
     )
     clear_api_key = forms.BooleanField(label="Remove the stored API key", required=False)
+    retry_after: int | None = None
 
     def save(self, row: LLMSettings, *, actor: Any, request: Any = None) -> bool:
-        """Store through the service; False (with the error on its field) when refused."""
+        """Store through the service; False (with the error on its field) when refused.
+
+        Over the rate, the form keeps what was typed and ``retry_after`` says when to try again."""
         data = self.cleaned_data
         try:
             save_llm_settings(
@@ -46,5 +50,9 @@ class LLMSettingsForm(forms.Form):
             )
         except LLMSettingsError as exc:
             self.add_error(exc.field, str(exc))
+            return False
+        except RateLimited as exc:
+            self.retry_after = exc.retry_after
+            self.add_error(None, exc.message)
             return False
         return True

@@ -21,8 +21,12 @@ def llm_settings(request):
     if request.method == "POST" and form.is_valid() and form.save(row, actor=request.user, request=request):
         messages.success(request, "LLM settings saved.")
         return redirect("llm_settings")
-    return render(
+    response = render(
         request,
         "summaries/settings.html",
         {"form": form, "panel": status_panel(request.user), "api_key_set": row.has_api_key},
+        status=429 if form.retry_after else 200,
     )
+    if form.retry_after:
+        response["Retry-After"] = str(form.retry_after)
+    return response

@@ -29,6 +29,7 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 
 from summaries import netguard
+from summaries.backends.deadline import CallDeadline
 from summaries.base import (
     Availability,
     CancelFn,
@@ -136,57 +137,98 @@ class RemoteLLM:
         body = {"model": self.model, "messages": messages, "max_tokens": max_new_tokens, "stream": stream}
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
         connect_s, read_s = settings.EMOTION_LLM_CONNECT_TIMEOUT, settings.EMOTION_LLM_READ_TIMEOUT
-        timeout = httpx.Timeout(connect=connect_s, read=read_s, write=read_s, pool=connect_s)
+        total_s = settings.EMOTION_LLM_TOTAL_TIMEOUT
+        timeout = httpx.Timeout(connect=min(connect_s, total_s), read=read_s, write=read_s, pool=connect_s)
         bundle = settings.EMOTION_LLM_CA_BUNDLE
         verify = ssl.create_default_context(cafile=bundle) if bundle else True
         where = target.host_header
         logger.info("remote LLM request to %s (model %s, stream=%s)", where, self.model, stream)
+        deadline = CallDeadline(total_s)
+        extensions["trace"] = deadline.trace
         try:
-            with httpx.Client(timeout=timeout, verify=verify, follow_redirects=False, trust_env=False) as client:
-                for attempt in range(2):
-                    request = client.build_request(
-                        "POST", target.url, json=body, headers=headers, extensions=extensions
-                    )
-                    response = client.send(request, stream=True)
-                    try:
-                        self._raise_for_status(response, endpoint)
-                        content_type = response.headers.get("content-type", "")
-                        if stream and content_type.startswith("text/event-stream"):
-                            return self._read_stream(response, max_new_tokens, on_progress, should_cancel)
-                        return self._parse_json(self._read_capped(response))
-                    except _UseMaxCompletionTokens:
-                        if attempt:
-                            raise
-                        # newer OpenAI models refuse max_tokens and name its successor: ask once more
-                        body["max_completion_tokens"] = body.pop("max_tokens")
-                    finally:
-                        response.close()
-        except httpx.ConnectTimeout:
-            raise SummaryError(f"Timed out connecting to the LLM server at {where} after {connect_s:g} s.") from None
-        except httpx.ReadTimeout:
-            raise SummaryError(
+            with (
+                deadline,
+                httpx.Client(timeout=timeout, verify=verify, follow_redirects=False, trust_env=False) as client,
+            ):
+                reply = self._exchange(
+                    client, target.url, body, headers, extensions,
+                    stream=stream, max_new_tokens=max_new_tokens, on_progress=on_progress, should_cancel=should_cancel,
+                )  # fmt: skip
+        except (httpx.HTTPError, SummaryError) as exc:
+            if deadline.expired:  # a cut connection looks like a broken or short reply: say what happened
+                raise self._too_slow(where, total_s) from None
+            if isinstance(exc, SummaryError):
+                raise
+            raise self._request_error(exc, where, connect_s, read_s) from None
+        if deadline.expired:  # the cut may also end a reply that has no length early, as if complete
+            raise self._too_slow(where, total_s)
+        return reply
+
+    def _exchange(
+        self,
+        client: httpx.Client,
+        url: str,
+        body: dict,
+        headers: dict,
+        extensions: dict,
+        *,
+        stream: bool,
+        max_new_tokens: int,
+        on_progress: ProgressFn | None,
+        should_cancel: CancelFn | None,
+    ) -> LLMReply:
+        """POST the request (twice at most: see _UseMaxCompletionTokens) and read the reply."""
+        endpoint = chat_completions_url(self.url)
+        for attempt in range(2):
+            request = client.build_request("POST", url, json=body, headers=headers, extensions=extensions)
+            response = client.send(request, stream=True)
+            try:
+                self._raise_for_status(response, endpoint)
+                content_type = response.headers.get("content-type", "")
+                if stream and content_type.startswith("text/event-stream"):
+                    return self._read_stream(response, max_new_tokens, on_progress, should_cancel)
+                return self._parse_json(self._read_capped(response))
+            except _UseMaxCompletionTokens:
+                if attempt:
+                    raise
+                # newer OpenAI models refuse max_tokens and name its successor: ask once more
+                body["max_completion_tokens"] = body.pop("max_tokens")
+            finally:
+                response.close()
+        raise AssertionError("unreachable")  # the second attempt returns or raises
+
+    @staticmethod
+    def _too_slow(where: str, total_s: float) -> SummaryError:
+        return SummaryError(
+            f"The LLM server at {where} did not finish its reply within {total_s:g} s "
+            "(EMOTION_LLM_TOTAL_TIMEOUT); the summary was stopped."
+        )
+
+    def _request_error(self, exc: httpx.HTTPError, where: str, connect_s: float, read_s: float) -> SummaryError:
+        """A message for the user; the socket's own error text goes to the log only."""
+        if isinstance(exc, httpx.ConnectTimeout):
+            return SummaryError(f"Timed out connecting to the LLM server at {where} after {connect_s:g} s.")
+        if isinstance(exc, httpx.ReadTimeout):
+            return SummaryError(
                 f"The LLM server at {where} did not answer within {read_s:g} s (EMOTION_LLM_READ_TIMEOUT)."
-            ) from None
-        except httpx.TimeoutException:
-            raise SummaryError(f"The request to the LLM server at {where} timed out.") from None
-        except httpx.ConnectError as exc:
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return SummaryError(f"The request to the LLM server at {where} timed out.")
+        if isinstance(exc, httpx.ConnectError):
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise SummaryError(
+                return SummaryError(
                     f"The TLS certificate of the LLM server at {where} is not trusted for that name "
                     "(for a private CA, set EMOTION_LLM_CA_BUNDLE on the summaries worker)."
-                ) from None
+                )
             logger.warning("remote LLM at %s unreachable: %s", where, self._scrub(exc))
-            raise SummaryError(
+            return SummaryError(
                 f"Could not connect to the LLM server at {where}: "
                 "is it running and reachable from the summaries worker?"
-            ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            )
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
             logger.warning("connection to the remote LLM at %s broke: %s", where, self._scrub(exc))
-            raise SummaryError(
-                f"The connection to the LLM server at {where} broke before the reply was complete."
-            ) from None
-        except httpx.HTTPError:
-            raise SummaryError(f"The request to the LLM server at {where} failed.") from None
+            return SummaryError(f"The connection to the LLM server at {where} broke before the reply was complete.")
+        return SummaryError(f"The request to the LLM server at {where} failed.")
 
     def _capped(self, response: httpx.Response) -> Iterator[bytes]:
         """The reply's bytes, refused once they pass EMOTION_LLM_REPLY_MAX_BYTES."""

@@ -12,6 +12,11 @@ from summaries import netguard
 from summaries.models import AllowedLLMHost
 from summaries.netguard import UnsafeURLError
 
+NOT_ALLOWED = (  # the user-facing words, written out: a test of what users read
+    "This address is not allowed: the server connects only to public addresses. "
+    "Ask staff to add the host to the allowed LLM hosts if it is meant to be used."
+)
+
 
 def fake_dns(monkeypatch, answers: dict[str, list[str]]) -> None:
     """getaddrinfo answering names from ``answers`` (no network in tests); IP literals as usual."""
@@ -83,10 +88,7 @@ def test_address_classes(address, problem):
 def test_private_literal_refused_then_allowed_by_staff():
     with pytest.raises(UnsafeURLError) as info:
         netguard.validate_llm_url("http://192.168.1.20:8000/v1")
-    assert str(info.value) == (
-        "“192.168.1.20” resolves to a private address (192.168.1.20); the server does not connect to such "
-        "addresses. Ask staff to add this host to the allowed LLM hosts if it is meant to be used."
-    )
+    assert str(info.value) == NOT_ALLOWED
     AllowedLLMHost.objects.create(host=" 192.168.1.20 ")  # stored stripped, lower case
     assert netguard.validate_llm_url("http://192.168.1.20:8000/v1") == "http://192.168.1.20:8000/v1"
 
@@ -94,7 +96,7 @@ def test_private_literal_refused_then_allowed_by_staff():
 @pytest.mark.django_db
 def test_every_resolved_address_is_checked(monkeypatch):
     fake_dns(monkeypatch, {"llm.example.com": ["93.184.216.34", "10.0.0.5"], "public.example.com": ["93.184.216.34"]})
-    with pytest.raises(UnsafeURLError, match=r"private address \(10\.0\.0\.5\)"):
+    with pytest.raises(UnsafeURLError, match="not allowed"):
         netguard.validate_llm_url("https://llm.example.com/v1")
     assert netguard.validate_llm_url("https://public.example.com/v1") == "https://public.example.com/v1"
     with pytest.raises(UnsafeURLError, match="could not be resolved"):
@@ -118,7 +120,7 @@ def test_pin_connects_to_the_checked_address_and_rechecks(monkeypatch):
     )
 
     answers["llm.example.com"] = ["127.0.0.1"]  # the name now points inside: refused at request time
-    with pytest.raises(UnsafeURLError, match="loopback"):
+    with pytest.raises(UnsafeURLError, match="not allowed"):
         netguard.pin("https://llm.example.com/v1/chat/completions")
 
     assert netguard.pin("http://[2606:4700:4700::1111]:81/v1").url == "http://[2606:4700:4700::1111]:81/v1"
@@ -128,5 +130,22 @@ def test_pin_connects_to_the_checked_address_and_rechecks(monkeypatch):
 def test_quick_problem_needs_no_dns(monkeypatch):
     monkeypatch.setattr(netguard.socket, "getaddrinfo", lambda *a, **k: pytest.fail("DNS was used"))
     assert netguard.quick_problem("https://llm.example.com/v1") == ""
-    assert "loopback" in netguard.quick_problem("http://[::1]:8000/v1")
+    assert netguard.quick_problem("http://[::1]:8000/v1") == NOT_ALLOWED
     assert "Only http" in netguard.quick_problem("gopher://x")
+
+
+@pytest.mark.django_db
+def test_refusals_name_no_internal_address(monkeypatch, caplog):
+    """The user learns only that the address is not allowed; which address it resolved to goes to the log."""
+    fake_dns(monkeypatch, {"db.lab": ["10.0.3.7"]})
+    messages = []
+    for check in (
+        lambda: netguard.validate_llm_url("http://db.lab:5432/v1"),  # saving the settings
+        lambda: netguard.pin("http://db.lab:5432/v1/chat/completions"),  # each request
+    ):
+        with pytest.raises(UnsafeURLError) as info:
+            check()
+        messages.append(str(info.value))
+    messages.append(netguard.quick_problem("http://10.0.3.7:8000/v1"))  # the status panel, no DNS
+    assert messages == [NOT_ALLOWED] * 3
+    assert "db.lab resolves to a private address (10.0.3.7)" in caplog.text

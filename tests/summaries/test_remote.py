@@ -100,10 +100,25 @@ class ChatHandler(BaseHTTPRequestHandler):
                 for _ in range(2000):
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
+        elif mode in ("driphead", "dripbody"):  # one byte at a time, each well inside the read timeout
+            self._drip(b"HTTP/1.1 200 OK\r\n" if mode == "driphead" else b": keep-alive\n")
         elif mode == "redirect":
             self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         else:
             self._send(404, b'{"error": {"message": "model not found"}}')
+
+    def _drip(self, pattern: bytes) -> None:
+        if pattern.startswith(b": "):  # a valid streamed reply whose events never come
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+            for i in range(100):  # 30 s at most
+                self.wfile.write(pattern[i % len(pattern) : i % len(pattern) + 1])
+                self.wfile.flush()
+                time.sleep(DRIP_S)
+        self.close_connection = True
+
+
+DRIP_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +210,21 @@ def test_timeout(llm_server, allowed, settings):
     assert "did not answer within 0.3 s" in message
 
 
+@pytest.mark.parametrize("mode", ["driphead", "dripbody"])
+def test_total_deadline_against_a_slow_drip(llm_server, allowed, settings, mode):
+    """A server that sends one byte now and then never trips the read timeout; the whole exchange
+    (headers or body) still ends at EMOTION_LLM_TOTAL_TIMEOUT with a clear message."""
+    settings.EMOTION_LLM_TOTAL_TIMEOUT = 1.0
+    started = time.monotonic()
+    message = error_of(llm_server, mode, stream=True)
+    took = time.monotonic() - started
+    assert 1.0 <= took < 1.0 + 2 * DRIP_S, took
+    assert message == (
+        f"The LLM server at {llm_server.removeprefix('http://')} did not finish its reply within 1 s "
+        "(EMOTION_LLM_TOTAL_TIMEOUT); the summary was stopped."
+    )
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
@@ -231,7 +261,7 @@ def test_loopback_refused_unless_allow_listed(llm_server, db):
     ChatHandler.seen.clear()
     with pytest.raises(UnsafeURLError) as info:
         llm(llm_server, "ok").generate(MESSAGES, max_new_tokens=8)
-    assert "loopback address (127.0.0.1)" in str(info.value) and "allowed LLM hosts" in str(info.value)
+    assert "not allowed" in str(info.value) and "127.0.0.1" not in str(info.value)
     assert ChatHandler.seen == []  # refused before any connection
 
     AllowedLLMHost.objects.create(host="127.0.0.1")
@@ -255,7 +285,7 @@ def test_per_user_settings(llm_server, allowed, user):
 
     AllowedLLMHost.objects.all().delete()  # a literal loopback address is caught without DNS
     availability = remote_availability(user)
-    assert not availability.available and "loopback" in availability.reason
+    assert not availability.available and "not allowed" in availability.reason
 
 
 def test_chat_completions_url():
@@ -313,7 +343,7 @@ def test_host_name_pinned_to_the_checked_address(llm_server, allowed, monkeypatc
     assert validate_llm_url(f"http://public.test:{port}/ok/v1")  # public when saved...
     answers["public.test"] = ["127.0.0.1"]  # ...loopback when used
     seen = len(ChatHandler.seen)
-    with pytest.raises(UnsafeURLError, match="loopback"):
+    with pytest.raises(UnsafeURLError, match="not allowed"):
         RemoteLLM(url=f"http://public.test:{port}/ok/v1", model="m").generate(MESSAGES, max_new_tokens=8)
     assert len(ChatHandler.seen) == seen
 

@@ -75,7 +75,7 @@ def test_private_url_refused_until_allow_listed(auth_client, user):
     response = save(auth_client, remote_url="http://10.0.0.7:8000/v1", remote_model="m", api_key=API_KEY)
     body = response.content.decode()
     assert response.status_code == 200
-    assert "resolves to a private address (10.0.0.7)" in body and "allowed LLM hosts" in body
+    assert "This address is not allowed" in body and "allowed LLM hosts" in body
     assert API_KEY not in body
     assert not LLMSettings.objects.filter(user=user).exists()
 
@@ -85,6 +85,32 @@ def test_private_url_refused_until_allow_listed(auth_client, user):
     AllowedLLMHost.objects.create(host="10.0.0.7")
     assert save(auth_client, remote_url="http://10.0.0.7:8000/v1", remote_model="m").status_code == 302
     assert LLMSettings.objects.get(user=user).remote_url == "http://10.0.0.7:8000/v1"
+
+
+def test_refusal_names_no_internal_address(auth_client, user, monkeypatch):
+    from tests.summaries.test_netguard import fake_dns
+
+    fake_dns(monkeypatch, {"db.lab": ["10.0.3.7"]})
+    body = save(auth_client, remote_url="http://db.lab:5432/v1", remote_model="m").content.decode()
+    assert "This address is not allowed" in body and "allowed LLM hosts" in body
+    assert "10.0.3.7" not in body and "resolves to" not in body and "private address" not in body
+    assert not LLMSettings.objects.filter(user=user).exists()
+
+
+def test_saving_is_rate_limited(auth_client, user, settings, monkeypatch):
+    """Every save resolves a host name: saves are counted per user (refused ones too), page views are not."""
+    from tests.summaries.test_netguard import fake_dns
+
+    fake_dns(monkeypatch, {"llm.example.com": ["93.184.216.34"]})
+    settings.EMOTION_LIMITS = {**settings.EMOTION_LIMITS, "llm_settings": "2/hour"}
+    assert save(auth_client, remote_url="http://10.0.0.7:8000/v1", remote_model="m").status_code == 200  # refused
+    assert save(auth_client, remote_url="https://llm.example.com/v1", remote_model="m1").status_code == 302
+    assert auth_client.get(URL).status_code == 200
+    refused = save(auth_client, remote_url="https://llm.example.com/v1", remote_model="m2")
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 3600
+    assert "Too many changes of the LLM settings. Try again in" in refused.content.decode()
+    assert 'value="https://llm.example.com/v1"' in refused.content.decode()  # the form is shown again
+    assert LLMSettings.objects.get(user=user).remote_model == "m1"
 
 
 def test_status_panel_without_a_worker_report(auth_client):
