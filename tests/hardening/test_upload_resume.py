@@ -40,7 +40,6 @@ async def _next(comm) -> dict | None:
         return None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: one upload resumed on many sockets at once grows past its size")
 @pytest.mark.django_db(transaction=True)
 def test_parallel_resumes_write_one_connection_at_a_time(client, user, settings):
     size, first, later = 40_000, 10_000, 20_000
@@ -80,7 +79,6 @@ def test_parallel_resumes_write_one_connection_at_a_time(client, user, settings)
     assert closes == [{"type": "websocket.close", "code": CLOSE_SUPERSEDED}] * 4
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: a superseded holder still writes and ingests")
 @pytest.mark.django_db
 def test_a_superseded_holder_writes_and_ingests_nothing(user, media_dir):
     data = (media_dir / "obama.jpg").read_bytes()
@@ -102,7 +100,6 @@ def test_a_superseded_holder_writes_and_ingests_nothing(user, media_dir):
     assert not list(uploads.staging_dir(user.pk).iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: a chunk is appended wherever the file ends")
 @pytest.mark.django_db
 def test_a_chunk_lands_at_the_expected_offset(user):
     upload = uploads.start_upload(user.pk, "a.mp4", 100)
@@ -113,7 +110,6 @@ def test_a_chunk_lands_at_the_expected_offset(user):
     assert upload.path.read_bytes() == b"a" * 40 + b"b" * 30
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: resumes count against no rate and no quota")
 @pytest.mark.django_db
 def test_resumes_count_against_a_rate_and_the_quota(settings, user):
     limit(settings, upload_resumes="2/hour")
