@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -122,3 +124,22 @@ def test_resumes_count_against_a_rate_and_the_quota(settings, user):
     settings.EMOTION_STAGING_QUOTA_BYTES = 500  # lowered by the operator: the upload's 600 bytes count
     with pytest.raises(uploads.UploadError, match="unfinished uploads"):
         uploads.start_upload(user.pk, "a.mp4", 600, upload_id=upload.upload_id)
+
+
+def test_simultaneous_starts_cannot_all_pass_the_quota(settings, user):
+    limit(settings, uploads="off")
+    settings.EMOTION_STAGING_QUOTA_BYTES = 1000
+    barrier = threading.Barrier(8)
+
+    def start() -> bool:
+        barrier.wait()
+        try:
+            uploads.start_upload(user.pk, "a.mp4", 600)
+        except uploads.UploadError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        started = list(pool.map(lambda _: start(), range(8)))
+    assert started.count(True) == 1
+    assert uploads.staged_bytes(user.pk) == 600
