@@ -236,9 +236,8 @@ def staged_bytes(user_id: int) -> int:
 
 def clean_stale(max_age_hours: float | None = None) -> int:
     """Delete unfinished websocket uploads (``.part``, ``.json``, and ``.ingest`` left by a crash mid-ingest)
-    and left-over REST temporary files
-    untouched for ``max_age_hours``; returns how many files went. Live recordings (``.rec``) are left to
-    the live reaper, which keeps and finishes them."""
+    and left-over REST temporary files untouched for ``max_age_hours``; returns how many files went. Live
+    recordings (``.rec``) are left to the live reaper, which keeps and finishes them."""
     hours = settings.EMOTION_STAGING_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
     root = Path(settings.EMOTION_STAGING_DIR)
     cutoff = time.time() - hours * 3600
