@@ -109,12 +109,7 @@ class StagedUpload:
     @contextmanager
     def _held(self) -> Iterator[IO[bytes]]:
         """The ``.part`` file, locked, while this connection's generation still holds the upload."""
-        try:
-            fh = open(self.path, "r+b")  # noqa: SIM115 - closed below; closing releases the lock
-        except FileNotFoundError:
-            raise UploadError(GONE) from None
-        with fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with _locked(self.path) as fh:
             if _generation(_read_meta(self.meta_path)) != self.generation:
                 raise Superseded(SUPERSEDED)
             yield fh
@@ -124,6 +119,18 @@ class StagedUpload:
         tmp = self.meta_path.with_suffix(".tmp.json")  # replaced whole: readers never see half a file
         tmp.write_text(json.dumps(meta))
         tmp.replace(self.meta_path)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[IO[bytes]]:
+    """A staged file open for writing under an exclusive ``flock`` (released when it is closed)."""
+    try:
+        fh = open(path, "r+b")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise UploadError(GONE) from None
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield fh
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
@@ -202,12 +209,7 @@ def _resume(user_id: int, upload_id: Any, name: str, title: str, size: int) -> S
         raise UploadError("Unknown upload id.") from None
     ratelimit.hit("upload_resumes", user_id)  # probes of unknown ids count too
     upload = StagedUpload(user_id, upload_id, name, title, size, 0)
-    try:
-        fh = open(upload.path, "r+b")  # noqa: SIM115 - closed below; closing releases the lock
-    except FileNotFoundError:
-        raise UploadError(GONE) from None
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)  # the current holder's write finishes first
+    with _locked(upload.path) as fh:  # the current holder's write finishes first
         meta = _read_meta(upload.meta_path)
         if meta and meta.get("size") != size:
             raise UploadError("That upload was of a different file: start again.")
