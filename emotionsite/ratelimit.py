@@ -33,6 +33,7 @@ ACTIVE_RETRY_SECONDS = 60  # a hint when the cap is on work in progress, whose e
 WHAT = {
     "summaries": "Too many summaries requested",
     "uploads": "Too many uploads",
+    "upload_resumes": "Too many upload resumes",
     "reanalysis": "Too many re-analyses requested",
     "live": "Too many live recordings started",
     "signups": "Too many sign-ups from this address",

@@ -219,6 +219,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 EMOTION_LIMITS = {
     "summaries": env_rate("EMOTION_LIMIT_SUMMARIES", "20/hour"),
     "uploads": env_rate("EMOTION_LIMIT_UPLOADS", "30/hour"),
+    "upload_resumes": env_rate("EMOTION_LIMIT_UPLOAD_RESUMES", "120/hour"),  # websocket resumes (takeovers)
     "reanalysis": env_rate("EMOTION_LIMIT_REANALYSIS", "30/hour"),
     "live": env_rate("EMOTION_LIMIT_LIVE", "20/hour"),
     "signups": env_rate("EMOTION_LIMIT_SIGNUPS", "10/hour"),

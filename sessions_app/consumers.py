@@ -127,10 +127,13 @@ class PingConsumer(SignedInSocket, JsonOnlyConsumer):
 
 
 CLOSE_NOT_FOUND = 4404
+CLOSE_SUPERSEDED = 4409  # another connection took the upload over: the page stops instead of reconnecting
 
 
 class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
     """Chunked, resumable upload: JSON control messages plus binary chunks (see docs/architecture.md)."""
+
+    group: str | None = None  # the connections of the upload this one writes
 
     async def connect(self) -> None:
         if not await self.admit():
@@ -140,6 +143,7 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         await self.leave_auth_groups()
+        await self._leave_group()
 
     async def _error(self, message: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
@@ -152,6 +156,8 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
                 await self._chunk(bytes_data)
             else:
                 await self._control(text_data or "")
+        except uploads.Superseded as exc:
+            await self._step_aside(str(exc))
         except uploads.UploadError as exc:
             await self._error(str(exc))
         except ratelimit.RateLimited as exc:
@@ -168,11 +174,42 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
         self.upload = await sync_to_async(uploads.start_upload)(
             user.pk, message.get("name"), message.get("size"), message.get("title"), message.get("upload_id")
         )
+        await self._join_group(self.upload)
         await self.send(
             text_data=json.dumps({"type": "ready", "upload_id": self.upload.upload_id, "offset": self.upload.offset})
         )
         if self.upload.complete:
             await self._finish()
+
+    async def _join_group(self, upload: uploads.StagedUpload) -> None:
+        """Join the upload's group; on a resume, an older connection still open is told to close (its
+        chunks are refused anyway: the group only closes an idle one sooner)."""
+        await self._leave_group()
+        self.group = uploads.group_name(upload.user_id, upload.upload_id)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            if upload.generation:
+                event = {"type": "upload.superseded", "upload_id": upload.upload_id, "generation": upload.generation}
+                await self.channel_layer.group_send(self.group, event)
+        except BROKER_ERRORS:
+            logger.warning("upload %s: could not tell older connections to close", upload.upload_id)
+
+    async def _leave_group(self) -> None:
+        group, self.group = self.group, None
+        if group:
+            with contextlib.suppress(*BROKER_ERRORS):  # the membership expires with the group
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def upload_superseded(self, event: dict[str, Any]) -> None:
+        upload = self.upload
+        if upload and event["upload_id"] == upload.upload_id and event["generation"] > upload.generation:
+            await self._step_aside(uploads.SUPERSEDED)
+
+    async def _step_aside(self, message: str) -> None:
+        self.upload = None
+        await self._leave_group()
+        await self._error(message)
+        await self.close(code=CLOSE_SUPERSEDED)
 
     async def _chunk(self, data: bytes) -> None:
         if self.upload is None:
@@ -186,6 +223,8 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
         upload, self.upload = self.upload, None
         try:
             session = await database_sync_to_async(upload.ingest)(self.scope["user"])
+        except uploads.UploadError:
+            raise  # taken over or gone meanwhile: receive() answers it
         except IngestError as exc:
             await self._error(str(exc))
             return

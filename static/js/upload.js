@@ -1,9 +1,11 @@
 // Upload a file over /ws/upload/ in 256 KB chunks; after a dropped connection, resume from the
-// last offset the server acknowledged. Then follow the analysis on /ws/sessions/<id>/.
+// last offset the server acknowledged (unless another page resumed it: then this one stops).
+// Then follow the analysis on /ws/sessions/<id>/.
 import { followSession } from "./follow.js";
 import { controlSocket } from "./ws.js";
 
 const CHUNK = 256 * 1024;
+const CLOSE_SUPERSEDED = 4409; // the server: another connection (tab, window) took this upload over
 const form = document.getElementById("upload-form");
 const statusLine = document.getElementById("upload-status");
 const uploadBar = document.getElementById("upload-progress");
@@ -41,8 +43,10 @@ function upload(file, title) {
             reject(new Error(msg.message));
           }
         },
-        onClose() {
+        onClose(ev) {
           if (finished) return;
+          // taken over elsewhere: reconnecting would take it back, and the two pages would fight over it
+          if (ev.code === CLOSE_SUPERSEDED) return reject(new Error("This upload continued in another tab or window."));
           if (++retries > 10) return reject(new Error("The connection keeps dropping; try again later."));
           say("Connection lost; reconnecting…");
           setTimeout(connect, Math.min(1000 * retries, 5000));
