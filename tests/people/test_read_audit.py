@@ -161,3 +161,28 @@ def test_owners_own_reads_write_no_entry(auth_client, people_world, with_media):
     token.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.objects.create(user=w.owner)[1]}")
     assert token.get(f"/api/sessions/{w.a.pk}/timeline/").status_code == 200
     assert reads() == []
+
+
+@pytest.mark.xfail(strict=True, reason="issue 20: a replay page's simultaneous API reads write one entry each")
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_reads_by_one_viewer_write_one_entry(people_world, staff_user):
+    """The replay page loads its charts at once: one viewer's requests are checked one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    w = people_world
+
+    def read(path: str) -> int:
+        browser = Client()
+        browser.force_login(staff_user)
+        try:
+            return browser.get(path).status_code
+        finally:
+            connection.close()  # each thread has its own connection
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(read, api_paths(w.a.pk) * 3))
+    assert codes == [200] * 12
+    assert reads() == [(staff_user.pk, w.owner.pk, "viewed", "session", str(w.a.pk), "results")]
