@@ -296,16 +296,15 @@ class PersonAdmin(AuditedRead, StaffOnly, admin.ModelAdmin):
 @admin.register(PersonThumbnail)
 class PersonThumbnailAdmin(AuditedRead, AuditedDelete, StaffOnly, admin.ModelAdmin):
     read_kinds = (audit.Read.FACES,)
-
-    def read_object(self, obj):
-        return obj.person
-
     list_display = ["id", "preview", "person", "owner", "created"]
     list_select_related = ["person", "person__owner"]
     search_fields = ["person__name", "person__owner__username"]
     list_filter = ["created"]
     readonly_fields = ["preview", "person", "image", "created"]
     fields = readonly_fields
+
+    def read_object(self, obj):
+        return obj.person  # a face of this person
 
     def has_add_permission(self, request, *args) -> bool:
         return False
