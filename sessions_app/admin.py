@@ -100,6 +100,23 @@ class AuditedDelete:
             self.delete_model(request, obj)
 
 
+class AuditedRead:
+    """A change page shows its owner's data to a staff member: audited as ``read_kinds`` of
+    :meth:`read_object` (once per hour, never for their own rows; see audit.record_read)."""
+
+    read_kinds: tuple[str, ...] = ()
+
+    def read_object(self, obj):
+        return obj
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id) if request.method == "GET" else None  # None for bad ids
+        if obj is not None:
+            for what in self.read_kinds:
+                audit.record_read(request.user, self.read_object(obj), what=what, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 def thumbnail_img(thumb: PersonThumbnail | None, size: int = 48):
     """An <img> of a face thumbnail, served by the authorising thumbnail view; the name is escaped."""
     if thumb is None or not thumb.pk:
@@ -129,7 +146,8 @@ class PersonThumbnailInline(StaffOnly, admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(StaffOnly, admin.ModelAdmin):
+class PersonAdmin(AuditedRead, StaffOnly, admin.ModelAdmin):
+    read_kinds = (audit.Read.FACES,)  # the thumbnails inline
     list_display = [
         "id", "face", "display_name", "owner", "number", "consent_given", "track_count", "flagged", "created",
     ]  # fmt: skip
@@ -259,25 +277,34 @@ class PersonAdmin(StaffOnly, admin.ModelAdmin):
                     self.message_user(request, f"{person.display_name}: {exc}", messages.ERROR)
             self.message_user(request, f"Named {named} {'person' if named == 1 else 'people'}.")
             return HttpResponseRedirect(request.path)
+        shown = list(unnamed[:FACES_PER_PAGE])
+        suggestions = suggestion_cards(PersonSuggestion.objects.all(), FACES_PER_PAGE)
+        # every owner's faces: one entry per person shown (the owner sees which), at most hourly
+        faces = [*shown, *(person for s in suggestions for person, _ in s.pair)]
+        audit.record_reads(request.user, faces, what=audit.Read.FACES, request=request)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Name faces",
-            "people": unnamed[:FACES_PER_PAGE],
+            "people": shown,
             "total": unnamed.count(),
-            "suggestions": suggestion_cards(PersonSuggestion.objects.all(), FACES_PER_PAGE),
+            "suggestions": suggestions,
         }
         return TemplateResponse(request, "admin/sessions_app/person/name_faces.html", context)
 
 
 @admin.register(PersonThumbnail)
-class PersonThumbnailAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
+class PersonThumbnailAdmin(AuditedRead, AuditedDelete, StaffOnly, admin.ModelAdmin):
+    read_kinds = (audit.Read.FACES,)
     list_display = ["id", "preview", "person", "owner", "created"]
     list_select_related = ["person", "person__owner"]
     search_fields = ["person__name", "person__owner__username"]
     list_filter = ["created"]
     readonly_fields = ["preview", "person", "image", "created"]
     fields = readonly_fields
+
+    def read_object(self, obj):
+        return obj.person  # a face of this person
 
     def has_add_permission(self, request, *args) -> bool:
         return False
@@ -371,7 +398,8 @@ class SummarizeForm(forms.Form):
 
 
 @admin.register(Session)
-class SessionAdmin(StaffOnly, admin.ModelAdmin):
+class SessionAdmin(AuditedRead, StaffOnly, admin.ModelAdmin):
+    read_kinds = (audit.Read.RESULTS, audit.Read.SUMMARIES)  # tracks and the summaries' text inline
     list_display = [
         "id", "title", "owner", "source", "status", "progress", "duration", "face_share", "has_media", "created",
     ]  # fmt: skip
@@ -395,12 +423,6 @@ class SessionAdmin(StaffOnly, admin.ModelAdmin):
     @admin.display(description="media", boolean=True)
     def has_media(self, obj):
         return bool(obj.original.name or obj.playable.name)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        session = self.get_object(request, object_id) if request.method == "GET" else None  # None for bad ids
-        if session is not None:
-            audit.record(request.user, audit.Action.VIEWED, session, request=request, detail="admin")
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if "title" in form.changed_data:  # the only editable field

@@ -22,7 +22,7 @@ from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
 from sessions_app.reliability import wants_all
 from sessions_app.selectors import owned_session, people_summary, timeline
-from sessions_app.services import manage
+from sessions_app.services import audit, manage
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -70,27 +70,15 @@ class PersonSummarySerializer(serializers.Serializer):
     attention = serializers.FloatField()
 
 
-def _session(request, session_id: int) -> Session:
+def session_for(request, session_id: int, *, reading: str = audit.Read.RESULTS) -> Session:
+    """The session if the user may reach it (else 404); a ``GET`` of another user's session is audited as
+    ``reading`` (the server decides: no header or client kind can skip the entry)."""
     session = owned_session(request.user, session_id)
     if session is None:
         raise Http404("no such session")
-    if request.method == "GET" and not _from_own_page(request):  # API reads of a session's data are audited
-        from sessions_app.services import audit
-
-        audit.record(request.user, audit.Action.VIEWED, session, request=request, detail=f"API {request.path}")
+    if request.method == "GET":
+        audit.record_read(request.user, session, what=reading, request=request)
     return session
-
-
-def _from_own_page(request) -> bool:
-    """A read by the site's own replay page (browser session + its header): the page view is already in the
-    audit log, so its chart requests would only repeat it. Token clients are always audited."""
-    from rest_framework.authentication import SessionAuthentication
-
-    by_session = isinstance(request.successful_authenticator, SessionAuthentication)
-    return by_session and bool(request.headers.get(PAGE_HEADER))
-
-
-PAGE_HEADER = "X-Emotion-Page"  # sent by static/js/replay/api.js
 
 
 class SessionListView(APIView):
@@ -135,7 +123,7 @@ class SessionListView(APIView):
 class SessionDetailView(APIView):
     @extend_schema(responses=SessionSerializer, summary="A session: status, progress, duration")
     def get(self, request, session_id: int):
-        return Response(SessionSerializer(_session(request, session_id)).data)
+        return Response(SessionSerializer(session_for(request, session_id)).data)
 
 
 class SessionPeopleView(APIView):
@@ -145,7 +133,7 @@ class SessionPeopleView(APIView):
         summary="People seen in the session, with figures",
     )
     def get(self, request, session_id: int):
-        return Response(people_summary(_session(request, session_id), wants_all(request.query_params)))
+        return Response(people_summary(session_for(request, session_id), wants_all(request.query_params)))
 
 
 class SessionTimelineView(APIView):
@@ -158,7 +146,7 @@ class SessionTimelineView(APIView):
         summary="Bucketed emotions and attention over time, per person and for everyone",
     )
     def get(self, request, session_id: int):
-        session = _session(request, session_id)
+        session = session_for(request, session_id)
         try:
             max_points = min(5000, max(10, int(request.query_params.get("max_points", 600))))
         except ValueError:
@@ -194,7 +182,7 @@ def _marker_error(form: serializers.Serializer) -> str:
 class SessionMarkersView(APIView):
     @extend_schema(responses=MarkerSerializer(many=True), summary="The session's markers, in time order")
     def get(self, request, session_id: int):
-        session = _session(request, session_id)
+        session = session_for(request, session_id)
         markers = session.markers.select_related("author").order_by("time", "id")
         return Response(MarkerSerializer(markers, many=True).data)
 
@@ -204,7 +192,7 @@ class SessionMarkersView(APIView):
         summary="Drop a marker with a short note at a time of the session",
     )
     def post(self, request, session_id: int):
-        session = _session(request, session_id)
+        session = session_for(request, session_id)
         form = MarkerInputSerializer(data=request.data)
         if not form.is_valid():
             return Response({"detail": _marker_error(form), **form.errors}, status=status.HTTP_400_BAD_REQUEST)
@@ -227,7 +215,7 @@ class SessionMarkersView(APIView):
 class SessionMarkerView(APIView):
     @extend_schema(responses={204: None}, summary="Delete one marker")
     def delete(self, request, session_id: int, marker_id: int):
-        session = _session(request, session_id)
+        session = session_for(request, session_id)
         marker = session.markers.filter(pk=marker_id).first()
         if marker is None:
             raise Http404("no such marker")

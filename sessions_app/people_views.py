@@ -65,7 +65,7 @@ def _detail_page(request, person, *, status: int = 200):
 @login_required
 def person_detail(request, person_id: int):
     person = get_person_or_404(request.user, person_id)
-    audit.record(request.user, audit.Action.VIEWED, person, request=request)
+    audit.record_read(request.user, person, what=audit.Read.FACES, request=request)
     return _detail_page(request, person)
 
 

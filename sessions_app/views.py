@@ -47,7 +47,8 @@ def new_session(request):
 @login_required
 def session_detail(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
-    audit.record(request.user, audit.Action.VIEWED, session, request=request)
+    for what in (audit.Read.RESULTS, audit.Read.SUMMARIES):  # the page shows the summaries panel too
+        audit.record_read(request.user, session, what=what, request=request)
     include_all = wants_all(request.GET)
     people = session_people(session, include_unreliable=include_all)
     context = {"session": session, "people": people, "include_all": include_all, "outdated": runs.outdated(session)}
@@ -95,6 +96,7 @@ def session_media(request, session_id: int, kind: str):
     session = get_session_or_404(request.user, session_id)
     if kind not in media.KINDS or not getattr(session, kind).name:
         raise Http404("no such media")
+    audit.record_read(request.user, session, what=audit.Read.MEDIA, request=request)
     fmt = media.stored_format(session, kind)
     how = "attachment" if kind == "original" else "inline"
     filename = f"session-{session.pk}.{mediatypes.extension(fmt)}"
@@ -109,6 +111,7 @@ def person_thumbnail(request, thumbnail_id: int):
     if not request.user.is_staff:
         qs = qs.filter(person__owner=request.user)
     thumb = get_object_or_404(qs, pk=thumbnail_id)
+    audit.record_read(request.user, thumb.person, what=audit.Read.FACES, request=request)
     # thumbnails are JPEGs the server encoded itself (analysis._make_thumbnails)
     return serve_stored_file(
         request, thumb.image.name, "image/jpeg", disposition("inline", f"person-{thumb.person_id}.jpg")
@@ -117,7 +120,7 @@ def person_thumbnail(request, thumbnail_id: int):
 
 def _download(lines, content_type: str, filename: str, request=None, session=None) -> StreamingHttpResponse:
     if request is not None:
-        audit.record(request.user, audit.Action.EXPORTED, session, request=request, detail=filename)
+        audit.record_read(request.user, session, what=filename, request=request, action=audit.Action.EXPORTED)
     response = StreamingHttpResponse(lines, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"

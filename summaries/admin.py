@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from sessions_app.admin import AuditedDelete, StaffOnly
+from sessions_app.admin import AuditedDelete, AuditedRead, StaffOnly
+from sessions_app.services.audit import Read
 from summaries.llm_settings import (
     KEY_DROPPED,
     LLMSettingsError,
@@ -19,7 +20,8 @@ from summaries.models import AllowedLLMHost, LLMSettings, Summary
 
 
 @admin.register(Summary)
-class SummaryAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
+class SummaryAdmin(AuditedRead, AuditedDelete, StaffOnly, admin.ModelAdmin):
+    read_kinds = (Read.SUMMARIES,)  # the text and the prompt
     list_display = ["id", "session", "owner", "backend", "model_name", "status", "requested_by", "created", "finished"]
     list_display_links = ["id", "session"]
     list_filter = ["backend", "status", "created"]

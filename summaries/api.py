@@ -9,7 +9,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sessions_app.api import _session
+from sessions_app.api import session_for
+from sessions_app.services.audit import Read
 from summaries.base import SummaryError
 from summaries.models import Summary
 from summaries.selectors import summaries_of, summary_data
@@ -44,8 +45,13 @@ class SummaryRequestSerializer(serializers.Serializer):
     )
 
 
+def _summaries(request, session_id: int):
+    """The session's summaries; reading them (GET) is audited as a read of summaries."""
+    return summaries_of(session_for(request, session_id, reading=Read.SUMMARIES))
+
+
 def _summary(request, session_id: int, summary_id: int) -> Summary:
-    summary = summaries_of(_session(request, session_id)).filter(pk=summary_id).first()
+    summary = _summaries(request, session_id).filter(pk=summary_id).first()
     if summary is None:
         raise Http404("no such summary")
     return summary
@@ -54,7 +60,7 @@ def _summary(request, session_id: int, summary_id: int) -> Summary:
 class SessionSummariesView(APIView):
     @extend_schema(responses=SummarySerializer(many=True), summary="The session's summaries, newest first")
     def get(self, request, session_id: int):
-        return Response([summary_data(s) for s in summaries_of(_session(request, session_id))])
+        return Response([summary_data(s) for s in _summaries(request, session_id)])
 
     @extend_schema(
         request=SummaryRequestSerializer,
@@ -62,7 +68,7 @@ class SessionSummariesView(APIView):
         summary="Queue a new summary of the session by one backend (heuristic, local or remote)",
     )
     def post(self, request, session_id: int):
-        session = _session(request, session_id)
+        session = session_for(request, session_id)
         form = SummaryRequestSerializer(data=request.data)
         if not form.is_valid():
             choices = ", ".join(Summary.Backend.values)

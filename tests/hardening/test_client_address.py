@@ -132,12 +132,14 @@ def test_forwarded_for_from_a_trusted_proxy_names_the_client(account, settings):
     reply = log_in(account.username, PASSWORD, peer=PROXY, headers={"X-Forwarded-For": "203.0.113.1"})
     assert reply.status == 302
 
-    # The audit log records the same address (a session page view writes an entry).
-    session = Session.objects.create(owner=account, title="Mine", status=Session.Status.DONE, progress=1.0)
+    # The audit log records the same address (staff viewing another user's session page write entries).
+    get_user_model().objects.filter(pk=account.pk).update(is_staff=True)
+    owner = get_user_model().objects.create_user(username=f"owner{uuid.uuid4().hex[:8]}", password=PASSWORD)
+    session = Session.objects.create(owner=owner, title="Theirs", status=Session.Status.DONE, progress=1.0)
     forwarded = {"X-Forwarded-For": "2001:db8::7"}
     page = request("GET", f"/sessions/{session.pk}/", peer="fd00:1::9", cookies=reply.cookies, headers=forwarded)
     assert page.status == 200
-    assert list(AuditEntry.objects.filter(actor=account).values_list("ip", flat=True)) == ["2001:db8::7"]
+    assert list(AuditEntry.objects.filter(actor=account).values_list("ip", flat=True)) == ["2001:db8::7"] * 2
 
     # With EMOTION_BEHIND_PROXY off, not even a listed proxy is believed.
     settings.EMOTION_BEHIND_PROXY = False

@@ -207,7 +207,7 @@ def test_delete_account_leaves_no_row_or_file(
     their_thumb = add_thumbnail(type(w.alice).objects.create(owner=other_user, number=1, name="Theirs"))
     settings.EMOTION_STAGING_DIR = tmp_path / "staging"
     client.force_login(user)
-    client.get(reverse("session_detail", args=[session.pk]))  # an audit entry about them
+    client.post(reverse("session_rename", args=[session.pk]), {"title": "renamed"})  # an audit entry about them
     (Path(settings.EMOTION_STAGING_DIR) / str(user.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.EMOTION_STAGING_DIR) / str(user.pk) / "live-1.rec").write_bytes(b"partial")
     before = user_rows(user.pk)
