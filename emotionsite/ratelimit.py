@@ -38,6 +38,7 @@ WHAT = {
     "signups": "Too many sign-ups from this address",
     "api": "Too many API requests",
     "api_anon": "Too many API requests from this address",
+    "healthz": "Too many health checks",
 }
 
 

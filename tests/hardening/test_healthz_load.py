@@ -16,8 +16,6 @@ from emotionsite import redisconn
 from emotionsite.celery import app
 from tests.hardening.test_limits import limit, retry_after
 
-REASON = "issue 20: /healthz broadcasts to the workers on every request and is not throttled"
-
 
 @pytest.fixture
 def broadcasts(monkeypatch):
@@ -41,7 +39,6 @@ def forget_health() -> None:
         r.delete(key)
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_many_healthz_requests_make_one_worker_broadcast(settings, broadcasts):
     settings.EMOTION_HEALTHZ_CACHE_SECONDS = 30
@@ -51,7 +48,6 @@ def test_many_healthz_requests_make_one_worker_broadcast(settings, broadcasts):
     assert len(broadcasts) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_simultaneous_requests_share_one_broadcast(settings, broadcasts):
     from emotionsite import health
@@ -67,7 +63,6 @@ def test_simultaneous_requests_share_one_broadcast(settings, broadcasts):
     assert len(broadcasts) == 1  # the others waited for its answer instead of asking the workers too
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_healthz_is_throttled_per_address(settings, broadcasts):
     limit(settings, healthz="3/minute")
