@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from emotionsite import redisconn
+from emotionsite import diskspace, redisconn
 from emotionsite.queues import Queue
 
 logger = logging.getLogger(__name__)
@@ -109,18 +109,21 @@ def forget_workers() -> None:
 def health_report(details: bool = False) -> dict[str, Any]:
     """Each part up or down; a queue is up while some worker consumes it. Keyed by role (``live``,
     ``inference``, ``summaries``, ``default``), whatever the queues are named in this install.
+    ``disk`` is ``low`` under the free-space low-water mark (new uploads and recordings are refused).
     ``details`` (staff only: they name hosts) adds the workers that answered and their queues."""
     database = check_database()
     redis_up = check_redis()
     workers = worker_picture() if redis_up else {}
+    disk_low = diskspace.is_low()
     consumed = {name for queues in workers.values() for name in queues}
     queues = {queue.name.lower(): "up" if queue.value in consumed else "down" for queue in Queue}
     up = sum(state == "up" for state in queues.values())
     report = {
-        "status": ("ok" if up == len(queues) else "degraded") if database and redis_up else "error",
+        "status": ("ok" if up == len(queues) and not disk_low else "degraded") if database and redis_up else "error",
         "database": "up" if database else "down",
         "redis": "up" if redis_up else "down",
         "workers": {"status": "up" if up == len(queues) else "partial" if up else "down", "queues": queues},
+        "disk": "low" if disk_low else "ok",
     }
     if details:
         report["workers"].update(names=sorted(workers), nodes=workers)

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from emotionsite import ratelimit
+from sessions_app.services import storage_quota
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id:
             staged = size
         upload.offset = staged
         return upload
+    try:
+        storage_quota.check(user_id, size)  # the user's storage quota and the disk's low-water mark
+    except storage_quota.StorageRefused as exc:
+        raise UploadError(str(exc)) from None
     quota = settings.EMOTION_STAGING_QUOTA_BYTES
     if staged_bytes(user_id) + size > quota:
         raise UploadError(

@@ -24,7 +24,6 @@ from sessions_app.models import AuditEntry, Person, PersonThumbnail, Session
 from tests.sessions.conftest import communicator, cookie_for
 
 SEQ_CHUNK = struct.Struct(">BI")
-REASON = "issue 20: no per-user storage quota and no disk low-water mark"
 
 
 def png_bytes(side: int = 96) -> bytes:
@@ -49,7 +48,6 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_usage_counts_every_stored_file_once(settings, user, media, tmp_path):
     from sessions_app.services import storage_quota, uploads
@@ -78,7 +76,6 @@ def test_usage_counts_every_stored_file_once(settings, user, media, tmp_path):
     assert Session.objects.get(pk=video.pk).stored_bytes == 1700
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_uploads_over_the_quota_are_refused_before_anything_is_written(settings, user, media):
     from sessions_app.services import uploads
@@ -109,7 +106,6 @@ def test_uploads_over_the_quota_are_refused_before_anything_is_written(settings,
     assert Session.objects.get(owner=user).stored_bytes == len(data)
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_sessions_page_shows_the_storage_used(settings, user, media, tmp_path):
     from sessions_app.models import StorageQuota
@@ -127,7 +123,6 @@ def test_sessions_page_shows_the_storage_used(settings, user, media, tmp_path):
     assert f"{used_kb} of 2.0 MB" in html
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db(transaction=True)
 def test_live_recordings_are_refused_when_full_and_bounded_by_what_is_left(client, user, settings, media):
     from sessions_app.services import live
@@ -163,7 +158,6 @@ def test_live_recordings_are_refused_when_full_and_bounded_by_what_is_left(clien
     assert Session.objects.filter(owner=user).count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.django_db
 def test_disk_low_water_mark_refuses_everyone_and_healthz_says_so(settings, user, media):
     from sessions_app.services import live, uploads
