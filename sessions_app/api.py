@@ -93,6 +93,14 @@ def _from_own_page(request) -> bool:
 PAGE_HEADER = "X-Emotion-Page"  # sent by static/js/replay/api.js
 
 
+def _declared_length(request) -> int:
+    """The body's Content-Length (0 when absent or not a number: the chunked body is checked at ingest)."""
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 class SessionListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -111,7 +119,7 @@ class SessionListView(APIView):
 
         ratelimit.hit("uploads", request.user.pk)  # 429 through the API's exception handler
         try:  # before the body is parsed or anything stored; the declared length bounds the file
-            storage_quota.check(request.user, int(request.META.get("CONTENT_LENGTH") or 0))
+            storage_quota.check(request.user, _declared_length(request))
         except storage_quota.StorageRefused as exc:
             return Response({"detail": str(exc)}, status=exc.status)
         form = UploadSerializer(data=request.data)
