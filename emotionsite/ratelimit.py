@@ -40,6 +40,7 @@ WHAT = {
     "llm_settings": "Too many changes of the LLM settings",
     "api": "Too many API requests",
     "api_anon": "Too many API requests from this address",
+    "healthz": "Too many health checks",
 }
 
 

@@ -228,6 +228,7 @@ EMOTION_LIMITS = {
     "llm_settings": env_rate("EMOTION_LIMIT_LLM_SETTINGS", "20/hour"),  # saves: each resolves a host name
     "api": env_rate("EMOTION_LIMIT_API", "600/minute"),
     "api_anon": env_rate("EMOTION_LIMIT_API_ANON", "60/minute"),
+    "healthz": env_rate("EMOTION_LIMIT_HEALTHZ", "60/minute"),  # per address, or per user when signed in
 }
 EMOTION_LIMIT_ACTIVE_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_SUMMARIES", 3)  # queued or running, per user
 EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES = env_int("EMOTION_LIMIT_ACTIVE_LLM_SUMMARIES", 1)  # of those, local/remote LLM
@@ -238,6 +239,11 @@ EMOTION_STAGING_MAX_AGE_HOURS = env_int("EMOTION_STAGING_MAX_AGE_HOURS", 24)  # 
 EMOTION_LIVE_MAX_BYTES = env_int("EMOTION_LIVE_MAX_MB", 2048) * _MB  # one live recording's file
 EMOTION_WS_MAX_MESSAGE_BYTES = env_int("EMOTION_WS_MAX_MESSAGE_MB", 2) * _MB  # also Daphne's flag in run.sh
 EMOTION_LLM_REPLY_MAX_BYTES = env_int("EMOTION_LLM_REPLY_MAX_KB", 1024) * 1024  # a remote LLM's whole reply
+# what a user's files may take together (sessions_app/services/storage_quota.py; staff raise it per user
+# in the admin; 0: no quota), and the free space under which new uploads and recordings are refused
+EMOTION_STORAGE_QUOTA_BYTES = env_int("EMOTION_STORAGE_QUOTA_MB", 20480) * _MB
+EMOTION_DISK_MIN_FREE_BYTES = env_int("EMOTION_DISK_MIN_FREE_MB", 1024) * _MB
+EMOTION_HEALTHZ_CACHE_SECONDS = env_int("EMOTION_HEALTHZ_CACHE_SECONDS", 5)  # /healthz's worker picture (0: none)
 
 # Sessions: websocket uploads are staged here (per user) until complete and probed; analysis
 # samples videos at EMOTION_DEFAULT_SAMPLE_FPS and cuts them into segments under a lease.

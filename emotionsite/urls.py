@@ -4,10 +4,14 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
+from emotionsite import ratelimit
 from emotionsite.health import health_report
 
 
 def healthz(request):
+    # anyone may ask: count per signed-in user, else per address (429 through RateLimitMiddleware)
+    who = f"user-{request.user.pk}" if request.user.is_authenticated else ratelimit.client_address(request)
+    ratelimit.hit("healthz", who)
     report = health_report(details=request.user.is_staff)  # worker names name hosts: staff only
     # 503 only when the site cannot work; a queue without a worker is "degraded": pages still answer
     return JsonResponse(report, status=503 if report["status"] == "error" else 200)

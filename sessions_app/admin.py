@@ -33,12 +33,13 @@ from sessions_app.models import (
     PersonThumbnail,
     Segment,
     Session,
+    StorageQuota,
     Track,
     UserSettings,
 )
 from sessions_app.people_forms import NameFacesForm, first_error
 from sessions_app.people_selectors import suggestion_cards
-from sessions_app.services import audit, identity_flags, manage, people, privacy, retention
+from sessions_app.services import audit, identity_flags, manage, people, privacy, retention, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
 FACES_PER_PAGE = 60
@@ -621,6 +622,32 @@ class UserSettingsAdmin(StaffOnly, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for prefs in queryset:
             self.delete_model(request, prefs)
+
+
+@admin.register(StorageQuota)
+class StorageQuotaAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
+    """A user's storage quota in place of EMOTION_STORAGE_QUOTA_MB; every change is audited."""
+
+    list_display = ["user", "quota_mb", "in_use", "note", "updated"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "note"]
+    raw_id_fields = ["user"]
+    fields = ["user", "quota_mb", "note", "in_use", "updated"]
+    readonly_fields = ["in_use", "updated"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "user"] if obj is not None else self.readonly_fields
+
+    @admin.display(description="in use")
+    def in_use(self, obj):
+        return storage_quota.usage(obj.user_id).text if obj.user_id else "—"
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record_change(
+                request.user, obj, form.changed_data, request=request, created=not change, owner_id=obj.user_id
+            )
 
 
 @admin.register(AuditEntry)

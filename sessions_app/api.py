@@ -22,7 +22,7 @@ from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
 from sessions_app.reliability import wants_all
 from sessions_app.selectors import owned_session, people_summary, timeline
-from sessions_app.services import audit, manage
+from sessions_app.services import audit, manage, storage_quota
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -81,6 +81,14 @@ def session_for(request, session_id: int, *, reading: str = audit.Read.RESULTS) 
     return session
 
 
+def _declared_length(request) -> int:
+    """The body's Content-Length (0 when absent or not a number: the chunked body is checked at ingest)."""
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 class SessionListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -98,6 +106,10 @@ class SessionListView(APIView):
         from sessions_app.services.ingest import IngestError, ingest_file
 
         ratelimit.hit("uploads", request.user.pk)  # 429 through the API's exception handler
+        try:  # before the body is parsed or anything stored; the declared length bounds the file
+            storage_quota.check(request.user, _declared_length(request))
+        except storage_quota.StorageRefused as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
         form = UploadSerializer(data=request.data)
         if not form.is_valid():
             return Response({"detail": "Send the video or image as the multipart field 'file'.", **form.errors}, 400)

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from emotionsite import ratelimit
 from inference.classes import EMOTIONS
 from sessions_app.selectors import owned_session
-from sessions_app.services import live, live_rate, live_resume, live_state, socket_auth, uploads
+from sessions_app.services import live, live_rate, live_resume, live_state, socket_auth, storage_quota, uploads
 from sessions_app.services.ingest import IngestError
 from sessions_app.services.progress import group_name
 from sessions_app.services.progress import session_state as state_payload
@@ -300,7 +300,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     stopped = False
     generation = 0  # this connection's generation of the session (0 at start, one more per resume)
     chunks = 0  # recording chunks in the staging file
-    recorded = 0  # bytes in the staging file (bounded by EMOTION_LIVE_MAX_BYTES)
+    recorded = 0  # bytes in the staging file (bounded by max_bytes)
+    max_bytes = 0  # EMOTION_LIVE_MAX_BYTES, or less when the owner's storage quota leaves less
     started_at = 0.0  # the session's creation (epoch seconds)
     superseded = False
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
@@ -404,6 +405,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         self.staging_path = path
         self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
         self.recorded = (await sync_to_async(path.stat)()).st_size
+        self.max_bytes = await database_sync_to_async(storage_quota.live_room)(self.scope["user"], self.recorded)
         self.governor = live_rate.RateGovernor(session.sample_fps, time.monotonic())
         await self._count_chunks()
         await self._send(
@@ -438,16 +440,15 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             return
         if seq is not None and seq > self.chunks:
             raise live.LiveError(f"Recording chunk {seq} arrived before chunk {self.chunks}; it was dropped.")
-        limit = settings.EMOTION_LIVE_MAX_BYTES
+        limit = self.max_bytes
         if self.recorded + len(data) > limit:
             # the bound of one recording: stop here and analyse what arrived, as after Stop
-            await self._send(
-                {
-                    "type": "error",
-                    "message": f"The recording reached the size limit ({limit // (1024 * 1024)} MB); "
-                    "it stops here and what arrived is analysed.",
-                }
-            )
+            if limit < settings.EMOTION_LIVE_MAX_BYTES:
+                reached = f"the room left in your storage quota ({storage_quota.human(limit)})"
+            else:
+                reached = f"the size limit ({limit // (1024 * 1024)} MB)"
+            message = f"The recording reached {reached}; it stops here and what arrived is analysed."
+            await self._send({"type": "error", "message": message})
             await self._stop()
             return
         await sync_to_async(self.staging.write)(data)

@@ -76,6 +76,9 @@ class Session(models.Model):
     # the analysis run whose results the session shows (null: none yet); a re-analysis switches it
     current_run = models.ForeignKey("AnalysisRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     media_deleted = models.DateTimeField(null=True, blank=True)  # when retention or staff removed the files
+    # bytes of its distinct stored files (original, playable copy or recording), counted against the owner's
+    # storage quota; written by services.storage_quota.measure_session wherever the files change
+    stored_bytes = models.PositiveBigIntegerField(default=0)
     # Live recordings: the connection generation (each resume adds one; a finishing task scheduled for an
     # older generation does nothing) and, when the socket closed without Stop, when (s into the recording).
     live_generation = models.PositiveIntegerField(default=0)
@@ -168,6 +171,7 @@ class Person(models.Model):
 class PersonThumbnail(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="thumbnails")
     image = models.FileField(upload_to=_thumbnail_path, max_length=300)
+    size = models.PositiveBigIntegerField(default=0)  # bytes, counted against the owner's storage quota
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -175,6 +179,13 @@ class PersonThumbnail(models.Model):
 
     def __str__(self) -> str:
         return f"thumbnail {self.pk} of {self.person}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.image and not self.size:  # recorded once, whoever writes the file
+            self.size = self.image.size
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "size"}
+        super().save(*args, **kwargs)
 
 
 class Track(models.Model):
@@ -417,6 +428,21 @@ class UserSettings(models.Model):
 
     def __str__(self) -> str:
         return f"settings of {self.user}"
+
+
+class StorageQuota(models.Model):
+    """Staff's per-user storage quota, in place of EMOTION_STORAGE_QUOTA_MB (set in the admin)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="storage_quota")
+    quota_mb = models.PositiveIntegerField(help_text="Megabytes this user's files may take together; 0: no limit.")
+    note = models.CharField(max_length=200, blank=True, help_text="Why (shown to staff only).")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "storage quota"
+
+    def __str__(self) -> str:
+        return f"storage quota of {self.user}"
 
 
 class AuditEntry(models.Model):

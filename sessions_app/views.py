@@ -15,13 +15,14 @@ from sessions_app.http import disposition, serve_stored_file
 from sessions_app.models import PersonThumbnail
 from sessions_app.reliability import wants_all
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
-from sessions_app.services import audit, manage, media, runs
+from sessions_app.services import audit, manage, media, runs, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
 
 @login_required
 def home(request):
-    return render(request, "home.html", {"sessions": sessions_for(request.user)})
+    context = {"sessions": sessions_for(request.user), "storage": storage_quota.usage(request.user)}
+    return render(request, "home.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,6 +15,7 @@ from inference.errors import MediaError, TooLongError
 from inference.media import probe
 from sessions_app.mediatypes import detect_format, storage_name
 from sessions_app.models import Session
+from sessions_app.services import storage_quota
 from sessions_app.timefmt import clock
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
     stored = ""
     try:
         with transaction.atomic():
+            try:  # the last word on the quota, under the owner's lock: concurrent uploads cannot both pass it
+                storage_quota.lock_and_check_stored(owner, os.path.getsize(path))
+            except storage_quota.StorageRefused as exc:
+                raise IngestError(str(exc)) from None
             session = Session.objects.create(
                 owner=owner,
                 title=title,
@@ -82,6 +87,7 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
             if playable_now:  # else the prepare_playable task makes one
                 session.playable.name, session.playable_format = stored, fmt
             session.save(update_fields=["original", "playable", "playable_format"])
+            storage_quota.measure_session(session)
             plan_segments(session, info.spans)  # bounded: the duration is, and gaps get no segment
             transaction.on_commit(lambda: enqueue_analysis(session.pk))
             if not playable_now:

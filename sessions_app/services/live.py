@@ -40,7 +40,7 @@ from inference.errors import MediaError, TooLongError
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Person, Segment, Session, Track
 from sessions_app.reliability import is_reliable
-from sessions_app.services import live_state, runs
+from sessions_app.services import live_state, runs, storage_quota
 from sessions_app.services.people import delete_files_on_commit
 from sessions_app.services.progress import group_name, send_state
 from sessions_app.services.suggestions import rejected_pairs
@@ -83,6 +83,10 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
         raise LiveError("fps must be a number.") from None
     if not 0.5 <= fps <= 10:
         raise LiveError("fps must be between 0.5 and 10.")
+    try:  # a recording needs some room left, and a disk above its low-water mark (bounded: live_room)
+        storage_quota.check(owner)
+    except storage_quota.StorageRefused as exc:
+        raise LiveError(str(exc)) from None
     # each recording keeps a live worker busy: cap how many run at once and how often they start
     recording = Session.objects.filter(owner=owner, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
     ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
@@ -116,6 +120,7 @@ def store_recording(session_id: int, path: Path) -> Session:
         session.original_format = fmt
         session.status = Session.Status.QUEUED
         session.save(update_fields=["original", "original_format", "status", "updated"])
+        storage_quota.measure_session(session)
 
         def queue() -> None:
             from sessions_app.live_tasks import finish_live_session
@@ -526,6 +531,7 @@ def finish(session_id: int) -> str:
         session.progress = 0.4
         fields = ["original", "playable", "original_format", "playable_format", "duration", "width", "height"]
         session.save(update_fields=[*fields, "progress", "updated"])
+        storage_quota.measure_session(session)  # the MP4 in place of the raw recording
         if raw_name != session.original.name:  # the raw recording goes once the row points at the MP4
             delete_files_on_commit([raw_name])
         send_state(session)

@@ -20,6 +20,7 @@ from django.db import transaction
 from inference.errors import MediaError
 from sessions_app.mediatypes import storage_name
 from sessions_app.models import Session
+from sessions_app.services import storage_quota
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def prepare_playable(session_id: int) -> str:
             if name == session.original.name:  # the original itself; it may have been renamed meanwhile
                 name, fmt = row.original.name, row.original_format
             Session.objects.filter(pk=session_id).update(playable=name, playable_format=fmt)
+            storage_quota.measure_session(Session.objects.get(pk=session_id))  # the copy counts against the quota
             stored = ""
         return "done"
     except (MediaError, OSError, ValueError) as exc:

@@ -30,7 +30,8 @@ def delete_media(session: Session, *, actor: Any = None, request: Any = None, re
             return False
         session.original, session.playable = "", ""
         session.media_deleted = timezone.now()
-        session.save(update_fields=["original", "playable", "media_deleted", "updated"])
+        session.stored_bytes = 0  # no longer counted against the owner's storage quota
+        session.save(update_fields=["original", "playable", "media_deleted", "stored_bytes", "updated"])
         audit.record(actor, audit.Action.MEDIA_DELETED, session, request=request, detail=reason)
         people.delete_files_on_commit(names)
     return True

@@ -35,6 +35,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from emotionsite import ratelimit
+from sessions_app.services import storage_quota
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,10 @@ def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id:
     if upload_id:
         return _resume(user_id, upload_id, _clean_name(name), title, size)
     with _folder_locked(user_id):
+        try:
+            storage_quota.check(user_id, size)  # the user's storage quota and the disk's low-water mark
+        except storage_quota.StorageRefused as exc:
+            raise UploadError(str(exc)) from None
         _check_quota(user_id, size)
         ratelimit.hit("uploads", user_id)
         upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), title, size, 0)

@@ -99,6 +99,7 @@ def _stack_env(service_env: dict[str, str], tmp: Path, **extra: str) -> dict[str
         EMOTION_DEFAULT_SAMPLE_FPS="1",
         EMOTION_SEGMENT_SECONDS="2",
         EMOTION_CELERY_LOG_LEVEL="warning",
+        EMOTION_LIMIT_HEALTHZ="off",  # the tests poll /healthz several times a second
         **{f"EMOTION_QUEUE_{q}": f"runsh-{tag}-{q.lower()}" for q in ("LIVE", "INFERENCE", "SUMMARIES", "DEFAULT")},
     )
     env.update(extra)
