@@ -1,7 +1,8 @@
 // Follow a session's analysis on /ws/sessions/<id>/ and go to its page when done. The socket sends
 // the stored state on connect, then the workers' messages; it is reopened every few seconds while the
-// analysis runs, so a dropped connection or a missed message costs nothing.
-import { openSocket } from "./ws.js";
+// analysis runs, so a dropped connection or a missed message costs nothing. A close with an application
+// code (the log-in ended, the session is gone) stops following instead of retrying for ever.
+import { isFinalClose, openSocket } from "./ws.js";
 
 export function followSession(sessionId, url, { bar, say }) {
   let finished = false;
@@ -10,6 +11,7 @@ export function followSession(sessionId, url, { bar, say }) {
     const timer = setTimeout(() => ws.close(), 5000);
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
+      if (msg.type !== "session.state") return; // summaries' states share the socket
       if (bar) bar.value = msg.progress;
       if (msg.status === "done") {
         finished = true;
@@ -20,8 +22,12 @@ export function followSession(sessionId, url, { bar, say }) {
         say(`Analysis failed: ${msg.error}`);
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       clearTimeout(timer);
+      if (isFinalClose(ev.code)) {
+        finished = true;
+        say("Stopped following the analysis: reload the page (sign in again if your log-in ended).");
+      }
       if (!finished) setTimeout(connect, 500);
     };
   };

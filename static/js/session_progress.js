@@ -3,11 +3,10 @@
 // After an unexpected close (server restart, network) the socket is reopened, 1 s later then doubling up
 // to 30 s; the server sends the stored state on each connect, so nothing is missed. Closes with an
 // application code (4401: the log-in ended, 4404: no such session) are final: reconnecting cannot help.
-import { openSocket } from "./ws.js";
+import { isFinalClose, openSocket } from "./ws.js";
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30000;
-const isFinal = (code) => code >= 4000 && code <= 4999;
 
 function follow(sessionId, status) {
   let delay = FIRST_RETRY_MS;
@@ -23,7 +22,7 @@ function follow(sessionId, status) {
       if (msg.status === "done" || msg.status === "failed") window.location.reload();
     };
     ws.onclose = (ev) => {
-      if (isFinal(ev.code)) return;
+      if (isFinalClose(ev.code)) return;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, MAX_RETRY_MS);
     };

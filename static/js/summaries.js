@@ -3,7 +3,7 @@
 // summary text into links that seek the video. Text is always set with textContent; the seek-link module
 // then works on text nodes only, so nothing a model wrote is ever parsed as HTML.
 import { seekLinks } from "./replay/seeklinks.js";
-import { openSocket } from "./ws.js";
+import { isFinalClose, openSocket } from "./ws.js";
 
 const root = document.getElementById("summaries");
 
@@ -93,8 +93,9 @@ function start() {
       const msg = JSON.parse(ev.data);
       if (msg.type === "summary.state") render(msg.summary);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       clearTimeout(timer);
+      if (isFinalClose(ev.code)) return; // the log-in ended or the session is gone: reconnecting cannot help
       setTimeout(connect, active() ? 500 : 5000);
     };
   };

@@ -1,5 +1,9 @@
 // Small helpers for the project's websockets: ws:// or wss:// from the page's own scheme, and the
 // JSON-control + binary-data sockets of the upload and the live recording.
+// Closes with an application code (4401: the log-in ended, 4404: no such session, 4409: taken over
+// elsewhere) are the server's answer, not a network failure: reconnecting cannot help.
+export const isFinalClose = (code) => code >= 4000 && code <= 4999;
+
 export function openSocket(path) {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   return new WebSocket(`${scheme}://${window.location.host}${path}`);
