@@ -10,13 +10,9 @@ last stops it with Ctrl-C and starts run.sh again on plain HTTP. Heavy (marked s
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
 import ssl
 import stat
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,83 +23,13 @@ import psutil
 import pytest
 from django.contrib.auth import get_user_model
 
-from bench.stack import free_port, wait_serving
-from conftest import ROOT
+from bench.stack import free_port
 from sessions_app.models import Segment, Session
+from tests.runstack import PASSWORD, RunSh, log_in, stack_env
 from tests.sessions.conftest import CLIP, wait_for_session
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery-9"
 DEBUG_PAGE = re.compile(rb"URLconf|Traceback|DEBUG = True|technical_500|Request Method", re.I)
-SECRETS_GIVEN = ("DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "EMOTION_FERNET_KEYS", "EMOTION_FERNET_KEYS_FILE")
-
-
-class RunSh:
-    """``bash scripts/run.sh`` in a process group of its own (a terminal's Ctrl-C reaches the whole group)."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
-        self.port = int(env["EMOTION_PORT"])
-        self.https_port = int(env.get("EMOTION_HTTPS_PORT", 0))
-        with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                ["bash", str(ROOT / "scripts" / "run.sh")],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        if not wait_serving(f"{self.http}/healthz", self.proc, 120):
-            self.stop()
-            pytest.fail(f"run.sh did not serve:\n{self.log()[-4000:]}")
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def https(self) -> str:
-        return f"https://localhost:{self.https_port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def descendants(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
-
-    def ctrl_c(self, timeout: float = 60) -> list[psutil.Process]:
-        """SIGINT to the foreground group, as a terminal sends it; the processes still alive afterwards."""
-        procs = self.descendants()
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout)
-        _, alive = psutil.wait_procs(procs, timeout=5)
-        return alive
-
-    def stop(self) -> None:
-        for proc in self.ctrl_c():
-            proc.kill()
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-def _stack_env(service_env: dict[str, str], tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in service_env.items() if k not in SECRETS_GIVEN}
-    tag = uuid.uuid4().hex[:6]
-    env.update(
-        EMOTION_VAR_DIR=str(tmp / "var"),
-        MEDIA_ROOT=str(tmp / "media"),
-        EMOTION_PORT=str(free_port()),
-        EMOTION_WORKER_WARMUP="0",
-        EMOTION_DEFAULT_SAMPLE_FPS="1",
-        EMOTION_SEGMENT_SECONDS="2",
-        EMOTION_CELERY_LOG_LEVEL="warning",
-        EMOTION_LIMIT_HEALTHZ="off",  # the tests poll /healthz several times a second
-        **{f"EMOTION_QUEUE_{q}": f"runsh-{tag}-{q.lower()}" for q in ("LIVE", "INFERENCE", "SUMMARIES", "DEFAULT")},
-    )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +37,7 @@ def lan_stack(service_env, tmp_path_factory) -> Iterator[RunSh]:
     """The README's "Serving other machines" recipe, with free ports and a private var/ folder."""
     tmp = tmp_path_factory.mktemp("runsh")
     https_port = free_port()
-    env = _stack_env(
+    env = stack_env(
         service_env,
         tmp,
         EMOTION_BIND="0.0.0.0",
@@ -129,17 +55,6 @@ def lan_stack(service_env, tmp_path_factory) -> Iterator[RunSh]:
 def _tls(stack: RunSh) -> ssl.SSLContext:
     """Trust exactly the certificate run.sh generated."""
     return ssl.create_default_context(cafile=str(Path(stack.env["EMOTION_VAR_DIR"]) / "tls" / "cert.pem"))
-
-
-def _log_in(client: httpx.Client, base: str, username: str) -> httpx.Response:
-    page = client.get(f"{base}/accounts/login/")
-    assert page.status_code == 200, page.text[:500]
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    return client.post(
-        f"{base}/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        headers={"Referer": f"{base}/accounts/login/", "Origin": base},
-    )
 
 
 def _healthz(client: httpx.Client, base: str) -> dict:
@@ -185,7 +100,7 @@ def test_killed_worker_is_restarted_while_the_site_serves(media_dir, lan_stack):
     get_user_model().objects.create_user(username=username, password=PASSWORD)
     base = lan_stack.https
     with httpx.Client(verify=_tls(lan_stack), timeout=60) as client:
-        assert _log_in(client, base, username).status_code == 302
+        assert log_in(client, base, username).status_code == 302
         everyone = {"live": "up", "inference": "up", "summaries": "up", "default": "up"}
         report = _wait_queues(client, base, everyone, 120)
         assert report["workers"]["queues"] == everyone, report
@@ -233,7 +148,7 @@ def test_lan_recipe_serves_without_debug_and_keeps_its_secrets(lan_stack, tmp_pa
         _assert_no_debug_page(client.get(f"{lan_stack.https}/no-such-page/"))
         css = client.get(f"{lan_stack.https}/static/css/site.css")
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-        answer = _log_in(client, lan_stack.https, username)
+        answer = log_in(client, lan_stack.https, username)
         assert answer.status_code == 302 and answer.headers["location"] == "/", answer.text[:500]
         assert "secure" in answer.headers["set-cookie"].lower()
         assert client.get(f"{lan_stack.https}/").status_code == 200
@@ -250,7 +165,7 @@ def test_lan_recipe_serves_without_debug_and_keeps_its_secrets(lan_stack, tmp_pa
     assert lan_stack.proc.returncode is not None and not left, [p.cmdline() for p in left]
 
     # a plain start on localhost over HTTP: same secrets, no redirect, cookies that work over HTTP
-    env = _stack_env(lan_stack.env, tmp_path, EMOTION_WORKERS="0")
+    env = stack_env(lan_stack.env, tmp_path, EMOTION_WORKERS="0")
     for name in ("EMOTION_BIND", "EMOTION_HTTPS", "EMOTION_HTTPS_PORT", "EMOTION_TLS_HOSTS", "ALLOWED_HOSTS"):
         env.pop(name)
     env["EMOTION_VAR_DIR"] = lan_stack.env["EMOTION_VAR_DIR"]
@@ -261,7 +176,7 @@ def test_lan_recipe_serves_without_debug_and_keeps_its_secrets(lan_stack, tmp_pa
         assert reused.status_code == 200, "the HTTPS login's session must stay valid: the same SECRET_KEY"
         with httpx.Client(timeout=10) as client:
             _assert_no_debug_page(client.get(f"{local.http}/no-such-page/"))
-            answer = _log_in(client, local.http, username)
+            answer = log_in(client, local.http, username)
             assert answer.status_code == 302 and answer.headers["location"] == "/", answer.text[:500]
             assert client.get(f"{local.http}/").status_code == 200
     finally:
