@@ -36,7 +36,7 @@ from twisted.internet import reactor
 
 from emotionsite import bodylimit
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("emotionsite.daphne_server")  # run as __main__
 
 BODY_CHUNK = 64 * 1024  # bytes of an accepted body handed to the application per receive()
 REFUSED_GRACE_SECONDS = 2.0  # how long a refused connection's further bytes are read and dropped
