@@ -33,6 +33,7 @@ from urllib.parse import unquote
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.internet import reactor
+from twisted.internet.abstract import FileDescriptor
 
 from emotionsite import bodylimit
 
@@ -147,8 +148,8 @@ class BoundedRequest(WebRequest):
         )
         channel.persistent = False
         channel.dataReceived = _drop  # whatever still arrives is read and dropped, never buffered
-        if hasattr(transport, "loseWriteConnection"):  # plain TCP: end our side once the answer is out
-            transport.loseWriteConnection()
+        if isinstance(transport, FileDescriptor):  # the socket itself (TLS wraps it, buffering its writes)
+            transport.loseWriteConnection()  # our side ends once the answer is out
         self._grace = reactor.callLater(REFUSED_GRACE_SECONDS, transport.abortConnection)
         logger.warning("413: %s %s over its %d-byte body limit", self._target()[0], path, self._limit)
         peer = transport.getPeer()
