@@ -109,7 +109,8 @@ def celery_worker_proc(service_env, tmp_path_factory) -> Iterator[WorkerHandle]:
 def daphne_server(service_env, tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    cmd = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "emotionsite.asgi:application"]
+    cmd = [str(VENV_BIN / "python"), "-m", "emotionsite.daphne_server", "-b", "127.0.0.1", "-p", str(port)]
+    cmd.append("emotionsite.asgi:application")  # Daphne as run.sh starts it
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=service_env, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

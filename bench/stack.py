@@ -124,7 +124,8 @@ class Stack:
         self.port = self.port or free_port()
         log = open(self.dir / "daphne.log", "ab")  # noqa: SIM115
         self.daphne = subprocess.Popen(
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "emotionsite.asgi:application"],
+            [str(BIN / "python"), "-m", "emotionsite.daphne_server", "-b", "127.0.0.1", "-p", str(self.port),
+             "emotionsite.asgi:application"],  # Daphne as run.sh starts it
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         if not wait_serving(f"{self.base}/accounts/login/", self.daphne, 90):

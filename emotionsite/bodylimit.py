@@ -8,7 +8,8 @@ gets 413 and Django sees a disconnect, so no view runs.
 
 The limit is ``EMOTION_UPLOAD_MAX_BYTES`` (plus room for the multipart framing) for multipart POSTs to
 the REST upload endpoint, ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``EMOTION_REQUEST_MAX_MB``) for every other
-request. Daphne itself still buffers what the client sends; a reverse proxy's body limit stops that earlier.
+request: :func:`limit_for` is the one rule, which ``emotionsite.daphne_server`` applies inside Daphne's own
+request handling before the body is buffered. This middleware stays as defence in depth for other servers.
 """
 
 from __future__ import annotations
@@ -29,27 +30,31 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
     return ""
 
 
-def body_limit(scope: dict[str, Any]) -> int:
-    is_upload = (
-        scope.get("method") == "POST"
-        and scope.get("path") in UPLOAD_PATHS
-        and _header(scope, b"content-type").lower().startswith("multipart/form-data")
-    )
-    if is_upload:
+def limit_for(method: str, path: str, content_type: str) -> int:
+    """The largest body accepted for a request (bytes): the rule of Daphne's request handling and of this middleware."""
+    if method == "POST" and path in UPLOAD_PATHS and content_type.lower().startswith("multipart/form-data"):
         return settings.EMOTION_UPLOAD_MAX_BYTES + MULTIPART_ROOM
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def body_limit(scope: dict[str, Any]) -> int:
+    return limit_for(scope.get("method", ""), scope.get("path", ""), _header(scope, b"content-type"))
 
 
 def _size_text(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
 
 
-async def _refuse(scope: dict[str, Any], send: Any, limit: int) -> None:
+def refusal(path: str, limit: int) -> tuple[bytes, bytes]:
+    """The 413 answer's body and content type: JSON with ``detail`` for the API, plain text elsewhere."""
     message = f"The request is too large: the limit is {_size_text(limit)}."
-    if scope.get("path", "").startswith("/api/"):
-        body, content_type = json.dumps({"detail": message}).encode(), b"application/json"
-    else:
-        body, content_type = message.encode(), b"text/plain; charset=utf-8"
+    if path.startswith("/api/"):
+        return json.dumps({"detail": message}).encode(), b"application/json"
+    return message.encode(), b"text/plain; charset=utf-8"
+
+
+async def _refuse(scope: dict[str, Any], send: Any, limit: int) -> None:
+    body, content_type = refusal(scope.get("path", ""), limit)
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

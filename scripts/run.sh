@@ -65,7 +65,8 @@ fi
 WS_MAX=$(( ${EMOTION_WS_MAX_MESSAGE_MB:-2} * 1024 * 1024 ))  # the consumers check the same limit
 # Each process under scripts/supervise.py: one that dies (a crash, the out-of-memory killer) is started
 # again with backoff while the others keep serving; /healthz reports the queues left without a worker.
-procs=(-- web "$VENV/bin/daphne" -b "$BIND" -p "$PORT" "${endpoints[@]}" \
+# Daphne through emotionsite.daphne_server (its own command line): request bodies are bounded as they arrive.
+procs=(-- web "$PY" -m emotionsite.daphne_server -b "$BIND" -p "$PORT" "${endpoints[@]}" \
   --websocket-max-message-size "$WS_MAX" --websocket-max-frame-size "$WS_MAX" emotionsite.asgi:application)
 if [ "${EMOTION_WORKERS:-1}" = 1 ]; then
   worker=("$VENV/bin/celery" -A emotionsite worker --pool=prefork -l "${EMOTION_CELERY_LOG_LEVEL:-info}")
