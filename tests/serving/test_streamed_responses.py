@@ -42,6 +42,7 @@ def long_video(web_stack, user) -> Session:
         fh.seek(MARK_AT)
         fh.write(MARK)
     Session.objects.filter(pk=session.pk).update(original=name, playable=name, playable_format="mp4")
+    session.refresh_from_db()
     yield session
     path.unlink()
 
@@ -116,3 +117,32 @@ def test_range_read_returns_exactly_its_range(web_stack, long_video, viewer):
     assert r.content == bytes(10) + MARK + bytes(10)
     assert r.headers["Content-Disposition"] == f'attachment; filename="session-{long_video.pk}.mp4"'
     assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Content-Security-Policy"] == "sandbox"
+
+
+def _video_position(daphne, path: str) -> int | None:
+    """Where Daphne's open handle on the video is (bytes read so far); None when it has none open."""
+    positions = [f.position for f in daphne.open_files() if f.path == path]
+    return positions[0] if positions else None
+
+
+def _wait_closed(daphne, path: str, timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _video_position(daphne, path) is None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_stalled_viewer_is_not_read_ahead_and_a_gone_one_is_closed(web_stack, long_video, viewer):
+    daphne = daphne_process(web_stack)
+    path = str(Path(web_stack.env["MEDIA_ROOT"]) / long_video.playable.name)
+    url = f"{web_stack.http}/sessions/{long_video.pk}/media/playable/"
+    with viewer.stream("GET", url, headers={"Range": "bytes=0-"}) as r:
+        chunks = r.iter_raw(MB)  # kept: a dropped iterator closes the connection
+        next(chunks)
+        time.sleep(1.5)  # the viewer pauses: Daphne reads only what the sockets' buffers hold
+        position = _video_position(daphne, path)
+        assert position is not None and position < 32 * MB, f"read {position / MB:.0f} MB ahead of a paused viewer"
+    assert _wait_closed(daphne, path), "the video stayed open after its viewer left"
+    print(f"a paused viewer: Daphne had read {position / MB:.1f} MB of the video")
