@@ -7,6 +7,7 @@ stay the same size whatever the video's length and however many watch at once. T
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.db import connection
 
-from sessions_app.models import Session
+from sessions_app.models import Observation, Session
+from tests.replay.conftest import add_observations
 from tests.runstack import daphne_process, log_in
 
 MB = 1024 * 1024
@@ -146,3 +149,38 @@ def test_a_stalled_viewer_is_not_read_ahead_and_a_gone_one_is_closed(web_stack, 
         assert position is not None and position < 32 * MB, f"read {position / MB:.0f} MB ahead of a paused viewer"
     assert _wait_closed(daphne, path), "the video stayed open after its viewer left"
     print(f"a paused viewer: Daphne had read {position / MB:.1f} MB of the video")
+
+
+EXPORT_ROWS = 100_000
+
+
+@pytest.fixture
+def long_results(web_stack, user) -> Session:
+    """A session with ``EXPORT_ROWS`` observations, copied from one in the database (seconds, not minutes)."""
+    session = Session.objects.create(owner=user, title="Results", status=Session.Status.DONE, progress=1.0)
+    add_observations(session, None, [(0, "happy", 0.7, 0.5)], slot=0, key="t0")
+    fields = [f.column for f in Observation._meta.concrete_fields if f.column not in ("id", "frame_index", "time")]
+    columns = ", ".join(fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Observation._meta.db_table} ({columns}, frame_index, time) "
+            f"SELECT {columns}, g, g / 5.0 FROM {Observation._meta.db_table}, generate_series(1, %s) g "
+            "WHERE session_id = %s",
+            [EXPORT_ROWS - 1, session.pk],
+        )
+    return session
+
+
+def test_a_long_export_streams_in_batches(web_stack, long_results, viewer):
+    url = f"{web_stack.http}/sessions/{long_results.pk}/export/observations.json"
+    daphne = daphne_process(web_stack)
+    assert viewer.get(url).status_code == 200  # imports and the first query warmed up (the file is small so far)
+    baseline = daphne.memory_info().rss
+    with PeakRss(daphne) as rss:
+        r = viewer.get(url)
+    growth = rss.peak - baseline
+    rows = json.loads(r.content)
+    print(f"an export of {len(r.content) / MB:.0f} MB: Daphne peak +{growth / MB:.0f} MB")
+    assert r.headers["Content-Disposition"] == f'attachment; filename="session-{long_results.pk}-observations.json"'
+    assert len(rows) == EXPORT_ROWS and [row["frame_index"] for row in rows[:3]] == [0, 1, 2]
+    assert growth < 20 * MB, f"Daphne grew {growth / MB:.0f} MB sending a {len(r.content) / MB:.0f} MB export"
