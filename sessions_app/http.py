@@ -11,13 +11,16 @@ import re
 from collections.abc import Iterator
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+
+from emotionsite.streaming import BATCH_BYTES, streaming_response
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CHUNK = 256 * 1024
+CHUNK = BATCH_BYTES
 
 
 def _stream(name: str, start: int, length: int) -> Iterator[bytes]:
+    """Only ``length`` bytes from ``start``, a chunk at a time (the range, never the file)."""
     with default_storage.open(name, "rb") as fh:
         fh.seek(start)
         left = length
@@ -63,7 +66,7 @@ def serve_stored_file(request: HttpRequest, name: str, content_type: str, conten
             return _media_headers(response, content_disposition)
         status = 206
     length = end - start + 1
-    response = StreamingHttpResponse(_stream(name, start, length), status=status, content_type=content_type)
+    response = streaming_response(_stream(name, start, length), status=status, content_type=content_type)
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     if status == 206:

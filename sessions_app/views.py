@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from emotionsite import ratelimit
+from emotionsite.streaming import streaming_response
 from sessions_app import exports, mediatypes
 from sessions_app.forms import SignUpForm
 from sessions_app.http import disposition, serve_stored_file
@@ -122,7 +123,7 @@ def person_thumbnail(request, thumbnail_id: int):
 def _download(lines, content_type: str, filename: str, request=None, session=None) -> StreamingHttpResponse:
     if request is not None:
         audit.record_read(request.user, session, what=filename, request=request, action=audit.Action.EXPORTED)
-    response = StreamingHttpResponse(lines, content_type=content_type)
+    response = streaming_response(lines, content_type=content_type)  # read in batches as it is sent
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response

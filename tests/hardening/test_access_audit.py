@@ -30,6 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from sessions_app.models import AnalysisRun, Marker, Person, PersonFlag, PersonSuggestion, Session
 from tests.hardening.conftest import MEDIA_BYTES, World
 from tests.sessions.conftest import communicator, cookie_for
+from tests.streamed import read_body
 
 STATE_CHANGING = {"post", "put", "patch", "delete"}
 
@@ -399,7 +400,7 @@ def _send(client: Client, check: Check, url: str, world: World | None = None):
 
 
 def _body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    return read_body(response)
 
 
 def _assert_refuses_anonymous(response, check: Check, url: str) -> None:

@@ -12,6 +12,7 @@ from django.test import Client
 from inference.classes import EMOTIONS
 from sessions_app.exports import safe_cell
 from sessions_app.models import Observation
+from tests.streamed import read_body
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def other_client(django_user_model):
 def _csv(response) -> list[dict[str, str]]:
     assert response.status_code == 200
     assert response.streaming
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.DictReader(io.StringIO(read_body(response).decode())))
 
 
 def test_observations_csv_matches_stored_rows(auth_client, replay_session):
@@ -53,7 +54,7 @@ def test_observations_csv_matches_stored_rows(auth_client, replay_session):
 def test_observations_json(auth_client, replay_session):
     r = auth_client.get(f"/sessions/{replay_session.pk}/export/observations.json")
     assert r.status_code == 200 and r["Content-Type"] == "application/json"
-    rows = json.loads(b"".join(r.streaming_content))
+    rows = json.loads(read_body(r))
     assert len(rows) == 15
     first = rows[0]
     assert first["frame_index"] == 0 and first["slot"] == 0 and first["person_name"] == "Alice"

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from sessions_app.models import Marker
+from tests.streamed import read_body
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_markers_export_csv(api, other_api, user, replay_session):
         assert api.post(url(replay_session), {"time": time, "note": note}, format="json").status_code == 201
     r = api.get(f"/sessions/{replay_session.pk}/export/markers.csv")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(read_body(r).decode())))
     assert [(float(x["time"]), x["time_mmss"], x["note"], x["author"]) for x in rows] == [
         (0.5, "00:00", "start", user.username),
         (1.25, "00:01", "'=HYPERLINK(evil)", user.username),

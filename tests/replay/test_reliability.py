@@ -21,6 +21,7 @@ from sessions_app.reliability import quality_bar
 from sessions_app.selectors import session_people, timeline
 from summaries.digest import build_digest
 from tests.replay.conftest import add_observations
+from tests.streamed import read_body
 
 HAPPY, SAD = EMOTIONS.index("happy"), EMOTIONS.index("sad")
 REPO = Path(__file__).resolve().parents[2]
@@ -125,20 +126,18 @@ def test_session_page_and_api_toggle(auth_client, api, mixed_session):
 
 def test_exports_flag_low_quality(auth_client, mixed_session):
     url = f"/sessions/{mixed_session.pk}/export/observations"
-    body = b"".join(auth_client.get(f"{url}.csv").streaming_content).decode()
+    body = read_body(auth_client.get(f"{url}.csv")).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [r["reliable"] for r in rows] == ["True"] * 4 + ["False"] * 4 + ["True"] * 2
     assert [r["quality"] for r in rows[3:5]] == ["0.9", "0.1"] and rows[9]["quality"] == ""
-    js = json.loads(b"".join(auth_client.get(f"{url}.json").streaming_content))
+    js = json.loads(read_body(auth_client.get(f"{url}.json")))
     assert [r["reliable"] for r in js][3:5] == [True, False] and js[9]["quality"] is None
 
     people = f"/sessions/{mixed_session.pk}/export/people.csv"
-    alice = next(csv.DictReader(io.StringIO(b"".join(auth_client.get(people).streaming_content).decode())))
+    alice = next(csv.DictReader(io.StringIO(read_body(auth_client.get(people)).decode())))
     assert float(alice["reliable_share"]) == pytest.approx(0.6) and alice["counted"] == "reliable faces"
     assert float(alice["happy"]) == pytest.approx(0.8)
-    alice_all = next(
-        csv.DictReader(io.StringIO(b"".join(auth_client.get(people + "?all=1").streaming_content).decode()))
-    )
+    alice_all = next(csv.DictReader(io.StringIO(read_body(auth_client.get(people + "?all=1")).decode())))
     assert alice_all["counted"] == "all faces" and float(alice_all["sad"]) > 0.3
 
 
@@ -153,11 +152,9 @@ def test_weights_version_on_page_and_exports(auth_client, mixed_session):
     page = auth_client.get(f"/sessions/{mixed_session.pk}/").content.decode()
     assert "<code>2026.11-vgg-s-plain</code>" in page
     url = f"/sessions/{mixed_session.pk}/export/"
-    rows = list(
-        csv.DictReader(io.StringIO(b"".join(auth_client.get(url + "observations.csv").streaming_content).decode()))
-    )
+    rows = list(csv.DictReader(io.StringIO(read_body(auth_client.get(url + "observations.csv")).decode())))
     assert {r["weights_version"] for r in rows} == {"2026.11-vgg-s-plain"}
-    people = b"".join(auth_client.get(url + "people.csv").streaming_content).decode()
+    people = read_body(auth_client.get(url + "people.csv")).decode()
     assert next(csv.DictReader(io.StringIO(people)))["weights_version"] == "2026.11-vgg-s-plain"
 
 

@@ -14,6 +14,7 @@ from inference.media import iter_video, probe
 from sessions_app.models import Session
 from sessions_app.services.playable import is_browser_playable
 from tests.sessions.conftest import CLIP, wait_for_session
+from tests.streamed import read_body
 
 
 def _container(media_dir: Path, path: Path, codec: str, size: int = 422) -> Path:
@@ -83,7 +84,7 @@ def test_unplayable_upload_gets_h264_mp4(name, codec, auth_client, user, media_d
     assert prepare_playable(session.pk) == "skipped"  # idempotent: one copy
     response = auth_client.get(f"/sessions/{session.pk}/media/playable/")
     assert response.status_code == 200 and response["Content-Type"] == "video/mp4"
-    assert b"".join(response.streaming_content) == data
+    assert read_body(response) == data
     from sessions_app.services.manage import delete_session
 
     delete_session(session)
@@ -107,7 +108,7 @@ def test_uploaded_mkv_is_transcoded_by_the_worker(auth_client, user, media_dir, 
         time.sleep(0.5)
     data = _check_playable_copy(session, source)
     response = auth_client.get(f"/sessions/{session.pk}/media/playable/", HTTP_RANGE="bytes=0-99")
-    assert response.status_code == 206 and b"".join(response.streaming_content) == data[:100]
+    assert response.status_code == 206 and read_body(response) == data[:100]
     from sessions_app.services.manage import delete_session
 
     delete_session(session)

@@ -7,6 +7,7 @@ import pytest
 from sessions_app.models import AnalysisRun, Observation, Session
 from sessions_app.services.runs import current_observations, current_weights_version
 from tests.sessions.test_analysis import _stored_session
+from tests.streamed import read_body
 
 
 def _reanalyse(client, session, django_capture_on_commit_callbacks):
@@ -45,7 +46,7 @@ def test_reanalysis_switches_only_when_complete_and_a_failure_keeps_the_old_run(
     assert list(current_observations(session).values_list("pk", flat=True)) == old_obs
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert 'id="reanalysing"' in page and "0-old" in page and 'id="reanalyse-form"' not in page
-    csv = b"".join(client.get(f"/sessions/{session.pk}/export/observations.csv").streaming_content).decode()
+    csv = read_body(client.get(f"/sessions/{session.pk}/export/observations.csv")).decode()
     assert csv.count("\n") == 2 and "0-old" in csv
 
     assert analyse_segment(session.pk, 0) == "done"
