@@ -15,12 +15,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from emotionsite import daphne_flow  # noqa: E402
 from emotionsite.bodylimit import BodyLimitMiddleware  # noqa: E402
 from emotionsite.proxy import TrustedProxyMiddleware  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
-
-daphne_flow.install()  # streamed responses wait for the client instead of filling Daphne's buffers
 
 # TrustedProxyMiddleware outermost: everything inside sees the client and scheme it settled on.
 application = ProtocolTypeRouter(

@@ -5,16 +5,17 @@ socket cannot take yet in memory. An application that streams (``emotionsite.str
 filled the web process at disk speed when a viewer read slowly: ten viewers of a 500 MB video grew it by
 180 MB, and a stalled one would have pulled its whole file in. Twisted already knows when to stop: a
 transport pauses its registered streaming producer when its write buffer is full and resumes it once
-drained. :func:`install` registers such a producer for each streamed response and makes ``send`` of a body
-message wait while it is paused, so each response holds about one buffer (64 KB) plus one batch in Daphne.
-A client that leaves wakes the wait (and Django cancels the response on ``http.disconnect``).
+drained. :func:`reply` (Daphne's ``handle_reply`` in ``emotionsite.daphne_server``) registers such a producer
+for each streamed response and makes ``send`` of a body message wait while it is paused, so each response
+holds about one buffer (64 KB) plus one batch in Daphne. A client that leaves wakes the wait (and Django
+cancels the response on ``http.disconnect``).
 """
 
 from __future__ import annotations
 
 import asyncio
-
-from daphne.server import Server
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 class _Drain:
@@ -44,20 +45,16 @@ def _drain(request) -> _Drain | None:
     return request.producer if isinstance(request.producer, _Drain) else None
 
 
-async def _handle_reply(self, protocol, message) -> None:
+async def reply(
+    send: Callable[[Any, dict[str, Any]], Awaitable[None]], connections: dict, protocol: Any, message: dict[str, Any]
+) -> None:
+    """Daphne's ``send(protocol, message)``, then, for a body with more to come, wait until the client has
+    taken what Twisted holds (``connections``: the server's, to see that the client left)."""
     body = message.get("type") == "http.response.body"
     more = body and message.get("more_body", False)
     if body and not more and isinstance(getattr(protocol, "producer", None), _Drain):
         protocol.unregisterProducer()  # Twisted's finish() must not find our producer still registered
     drain = _drain(protocol) if more else None  # registered before the write, so a full buffer pauses it
-    await _original_handle_reply(self, protocol, message)
-    if drain is not None and not self.connections.get(protocol, {}).get("disconnected"):
+    await send(protocol, message)
+    if drain is not None and not connections.get(protocol, {}).get("disconnected"):
         await drain.writable.wait()
-
-
-_original_handle_reply = Server.handle_reply
-
-
-def install() -> None:
-    """Make Daphne's ``send`` wait for the client on HTTP response bodies (idempotent)."""
-    Server.handle_reply = _handle_reply

@@ -13,7 +13,9 @@ afterwards. Here, per request:
   grace period (so the client reads the answer instead of a reset), then the connection is cut;
 - an accepted body is not parsed by Twisted (its form parsing reads a multipart body whole and takes about
   twelve times its size in memory), and is handed to the application a chunk at a time, as the application
-  asks for it, so a 2 GB upload is never in memory.
+  asks for it, so a 2 GB upload is never in memory;
+- a response body is sent no faster than the client reads it (``emotionsite.daphne_flow``), so a streamed
+  video or export holds about one buffer in this process.
 
 HTTP/1.1 only: Twisted's HTTP/2 is not installed (no ``h2``), so Daphne never negotiates it.
 """
@@ -35,7 +37,7 @@ from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.internet import reactor
 from twisted.internet.abstract import FileDescriptor
 
-from emotionsite import bodylimit
+from emotionsite import bodylimit, daphne_flow
 
 logger = logging.getLogger("emotionsite.daphne_server")  # run as __main__
 
@@ -172,6 +174,10 @@ class BoundedHTTPFactory(HTTPFactory):
 
 
 class BoundedServer(daphne.server.Server):
+    async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
+        # streamed responses wait for the client instead of filling Twisted's buffers (daphne_flow)
+        await daphne_flow.reply(super().handle_reply, self.connections, protocol, message)
+
     def run(self) -> None:
         # Server.run() builds its HTTP factory from this module-level name; Daphne has no option for another.
         daphne.server.HTTPFactory = BoundedHTTPFactory
