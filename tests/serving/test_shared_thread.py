@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from bench.live import FRAME, jpeg_frames
 from bench.media import long_recording
 from bench.wsclient import WebSocket
+from bench.wsupload import upload_file
 from conftest import ROOT
 from sessions_app.consumers import SEQ_CHUNK_HEADER, SEQ_CHUNK_PREFIX
 from sessions_app.models import Session
@@ -36,7 +37,7 @@ CLIP = (
     / "talking_face_retalking_2.mp4"
 )
 FPS = 5.0
-CHUNK = 1024 * 1024  # under EMOTION_WS_MAX_MESSAGE_MB; sent without waiting for each ack
+CHUNK = 1024 * 1024  # under EMOTION_WS_MAX_MESSAGE_MB; eight sent ahead of their acks (a quick upload)
 HOURS = 3.5  # a long recording (the limit is 4 h): its probe reads each of its 315,000 packets, seconds of work
 RECORDING_CHUNK = bytes(4096)  # what the recording's MediaRecorder would send with each frame (not a video)
 MAX_GAP = 1.0  # seconds between two answers to the live frames while the other user's file is ingested
@@ -49,29 +50,6 @@ def _cookie(stack, username: str) -> str:
         answer = log_in(client, stack.http, username)
         assert answer.status_code == 302, answer.text[:500]
         return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME]}"
-
-
-async def _upload(ws_base: str, cookie: str, path: Path) -> tuple[float, float, dict]:
-    """Send ``path`` over /ws/upload/; (last ack, verdict) times and the verdict (accepted or error)."""
-    size = path.stat().st_size
-    ws = await WebSocket.connect(ws_base + "/ws/upload/", cookie=cookie)
-    try:
-        await ws.send_json({"type": "start", "name": "long.mp4", "size": size, "title": "long upload"})
-        ready = await ws.recv_json(timeout=30)
-        assert ready["type"] == "ready", ready
-        with open(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                await ws.send_bytes(chunk)
-        offset = 0
-        while offset < size:
-            ack = await ws.recv_json(timeout=60)
-            assert ack["type"] == "ack", ack
-            offset = ack["offset"]
-        received = time.monotonic()  # the file is complete: the server ingests it now
-        verdict = await ws.recv_json(timeout=120)
-        return received, time.monotonic(), verdict
-    finally:
-        await ws.close()
 
 
 @dataclass
@@ -150,7 +128,7 @@ async def _live_during_upload(ws_base: str, live_cookie: str, upload_cookie: str
             assert time.monotonic() < deadline, f"the live worker did not keep up within 90 s: {live.answers[-5:]}"
             assert not reader.done(), reader
             await asyncio.sleep(0.1)
-        window = await _upload(ws_base, upload_cookie, video)
+        upload = await upload_file(ws_base, upload_cookie, video, chunk=CHUNK, ahead=8)
         await asyncio.sleep(1.0)  # the answers to what was sent last
     finally:
         sender.cancel()
@@ -162,7 +140,7 @@ async def _live_during_upload(ws_base: str, live_cookie: str, upload_cookie: str
         reader.cancel()
         await ws.close()
     assert not live.errors, live.errors
-    return window, live
+    return upload, live
 
 
 def test_live_frames_keep_their_answers_while_another_user_ingests(web_stack, tmp_path):
@@ -172,12 +150,12 @@ def test_live_frames_keep_their_answers_while_another_user_ingests(web_stack, tm
     ws_base = web_stack.http.replace("http://", "ws://")
     live_cookie, upload_cookie = _cookie(web_stack, "live-user"), _cookie(web_stack, "upload-user")
 
-    (received, answered, verdict), live = asyncio.run(_live_during_upload(ws_base, live_cookie, upload_cookie, video))
+    upload, live = asyncio.run(_live_during_upload(ws_base, live_cookie, upload_cookie, video))
     video.unlink()
-    assert verdict["type"] == "accepted", verdict
-    Session.objects.filter(pk=verdict["session_id"]).delete()  # its 6,300 segments need not be analysed
+    assert upload.verdict["type"] == "accepted", upload.verdict
+    Session.objects.filter(pk=upload.verdict["session_id"]).delete()  # its 6,300 segments need not be analysed
 
-    ingest = answered - received
+    received, answered, ingest = upload.complete, upload.answered, upload.ingest_seconds
     assert ingest > 1.5 * MAX_GAP, f"the ingest took {ingest:.2f} s: too short to show anything"
     gap, acked = live.gap(received, answered), live.latency("chunk.ack", received, answered)
     results = live.latency("live.result", received, answered)  # the worker's pace too: reported only
