@@ -392,7 +392,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         except (TypeError, ValueError):
             raise live.LiveError(live_resume.NOT_FOUND) from None
         path = await sync_to_async(live.staging_path)(user.pk, sid)
-        session, chunks = await database_sync_to_async(live_resume.resume)(user, sid, path)
+        # its row lock may wait for a worker that is storing the recording (finish_live): not on the shared thread
+        session, chunks = await io_work(live_resume.resume, user, sid, path)
         self.session_id, self.generation, self.chunks = session.pk, session.live_generation, chunks
         await self._join(session)
         # an older connection of this session that is still open (its drop not noticed yet) steps aside
