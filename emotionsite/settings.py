@@ -244,6 +244,10 @@ EMOTION_LLM_REPLY_MAX_BYTES = env_int("EMOTION_LLM_REPLY_MAX_KB", 1024) * 1024  
 EMOTION_STORAGE_QUOTA_BYTES = env_int("EMOTION_STORAGE_QUOTA_MB", 20480) * _MB
 EMOTION_DISK_MIN_FREE_BYTES = env_int("EMOTION_DISK_MIN_FREE_MB", 1024) * _MB
 EMOTION_HEALTHZ_CACHE_SECONDS = env_int("EMOTION_HEALTHZ_CACHE_SECONDS", 5)  # /healthz's worker picture (0: none)
+# threads of each Daphne process for the consumers' blocking file work (emotionsite/threadpools.py): whole
+# files (ingest's probe and copy, storing a recording), and short operations (chunk writes) apart from them
+EMOTION_WEB_FILE_THREADS = max(1, env_int("EMOTION_WEB_FILE_THREADS", 2))
+EMOTION_WEB_IO_THREADS = max(1, env_int("EMOTION_WEB_IO_THREADS", 4))
 
 # Sessions: websocket uploads are staged here (per user) until complete and probed; analysis
 # samples videos at EMOTION_DEFAULT_SAMPLE_FPS and cuts them into segments under a lease.

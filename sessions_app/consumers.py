@@ -19,6 +19,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from emotionsite import ratelimit
+from emotionsite.threadpools import file_work, io_work
 from inference.classes import EMOTIONS
 from sessions_app.selectors import owned_session
 from sessions_app.services import live, live_rate, live_resume, live_state, socket_auth, storage_quota, uploads
@@ -171,8 +172,13 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
         if not isinstance(message, dict) or message.get("type") != "start":
             raise uploads.UploadError("Expected a start message first.")
         user = self.scope["user"]
-        self.upload = await sync_to_async(uploads.start_upload)(
-            user.pk, message.get("name"), message.get("size"), message.get("title"), message.get("upload_id")
+        self.upload = await io_work(
+            uploads.start_upload,
+            user.pk,
+            message.get("name"),
+            message.get("size"),
+            message.get("title"),
+            message.get("upload_id"),
         )
         await self._join_group(self.upload)
         await self.send(
@@ -214,7 +220,7 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
     async def _chunk(self, data: bytes) -> None:
         if self.upload is None:
             raise uploads.UploadError("Send a start message before any data.")
-        offset = await sync_to_async(self.upload.append)(data)
+        offset = await io_work(self.upload.append, data)
         await self.send(text_data=json.dumps({"type": "ack", "offset": offset}))
         if self.upload.complete:
             await self._finish()
@@ -222,7 +228,7 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
     async def _finish(self) -> None:
         upload, self.upload = self.upload, None
         try:
-            session = await database_sync_to_async(upload.ingest)(self.scope["user"])
+            session = await file_work(upload.ingest, self.scope["user"])  # probe and copy: seconds
         except uploads.UploadError:
             raise  # taken over or gone meanwhile: receive() answers it
         except IngestError as exc:
@@ -320,7 +326,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             except BROKER_ERRORS:  # Redis is away; the membership expires with the group
                 logger.warning("could not leave group %s", self.group)
         if self.staging is not None:
-            await sync_to_async(self.staging.close)()
+            await io_work(self.staging.close)
             self.staging = None
         if self.session_id is not None and not self.stopped and not self.superseded:
             await self._finish_later()
@@ -334,7 +340,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         except BROKER_ERRORS:  # no broker: finish now (no resume possible), rather than lose the recording
             logger.warning("live session %s: could not schedule its finishing; finishing now", self.session_id)
             try:
-                await database_sync_to_async(live_resume.finish_after_disconnect)(*args)
+                await file_work(live_resume.finish_after_disconnect, *args)
             except Exception:  # noqa: BLE001 - the staged file stays; nothing more can be done from here
                 logger.exception("live session %s: could not finish after the connection was lost", self.session_id)
 
@@ -386,7 +392,8 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         except (TypeError, ValueError):
             raise live.LiveError(live_resume.NOT_FOUND) from None
         path = await sync_to_async(live.staging_path)(user.pk, sid)
-        session, chunks = await database_sync_to_async(live_resume.resume)(user, sid, path)
+        # its row lock may wait for a worker that is storing the recording (finish_live): not on the shared thread
+        session, chunks = await io_work(live_resume.resume, user, sid, path)
         self.session_id, self.generation, self.chunks = session.pk, session.live_generation, chunks
         await self._join(session)
         # an older connection of this session that is still open (its drop not noticed yet) steps aside
@@ -401,10 +408,10 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     async def _attach(self, session: Session, path: Path, mode: str, hello: dict[str, Any]) -> None:
         """Open the recording's staging file (new or to append to) and tell the page the session's terms."""
         # unbuffered: a resumed connection appends to the same file while an older one may still be closing
-        self.staging = await sync_to_async(open)(path, mode, buffering=0)
+        self.staging = await io_work(open, path, mode, buffering=0)
         self.staging_path = path
         self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
-        self.recorded = (await sync_to_async(path.stat)()).st_size
+        self.recorded = (await io_work(path.stat)).st_size
         self.max_bytes = await database_sync_to_async(storage_quota.live_room)(self.scope["user"], self.recorded)
         self.governor = live_rate.RateGovernor(session.sample_fps, time.monotonic())
         await self._count_chunks()
@@ -451,7 +458,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             await self._send({"type": "error", "message": message})
             await self._stop()
             return
-        await sync_to_async(self.staging.write)(data)
+        await io_work(self.staging.write, data)
         self.recorded += len(data)
         self.chunks += 1
         await self._count_chunks()
@@ -520,9 +527,9 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             await asyncio.sleep(0.1)
         staging, self.staging = self.staging, None
         if staging is not None:
-            await sync_to_async(staging.close)()
+            await io_work(staging.close)
         try:
-            session = await database_sync_to_async(live.store_recording)(session_id, self.staging_path)
+            session = await file_work(live.store_recording, session_id, self.staging_path)  # a copy: seconds
         except Exception:  # noqa: BLE001 - storage or database trouble: tell the user
             logger.exception("could not store the recording of live session %s", session_id)
             await database_sync_to_async(live.fail)(session_id, "The recording could not be stored.")
