@@ -52,6 +52,9 @@ def full_world(people_world, other_user):
     from sessions_app.models import AnalysisRun
 
     AnalysisRun.objects.create(session=w.b, weights_version="0-old", status="failed")  # not current: no effect
+    from sessions_app.models import StorageQuota
+
+    StorageQuota.objects.create(user=w.owner, quota_mb=500, note="raised for a long study")
     return w
 
 
