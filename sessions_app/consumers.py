@@ -458,10 +458,10 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             await self._send({"type": "error", "message": message})
             await self._stop()
             return
-        await io_work(self.staging.write, data)
+        await io_work(live.append_chunk, self.staging, self.session_id, self.chunks + 1, data)
         self.recorded += len(data)
         self.chunks += 1
-        await self._count_chunks()
+        self.alive_at = time.monotonic()
         if seq is not None:
             await self._send({"type": "chunk.ack", "received": self.chunks})
 

@@ -13,6 +13,7 @@ same indexing, so the stored frames form one grid without duplicates.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import io
 import logging
@@ -33,6 +34,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
+from redis.exceptions import RedisError
 
 from emotionsite import ratelimit
 from inference.classes import EMOTIONS
@@ -104,6 +106,30 @@ def staging_path(owner_id: int, session_id: int) -> Path:
     folder = Path(settings.EMOTION_STAGING_DIR) / str(owner_id)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"live-{session_id}.rec"
+
+
+@contextlib.contextmanager
+def recording_locked(fh: Any):
+    """An exclusive ``flock`` of a staged recording's open file. A chunk is written and counted under it, and
+    a resume reads the count under it: the consumers' file work runs in a thread pool, so without it a resume
+    could read the count while the dropped connection's last chunk is written but not yet counted (and have
+    the page send that chunk again)."""
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    try:
+        yield fh
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def append_chunk(fh: Any, session_id: int, count: int, data: bytes) -> None:
+    """Write one recording chunk and record ``count``, the chunks held with it, as one step (see above). The
+    count is best effort: while Redis restarts only a resume needs it, and a resume then refuses."""
+    with recording_locked(fh):
+        fh.write(data)
+        try:
+            live_state.set_chunk_count(session_id, count)
+        except (RedisError, OSError):
+            logger.warning("live session %s: could not record the chunk count", session_id)
 
 
 def store_recording(session_id: int, path: Path) -> Session:

@@ -54,7 +54,7 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
             raise live.LiveError(NOT_FOUND)
         if session.status != Session.Status.RECEIVING:
             raise live.LiveError("This recording has already ended; it can no longer be resumed.")
-        chunks = live_state.chunk_count(session_id)
+        chunks = _chunks_held(session_id, path)
         if chunks is None:
             if path.exists() and path.stat().st_size:
                 # the count went with Redis: resending would duplicate chunks; finish what arrived
@@ -63,6 +63,16 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
         session.live_generation += 1
         session.save(update_fields=["live_generation", "updated"])
     return session, chunks
+
+
+def _chunks_held(session_id: int, path: Path) -> int | None:
+    """The chunk count, read once the dropped connection's chunk in progress is written and counted."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return live_state.chunk_count(session_id)
+    with fh, live.recording_locked(fh):
+        return live_state.chunk_count(session_id)
 
 
 def schedule_finish(session_id: int, generation: int, path: Path, lost_time: float) -> None:
