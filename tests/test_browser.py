@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import chromium_page, log_in
+from conftest import ROOT, chromium_page, log_in
 from summaries.models import Summary
 from tests.replay.conftest import clip_session
 from tests.sessions import conftest as sessions_conftest
@@ -34,6 +34,7 @@ def test_signup_login_and_empty_session_list(browser_page, daphne_server):
 
 # The main pages a researcher opens, each checked at phone width (issue 22's design system).
 PHONE = {"width": 390, "height": 844}
+ARTIFACTS = ROOT / "var" / "test-artifacts"  # git-ignored screenshots
 PAGES = ["/", "/sessions/new/", "/sessions/{session}/", "/people/", "/people/{person}/", "/privacy/", "/settings/llm/"]
 media_dir = sessions_conftest.media_dir  # skips with its reason when the shared media is missing
 
@@ -61,11 +62,14 @@ def test_phone_layout_controls_and_favicon(user, password, phone_session, daphne
     errors: list[str] = []
     with chromium_page(errors=errors) as page:  # the ORM must not run beside its event loop
         page.set_viewport_size(PHONE)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         log_in(page, daphne_server, user.username, password)
         ids = {"session": phone_session.pk, "person": phone_session.people[0].pk}
         beside = 0
         for path in PAGES:
             page.goto(daphne_server + path.format(**ids))
+            name = path.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "home"
+            page.screenshot(path=ARTIFACTS / f"phone-{name}.png", full_page=True)  # for a person to look at
             widths = page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
             assert widths[0] <= widths[1], f"{path} scrolls sideways at 390 px: {widths}"
             assert page.evaluate("() => document.querySelector('header nav').getBoundingClientRect().right") <= 390
