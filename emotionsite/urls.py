@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from emotionsite import ratelimit
 from emotionsite.health import health_report
@@ -20,6 +22,8 @@ def healthz(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # browsers ask for /favicon.ico whatever the page links; send them to the linked SVG
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("api/", include("sessions_app.api_urls")),
     path("api/", include("summaries.api_urls")),
     path("accounts/", include("sessions_app.accounts_urls")),

@@ -135,7 +135,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise MediaError(f"{p.name}: the picture is too large; the limit is 100 megapixels", str(p)) from None
     except (OSError, SyntaxError, ValueError) as exc:
         # the library's text (paths, internals) is not for users
-        raise MediaError(f"{p.name}: the image is damaged or truncated ({exc.__class__.__name__})", str(p)) from None
+        raise MediaError(f"{p.name}: the image is damaged or truncated", str(p), cause=exc.__class__.__name__) from None
 
 
 def _open_container(p: Path):
@@ -144,9 +144,9 @@ def _open_container(p: Path):
     try:
         container = av.open(str(p))
     except av.FFmpegError as exc:
-        raise MediaError(f"{p.name}: not a readable video or image ({exc.__class__.__name__})", str(p)) from None
+        raise MediaError(f"{p.name}: not a readable video or image", str(p), cause=exc.__class__.__name__) from None
     except (OSError, ValueError) as exc:
-        raise MediaError(f"{p.name}: cannot be opened ({exc.__class__.__name__})", str(p)) from None
+        raise MediaError(f"{p.name}: cannot be opened", str(p), cause=exc.__class__.__name__) from None
     if not container.streams.video:
         container.close()
         raise MediaError(f"{p.name}: contains no video stream", str(p))
@@ -190,7 +190,9 @@ def probe(path: str | os.PathLike, max_duration: float | None = None) -> MediaIn
                 first = frame
                 break
         except Exception as exc:  # noqa: BLE001 - any decoder failure is bad media
-            raise MediaError(f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)) from None
+            raise MediaError(
+                f"{p.name}: the video data cannot be decoded", str(p), cause=exc.__class__.__name__
+            ) from None
         if first is None:
             raise MediaError(f"{p.name}: the video has no decodable frames", str(p))
         width, height = first.width, first.height
@@ -334,7 +336,7 @@ def iter_video(
         except av.FFmpegError as exc:
             if produced == 0:
                 raise MediaError(
-                    f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)
+                    f"{p.name}: the video data cannot be decoded", str(p), cause=exc.__class__.__name__
                 ) from None
         if produced == 0 and start == 0:
             raise MediaError(f"{p.name}: the video has no decodable frames", str(p))
@@ -642,7 +644,7 @@ def transcode_to_mp4(src: str | os.PathLike, dst: str | os.PathLike, fps: float 
                 # a recording cut short keeps what decoded, like iter_video
                 if last is None:
                     raise MediaError(
-                        f"{p.name}: the video data cannot be decoded ({exc.__class__.__name__})", str(p)
+                        f"{p.name}: the video data cannot be decoded", str(p), cause=exc.__class__.__name__
                     ) from None
             if last is not None:
                 writer.write(last, pts=slot)

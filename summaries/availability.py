@@ -133,10 +133,25 @@ def _local_state(facts: dict[str, Any] | None) -> tuple[str, str, bool | None]:
     return name, local.local_model_status(name), cuda
 
 
+LOCAL_UNAVAILABLE = "The local model is not available on this server; ask your administrator."
+
+
+def for_viewer(user, backends: dict[str, Availability]) -> dict[str, Availability]:
+    """The reasons ``user`` may read: the local model's (cache, CUDA, settings) are the operator's business,
+    so only staff see them; everyone else gets a plain sentence (remote reasons are the user's own settings)."""
+    if getattr(user, "is_staff", False):
+        return backends
+    return {
+        key: Availability(False, LOCAL_UNAVAILABLE) if key == LOCAL and not a.available else a
+        for key, a in backends.items()
+    }
+
+
 def backends_for(user, facts: dict[str, Any] | None = None) -> dict[str, Availability]:
-    """Availability of each backend for ``user``, keyed by Summary.Backend value (heuristic always)."""
+    """Availability of each backend for ``user``, keyed by Summary.Backend value (heuristic always),
+    with the reasons ``user`` may read."""
     facts = worker_facts() if facts is None else facts
-    return _backends(user, *_local_state(facts))
+    return for_viewer(user, _backends(user, *_local_state(facts)))
 
 
 def _backends(user, name: str, status: str, cuda: bool | None) -> dict[str, Availability]:
@@ -154,9 +169,11 @@ def status_panel(user) -> dict[str, Any]:
     facts = worker_facts()
     name, status, cuda = _local_state(facts)
     row = LLMSettings.objects.filter(user=user).first()
-    availability = _backends(user, name, status, cuda)  # the local state once: it may scan the model cache
+    # the local state once: it may scan the model cache
+    availability = for_viewer(user, _backends(user, name, status, cuda))
     download = facts.get("local_download") if facts else None
     return {
+        "staff": bool(getattr(user, "is_staff", False)),  # the operator's facts below are shown to staff only
         "worker": facts.get("worker") if facts else "",
         "reported": datetime.fromtimestamp(facts["reported"], tz=UTC) if facts and facts.get("reported") else None,
         "cuda": cuda,  # None: no summaries worker reported

@@ -53,6 +53,7 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
     except TooLongError as exc:
         raise IngestError(too_long_message(shown_name, exc.seconds, limit)) from None
     except MediaError as exc:
+        logger.info("unreadable upload %r: %s (%s)", shown_name, exc, exc.cause or "no library error")
         # the engine names the staging file; the user knows the file by the name they sent
         shown = str(exc).replace(Path(path).name, shown_name, 1)
         raise IngestError(unreadable_message(shown)) from None

@@ -1,4 +1,4 @@
-// Shows whether the signed-in user's websocket round trip (Daphne -> Redis layer -> back) works.
+// Live progress needs the websocket (Daphne -> Redis layer -> back): say so only when it does not work.
 import { openSocket } from "./ws.js";
 
 const status = document.getElementById("ws-status");
@@ -8,14 +8,14 @@ if (status) {
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "pong") {
-      status.textContent = "Live connection OK";
-      status.dataset.state = "ok";
+      status.dataset.state = "ok"; // stays hidden: a working connection needs no words
     }
   });
-  socket.addEventListener("close", (event) => {
+  socket.addEventListener("close", () => {
     if (status.dataset.state !== "ok") {
-      status.textContent = `Live connection unavailable (code ${event.code})`;
+      status.textContent = "Progress is not updating live; reload the page to see the latest state.";
       status.dataset.state = "error";
+      status.hidden = false;
     }
   });
 }

@@ -188,7 +188,7 @@ def _source(name: str, on_download_progress: ProgressFn | None) -> str:
         return str(cached)
     if not settings.EMOTION_LLM_ALLOW_DOWNLOAD:
         raise SummaryError(
-            f"“{name}” is not in the local model cache and downloads are off (EMOTION_LLM_ALLOW_DOWNLOAD=0)."
+            f"“{name}” is not in the local model cache and downloads are off."  # shown to users: no setting names
         )
     from huggingface_hub import snapshot_download
 
@@ -199,9 +199,9 @@ def _source(name: str, on_download_progress: ProgressFn | None) -> str:
         folder = snapshot_download(name, allow_patterns=[*files, "*.safetensors"], tqdm_class=_download_tqdm(report))
         if not _complete_folder(Path(folder)):  # an older repository with only PyTorch .bin weights
             folder = snapshot_download(name, allow_patterns=[*files, "*.bin"], tqdm_class=_download_tqdm(report))
-    except Exception as exc:  # noqa: BLE001 - network, 404, disk full...: one message naming the model
+    except Exception:  # noqa: BLE001 - network, 404, disk full...: one message naming the model
         logger.warning("downloading local LLM %s failed", name, exc_info=True)
-        raise SummaryError(f"Downloading “{name}” failed ({type(exc).__name__}).") from None
+        raise SummaryError(f"Downloading the local model “{name}” failed.") from None  # the cause is in the log
     if not _complete_folder(Path(folder)):
         raise SummaryError(f"“{name}” has no model weights (.safetensors or .bin) to download.")
     report(1.0)
@@ -246,9 +246,9 @@ def _load(name: str, on_download_progress: ProgressFn | None) -> LocalLLM:
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
-    except (OSError, ValueError, ImportError, RuntimeError) as exc:
+    except (OSError, ValueError, ImportError, RuntimeError):
         logger.exception("loading local LLM %s failed", name)
-        raise SummaryError(f"Loading the local model “{name}” failed ({type(exc).__name__}).") from None
+        raise SummaryError(f"Loading the local model “{name}” failed.") from None  # the cause is in the log
     model.eval()
     logger.info("local LLM %s loaded on %s in %.1f s", name, device, time.monotonic() - started)
     return LocalLLM(name=name, model=model, tokenizer=tokenizer, device=device)

@@ -94,7 +94,23 @@ def test_damaged_image_message_names_no_library_error(tmp_path):
     with pytest.raises(MediaError) as info:
         load_image(path)
     assert "photo.jpg: the image is damaged or truncated" in str(info.value)
-    assert_no_exception_text(str(info.value))
+    assert_no_exception_text(str(info.value), "Error)")
+    assert info.value.cause  # the library's class name stays available for the log
+
+
+@pytest.mark.django_db
+def test_unreadable_upload_names_no_exception_class(user, tmp_path):
+    """Issue 22: a bad upload said "… cannot be decoded (InvalidDataError)"; users get the sentence only."""
+    from sessions_app.services.ingest import IngestError, ingest_file
+
+    path = tmp_path / "staging-123"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)  # an MP4 header, then noise
+    with pytest.raises(IngestError) as info:
+        ingest_file(user, path, "holiday.mp4")
+    message = str(info.value)
+    assert message.startswith("This file could not be read as a video or image: holiday.mp4: ")
+    assert_no_exception_text(message, "Error)", "InvalidData", "staging-123")
+    assert not Session.objects.exists()
 
 
 @pytest.mark.django_db

@@ -140,9 +140,12 @@ def test_privacy_page_says_what_retention_keeps(auth_client):
     kept = re.search(r'id="retention-kept"[^>]*>(.*?)</p>', page, re.S)
     not_kept = re.search(r'id="retention-not-kept"[^>]*>(.*?)</p>', page, re.S)
     assert kept and not_kept, page
-    assert "people" in kept[1] and "face thumbnails and descriptors stay" in kept[1]
+    assert "people" in kept[1] and "face pictures and the face data kept to recognise them stay" in kept[1]
     assert "whole session is deleted" in not_kept[1]
-    assert "people seen in no other session are deleted with their face thumbnails and descriptors" in not_kept[1]
+    assert (
+        "people seen in no other session are deleted with their face pictures and the face data kept to recognise them"
+        in not_kept[1]
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -113,8 +113,15 @@ def test_saving_is_rate_limited(auth_client, user, settings, monkeypatch):
     assert LLMSettings.objects.get(user=user).remote_model == "m1"
 
 
-def test_status_panel_without_a_worker_report(auth_client):
+def test_status_panel_without_a_worker_report(auth_client, admin_client):
+    """Staff see the operator's facts (worker, CUDA, model cache, settings names); a user sees plain words."""
     page = auth_client.get(URL).content.decode()
+    assert "<strong>Local LLM</strong>: disabled — The local model is not available on this server; ask your" in page
+    for operator_word in ("CUDA", "EMOTION_", "/nonexistent/llm-folder", "cache", "summaries worker"):
+        assert operator_word not in page, operator_word
+    assert 'id="status-remote-url">not set' in page and "<strong>Heuristic</strong>: enabled" in page
+
+    page = admin_client.get(URL).content.decode()
     assert "unknown (no summaries worker has reported)" in page
     assert "/nonexistent/llm-folder — folder not found" in page
     assert 'id="status-remote-url">not set' in page and 'id="status-api-key">not set' in page
@@ -124,7 +131,7 @@ def test_status_panel_without_a_worker_report(auth_client):
     assert "at most about 1.5B parameters" in page and "tiiuae/falcon-7b-instruct" not in page  # configured
 
 
-def test_backends_for_follows_the_worker_facts(auth_client, user, settings):
+def test_backends_for_follows_the_worker_facts(auth_client, admin_client, user, settings):
     settings.EMOTION_LOCAL_LLM_MODEL = ""
     availability._write("gpu-1@host", {"worker": "gpu-1@host", "cuda": True, "local_model": local.GPU_DEFAULT_MODEL,
                                        "local_status": "loaded", "local_device": "cuda (4-bit NF4)",
@@ -133,7 +140,7 @@ def test_backends_for_follows_the_worker_facts(auth_client, user, settings):
     assert backends["heuristic"].available and backends["local"].available
     assert not backends["remote"].available
 
-    page = auth_client.get(URL).content.decode()
+    page = admin_client.get(URL).content.decode()  # the worker's facts are for staff
     assert 'id="status-cuda">available <span class="muted">(gpu-1@host' in page
     assert "tiiuae/falcon-7b-instruct — loaded in the summaries worker (cuda (4-bit NF4))" in page
 
@@ -170,10 +177,26 @@ def test_key_not_in_the_admin_either(admin_client, user):
         assert API_KEY not in body and row.api_key_encrypted not in body
 
 
-def test_facts_of_a_dead_worker_are_ignored(auth_client):
+def test_facts_of_a_dead_worker_are_ignored(admin_client):
     """A worker re-stamps its facts every minute; one killed without clearing them is not believed."""
     old = time.time() - availability.MAX_AGE_S - 5
     availability._write("dead@host", {"worker": "dead@host", "cuda": True, "reported": old})
     assert availability.worker_facts() is None
     assert availability.worker_facts("dead@host", fresh_only=False)["cuda"] is True
-    assert "unknown (no summaries worker has reported)" in auth_client.get(URL).content.decode()
+    assert "unknown (no summaries worker has reported)" in admin_client.get(URL).content.decode()
+
+
+def test_local_reasons_are_for_staff(user, admin_user, settings):
+    """Issue 22: every session page told users about the model cache and EMOTION_LLM_ALLOW_DOWNLOAD."""
+    from summaries.selectors import availability as backend_availability
+    from summaries.selectors import backend_options
+
+    settings.EMOTION_LOCAL_LLM_MODEL = "tiny-org/never-downloaded"
+    settings.EMOTION_LLM_ALLOW_DOWNLOAD = False
+    plain = {b["value"]: b["reason"] for b in backend_options(user)}
+    assert plain["local"] == availability.LOCAL_UNAVAILABLE
+    assert backend_availability("local", user).reason == availability.LOCAL_UNAVAILABLE  # what a request is told
+    assert plain["remote"].startswith("No remote LLM URL set")  # the user's own settings: theirs to read
+
+    staff = availability.backends_for(admin_user)["local"].reason
+    assert "not in the local model cache" in staff and "EMOTION_LLM_ALLOW_DOWNLOAD" in staff
