@@ -86,7 +86,7 @@ def test_attention_as_a_percentage_with_its_definition(auth_client, replay_sessi
     page = auth_client.get(f"/sessions/{replay_session.pk}/").content.decode()
     assert 'attention <span class="attention">45%</span>' in page  # 0.45 on the cards reads 45%
     assert 'id="attention-help"' in page and "how squarely a face looks at the camera" in page
-    assert "(10 frames)" in page
+    assert "(10 frames)" in page and " · 00:02.0 · sampled at 5 fps" in page  # the length as mm:ss.s
 
 
 def test_photo_is_not_described_with_a_frame_rate(auth_client, user):
@@ -98,4 +98,4 @@ def test_photo_is_not_described_with_a_frame_rate(auth_client, user):
     )
     page = auth_client.get(f"/sessions/{session.pk}/").content.decode()
     assert "fps" not in page and "frames)" not in page and "On screen" not in page
-    assert "· photo" in page and "In the photo" in page and "100%</span>" in page
+    assert "In the photo" in page and "100% of faces judged reliable" in page and "100%</span>" in page
