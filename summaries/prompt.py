@@ -43,10 +43,10 @@ def _person_block(person: PersonDigest, segments: list[Segment]) -> list[str]:
 
 
 def _render(digest: Digest, timelines: list[list[Segment]]) -> str:
-    count = len(digest.people)
+    count = digest.people_charted if digest.people_charted is not None else len(digest.people)
+    what = "A photo" if digest.photo else f"Session length {clock(digest.duration)}"
     lines = [
-        f"Session length {clock(digest.duration)}, {count} {'person' if count == 1 else 'people'}. "
-        f"Attention runs from 0% to 100% ({BANDS_TEXT}).",
+        f"{what}, {count} {'person' if count == 1 else 'people'}. Attention runs from 0% to 100% ({BANDS_TEXT}).",
         "",
     ]
     for person, segments in zip(digest.people, timelines, strict=True):

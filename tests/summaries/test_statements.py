@@ -204,3 +204,10 @@ def test_checker_catches_contradictions(bad):
     checker.person = digest.people[0]
     with pytest.raises(AssertionError):
         checker.check(bad)
+
+
+def test_prompt_counts_people_as_charted_and_knows_a_photo():
+    from summaries.prompt import build_user_text
+
+    assert build_user_text(DIGESTS["all faces"]).startswith("Session length 00:30.0, 2 people.")
+    assert build_user_text(DIGESTS["photo"]).startswith("A photo, 2 people.")
