@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
-from sessions_app.reliability import wants_all
+from sessions_app.reliability import counts_all
 from sessions_app.selectors import owned_session, people_summary, timeline
 from sessions_app.services import audit, manage, storage_quota
 
@@ -65,9 +65,11 @@ class PersonSummarySerializer(serializers.Serializer):
     frames = serializers.IntegerField()
     time_on_screen = serializers.FloatField()
     reliable_share = serializers.FloatField(help_text="Share of the time on screen with a face above the quality bar")
-    probabilities = serializers.DictField(child=serializers.FloatField())
+    probabilities = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), help_text="Each None when no face of the person was counted"
+    )
     dominant = serializers.CharField(allow_null=True, help_text="None when no face of the person was counted")
-    attention = serializers.FloatField()
+    attention = serializers.FloatField(allow_null=True, help_text="0..1; None when no face of the person was counted")
 
 
 def session_for(request, session_id: int, *, reading: str = audit.Read.RESULTS) -> Session:
@@ -145,7 +147,7 @@ class SessionPeopleView(APIView):
         summary="People seen in the session, with figures",
     )
     def get(self, request, session_id: int):
-        return Response(people_summary(session_for(request, session_id), wants_all(request.query_params)))
+        return Response(people_summary(session_for(request, session_id), counts_all(request)))
 
 
 class SessionTimelineView(APIView):
@@ -163,7 +165,7 @@ class SessionTimelineView(APIView):
             max_points = min(5000, max(10, int(request.query_params.get("max_points", 600))))
         except ValueError:
             return Response({"detail": "max_points must be a whole number."}, 400)
-        return Response(timeline(session, max_points=max_points, include_unreliable=wants_all(request.query_params)))
+        return Response(timeline(session, max_points=max_points, include_unreliable=counts_all(request)))
 
 
 # --------------------------------------------------------------------------- markers

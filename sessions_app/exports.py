@@ -12,6 +12,7 @@ from sessions_app.models import Session
 from sessions_app.reliability import is_reliable
 from sessions_app.selectors import people_summary
 from sessions_app.services.runs import current_observations
+from sessions_app.timefmt import clock
 
 # The stored values of an observation, in export order; the person columns come first.
 OBSERVATION_VALUES = [
@@ -47,6 +48,19 @@ PEOPLE_COLUMNS = [
     "weights_version",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Decimals written per column: values are rounded at write time so no float noise (0.19136699999999995)
+# reaches a spreadsheet; a value that was not measured stays None (an empty cell, JSON null).
+DECIMALS = {
+    "time": 3,
+    "time_on_screen": 3,
+    **dict.fromkeys([*EMOTIONS, "attention", "eye_openness", "quality", "uncertainty", "reliable_share"], 4),
+    **dict.fromkeys(["yaw", "pitch", "roll"], 2),
+}
+
+
+def fixed(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its float values rounded to the column's decimals (None stays None)."""
+    return {k: round(v, DECIMALS[k]) if isinstance(v, float) and k in DECIMALS else v for k, v in row.items()}
 
 
 def safe_cell(value: Any) -> Any:
@@ -65,14 +79,16 @@ def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
         rec = dict(zip(fields, row, strict=True))
         pid, name, number = rec.pop("person_id"), rec.pop("person__name"), rec.pop("person__number")
         display = (name or f"Person {number}") if pid is not None else ""
-        yield {
-            "session": session.pk,
-            "person_id": pid,
-            "person_name": display,
-            **rec,
-            "reliable": is_reliable(rec["quality"]),
-            "weights_version": version,
-        }
+        yield fixed(
+            {
+                "session": session.pk,
+                "person_id": pid,
+                "person_name": display,
+                **rec,
+                "reliable": is_reliable(rec["quality"]),
+                "weights_version": version,
+            }
+        )
 
 
 class _Echo:
@@ -102,22 +118,25 @@ def observations_json(session: Session) -> Iterator[str]:
 
 
 def people_rows(session: Session, include_unreliable: bool = False) -> list[dict[str, Any]]:
-    """Per person; the means count reliable faces only unless ``include_unreliable`` (column ``counted``)."""
+    """Per person; the means count reliable faces only unless ``include_unreliable`` (column ``counted``).
+    A person with no counted face has empty means, not zeros."""
     rows = []
     for p in people_summary(session, include_unreliable):
         rows.append(
-            {
-                "person_id": p["id"],
-                "person_name": p["name"],
-                "frames": p["frames"],
-                "time_on_screen": round(p["time_on_screen"], 3),
-                "reliable_share": round(p["reliable_share"], 4),
-                **p["probabilities"],
-                "dominant": p["dominant"],
-                "attention": p["attention"],
-                "counted": "all faces" if include_unreliable else "reliable faces",
-                "weights_version": session.emotion_weights_version,
-            }
+            fixed(
+                {
+                    "person_id": p["id"],
+                    "person_name": p["name"],
+                    "frames": p["frames"],
+                    "time_on_screen": p["time_on_screen"],
+                    "reliable_share": p["reliable_share"],
+                    **p["probabilities"],
+                    "dominant": p["dominant"],
+                    "attention": p["attention"],
+                    "counted": "all faces" if include_unreliable else "reliable faces",
+                    "weights_version": session.emotion_weights_version,
+                }
+            )
         )
     return rows
 
@@ -131,7 +150,7 @@ def markers_csv(session: Session) -> Iterator[str]:
     rows = (
         {
             "time": round(m.time, 3),
-            "time_mmss": f"{int(m.time) // 60:02d}:{int(m.time) % 60:02d}",
+            "time_mmss": clock(m.time),
             "note": m.note,
             "author": m.author.get_username() if m.author else "",
             "created": m.created.isoformat(timespec="seconds"),

@@ -11,6 +11,7 @@ from inference.classes import EMOTIONS
 from sessions_app.models import Person, PersonThumbnail, Session
 from sessions_app.reliability import quality_bar, reliable_q
 from sessions_app.services.runs import current_observations
+from sessions_app.units import percent
 
 
 def _visible(user: Any):
@@ -70,7 +71,8 @@ def _means(include_unreliable: bool) -> dict[str, Any]:
 def session_people(session: Session, include_unreliable: bool = False) -> list[dict[str, Any]]:
     """Per person seen in the session: time on screen, the share of it judged reliable, mean
     probabilities, dominant emotion and attention. The means leave out faces below the quality bar
-    unless ``include_unreliable``; a person with no reliable face has no means (``dominant`` None)."""
+    unless ``include_unreliable``; a person with no counted face has no means (``dominant``, ``attention`` and
+    each probability None)."""
     rows = current_observations(session).values("person").annotate(**_means(include_unreliable)).order_by("-n_all")
     people = {
         p.pk: p
@@ -79,7 +81,8 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
     interval = 1.0 / session.sample_fps if session.sample_fps and session.source != Session.Source.IMAGE else 0.0
     out = []
     for r in rows:
-        probs = {e: float(r[f"p_{e}"] or 0.0) for e in EMOTIONS}
+        # nothing counted (no reliable face): no means at all, never zeros that would drag an average down
+        probs = {e: float(r[f"p_{e}"]) if r["n"] else None for e in EMOTIONS}
         person = people.get(r["person"])
         thumb = person.thumbnails.all()[0] if person is not None and person.thumbnails.all() else None
         out.append(
@@ -94,9 +97,10 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
                 "reliable_share": r["n_ok"] / r["n_all"] if r["n_all"] else 1.0,
                 "reliable_percent": round(100 * r["n_ok"] / r["n_all"]) if r["n_all"] else 100,
                 "probabilities": probs,
-                "probability_rows": [(e, probs[e], round(probs[e] * 100)) for e in EMOTIONS],
+                "probability_rows": [(e, probs[e], percent(probs[e])) for e in EMOTIONS] if r["n"] else [],
                 "dominant": max(probs, key=probs.get) if r["n"] else None,
-                "attention": float(r["attention"] or 0.0),
+                "attention": float(r["attention"]) if r["n"] else None,
+                "attention_percent": percent(float(r["attention"])) if r["n"] else None,
             }
         )
     return out
@@ -224,7 +228,7 @@ def timeline(session: Session, max_points: int = 600, include_unreliable: bool =
         counted = [pt for pt in points if pt["n"]]
         n = sum(pt["n"] for pt in counted)
         k = len(EMOTIONS)
-        probs = [sum(pt["n"] * pt["probabilities"][i] for pt in counted) / n if n else 0.0 for i in range(k)]
+        probs = [sum(pt["n"] * pt["probabilities"][i] for pt in counted) / n if n else None for i in range(k)]
         result["summary"].append(
             {
                 **ident,

@@ -14,10 +14,11 @@ from sessions_app import exports, mediatypes
 from sessions_app.forms import SignUpForm
 from sessions_app.http import disposition, serve_stored_file
 from sessions_app.models import PersonThumbnail
-from sessions_app.reliability import wants_all
+from sessions_app.reliability import counts_all
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
 from sessions_app.services import audit, manage, media, runs, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
+from sessions_app.units import ATTENTION_DEFINITION
 
 
 @login_required
@@ -51,9 +52,15 @@ def session_detail(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     for what in (audit.Read.RESULTS, audit.Read.SUMMARIES):  # the page shows the summaries panel too
         audit.record_read(request.user, session, what=what, request=request)
-    include_all = wants_all(request.GET)
+    include_all = counts_all(request)
     people = session_people(session, include_unreliable=include_all)
-    context = {"session": session, "people": people, "include_all": include_all, "outdated": runs.outdated(session)}
+    context = {
+        "session": session,
+        "people": people,
+        "include_all": include_all,
+        "attention_definition": ATTENTION_DEFINITION,
+        "outdated": runs.outdated(session),
+    }
     if context["outdated"]:
         context["current_weights"] = runs.current_weights_version()
     return render(request, "sessions/detail.html", context)
@@ -145,7 +152,7 @@ def export_observations(request, session_id: int, fmt: str):
 def export_people(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     return _download(
-        exports.people_csv(session, wants_all(request.GET)),
+        exports.people_csv(session, counts_all(request)),
         "text/csv; charset=utf-8",
         f"session-{session.pk}-people.csv",
         request,

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sessions_app.api import session_for
+from sessions_app.reliability import counts_all
 from sessions_app.services.audit import Read
 from summaries.base import SummaryError
 from summaries.models import Summary
@@ -41,7 +42,8 @@ class SummarySerializer(serializers.Serializer):
 class SummaryRequestSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=Summary.Backend.choices)
     include_unreliable = serializers.BooleanField(
-        default=False, help_text="Also count faces below the quality bar (default: reliable faces only)"
+        required=False,
+        help_text="Also count faces below the quality bar (default: the user's choice, ?all=1; else reliable only)",
     )
 
 
@@ -79,7 +81,7 @@ class SessionSummariesView(APIView):
                 form.validated_data["backend"],
                 request.user,
                 request=request,
-                include_unreliable=form.validated_data["include_unreliable"],
+                include_unreliable=form.validated_data.get("include_unreliable", counts_all(request)),
             )
         except SummaryError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)

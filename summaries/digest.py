@@ -113,6 +113,9 @@ class Digest:
     sample_fps: float
     people: list[PersonDigest]
     markers: list[tuple[float, str]]  # (time, note), in time order
+    photo: bool = False  # one still image: no times or rates to speak of
+    people_charted: int | None = None  # the people the replay charts show (None: those in ``people``)
+    include_unreliable: bool = False  # which faces the figures count (sessions_app.reliability)
 
 
 # --------------------------------------------------------------------------- segments
@@ -200,6 +203,9 @@ def digest_from_rows(
     sample_fps: float,
     markers: list[tuple[float, str]],
     min_segment_seconds: float = DEFAULT_MIN_SEGMENT_SECONDS,
+    photo: bool = False,
+    people_charted: int | None = None,
+    include_unreliable: bool = False,
 ) -> Digest:
     """``rows``: (time, person id or None, track id, seven probabilities…, attention), in time order."""
     interval = 1.0 / sample_fps if sample_fps and sample_fps > 0 else 1.0
@@ -220,18 +226,31 @@ def digest_from_rows(
         person.segments = smooth(raw_segments(samples, interval), min_segment_seconds)
         people.append(person)
     people.sort(key=lambda p: (-p.frames, p.first))  # the main subjects first
-    return Digest(session_id, title, float(duration or 0.0), float(sample_fps or 0.0), people, markers)
+    return Digest(
+        session_id,
+        title,
+        float(duration or 0.0),
+        float(sample_fps or 0.0),
+        people,
+        markers,
+        photo=photo,
+        people_charted=people_charted,
+        include_unreliable=include_unreliable,
+    )
 
 
 def build_digest(
     session: Any, *, min_segment_seconds: float = DEFAULT_MIN_SEGMENT_SECONDS, include_unreliable: bool = False
 ) -> Digest:
     """The digest of a stored session, with the people's current names; faces below the quality bar
-    (sessions_app.reliability) are left out unless ``include_unreliable``."""
-    from sessions_app.models import Person
+    (sessions_app.reliability) are left out unless ``include_unreliable``. ``people_charted`` counts
+    people as the replay charts do (sessions_app.selectors.timeline: one series per person with any face,
+    reliable or not), so the summary's count matches the chart beside it."""
+    from sessions_app.models import Person, Session
     from sessions_app.reliability import reliable_q
 
     observations = current_observations(session)
+    charted = observations.order_by().values("person").distinct().count()
     if not include_unreliable:
         observations = observations.filter(reliable_q())
     rows = list(
@@ -249,4 +268,7 @@ def build_digest(
         sample_fps=session.sample_fps,
         markers=markers,
         min_segment_seconds=min_segment_seconds,
+        photo=session.source == Session.Source.IMAGE,
+        people_charted=charted,
+        include_unreliable=include_unreliable,
     )

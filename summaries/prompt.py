@@ -1,11 +1,12 @@
-"""The chat messages sent to an LLM: compact per-person statistics, a ``mm:ss`` segment timeline and the
+"""The chat messages sent to an LLM: compact per-person statistics, a ``mm:ss.s`` segment timeline and the
 markers, kept under a size a small model's context holds by coarsening the timeline of long sessions."""
 
 from __future__ import annotations
 
+from sessions_app.units import percent_text
 from summaries.base import Messages
 from summaries.digest import Digest, PersonDigest, Segment, clock, smooth
-from summaries.heuristic import ATTENTION_HIGH, ATTENTION_LOW
+from summaries.heuristic import BANDS_TEXT
 
 # About 1,500 tokens at ~4 characters a token (English and digits); leaves room for the reply in a 2k context.
 MAX_PROMPT_CHARS = 6000
@@ -14,8 +15,8 @@ MAX_NOTE_CHARS = 80
 
 SYSTEM = (
     "You write short, factual summaries of emotion-analysis data from a recorded video session. "
-    "Use only the data given; do not guess at causes. Cite times exactly in the form mm:ss "
-    "(h:mm:ss past an hour), for example 'at 01:05', whenever you mention a moment. "
+    "Use only the data given; do not guess at causes. Cite times exactly in the form mm:ss.s "
+    "(hh:mm:ss.s past an hour), for example 'at 01:05.2', whenever you mention a moment. "
     "Write one short paragraph per person, then one about the group if several people appear."
 )
 
@@ -30,21 +31,22 @@ def _person_block(person: PersonDigest, segments: list[Segment]) -> list[str]:
     top = sorted(probs, key=lambda e: -probs[e])[:3]
     lines = [
         f"Person: {_one_line(person.name, 60)}. On screen {clock(person.first)}–{clock(person.end)} "
-        f"({person.time_on_screen:.0f} s). Mean: " + ", ".join(f"{e} {round(probs[e] * 100)}%" for e in top) + ". "
-        f"Attention mean {person.mean_attention:.2f}.",
+        f"({person.time_on_screen:.0f} s). Mean: " + ", ".join(f"{e} {percent_text(probs[e])}" for e in top) + ". "
+        f"Attention mean {percent_text(person.mean_attention)}.",
         "Timeline (start–end: dominant emotion, its mean %, attention):",
     ]
     lines += [
-        f"{clock(s.start)}–{clock(s.end)}: {s.emotion} {round(s.share * 100)}%, att {s.attention:.2f}" for s in segments
+        f"{clock(s.start)}–{clock(s.end)}: {s.emotion} {percent_text(s.share)}, att {percent_text(s.attention)}"
+        for s in segments
     ]
     return lines
 
 
 def _render(digest: Digest, timelines: list[list[Segment]]) -> str:
-    count = len(digest.people)
+    count = digest.people_charted if digest.people_charted is not None else len(digest.people)
+    what = "A photo" if digest.photo else f"Session length {clock(digest.duration)}"
     lines = [
-        f"Session length {clock(digest.duration)}, {count} {'person' if count == 1 else 'people'}. "
-        f"Attention runs from 0 to 1 (high ≥ {ATTENTION_HIGH:.2f}, low < {ATTENTION_LOW:.2f}).",
+        f"{what}, {count} {'person' if count == 1 else 'people'}. Attention runs from 0% to 100% ({BANDS_TEXT}).",
         "",
     ]
     for person, segments in zip(digest.people, timelines, strict=True):
@@ -56,7 +58,7 @@ def _render(digest: Digest, timelines: list[list[Segment]]) -> str:
         ]
         lines.append("")
     lines.append(
-        "Summarize how each person's emotions and attention changed over time, citing the times (mm:ss) "
+        "Summarize how each person's emotions and attention changed over time, citing the times (mm:ss.s) "
         "of the main shifts and notable moments."
     )
     return "\n".join(lines)

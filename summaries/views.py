@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from sessions_app.reliability import counts_all
 from sessions_app.selectors import get_session_or_404
 from summaries.base import SummaryError
 from summaries.models import Summary
@@ -23,7 +24,7 @@ def _back(session) -> str:
 def summary_create(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     try:
-        include = request.POST.get("include_unreliable") == "1"
+        include = counts_all(request)  # the page's one switch, recorded on the summary
         request_summary(
             session, request.POST.get("backend", ""), request.user, request=request, include_unreliable=include
         )

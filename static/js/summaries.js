@@ -44,6 +44,10 @@ function render(data) {
   li.querySelector(".summary-model").textContent = data.model_name;
   li.querySelector(".summary-model-wrap").hidden = !data.model_name;
   li.querySelector(".summary-who").textContent = data.requested_by || "—";
+  const counted = li.querySelector(".summary-counted");
+  if (counted && "include_unreliable" in data) {
+    counted.textContent = data.include_unreliable ? "all faces" : "reliable faces only";
+  }
   if (data.created && !li.querySelector(".summary-when").textContent.trim()) {
     li.querySelector(".summary-when").textContent = data.created.slice(0, 16).replace("T", " ");
   }

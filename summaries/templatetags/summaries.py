@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from sessions_app.reliability import counts_all
 from summaries.selectors import backend_options, summaries_of
 
 register = template.Library()
@@ -17,4 +18,5 @@ def summary_panel(context, session):
         "summaries": list(summaries_of(session)),
         "backends": backend_options(request.user),
         "csrf_token": context.get("csrf_token"),
+        "include_all": counts_all(request),  # what a new summary will count (sessions_app.reliability)
     }

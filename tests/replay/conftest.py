@@ -100,3 +100,27 @@ def other_api(django_user_model):
     c = APIClient()
     c.force_login(other)
     return c
+
+
+@pytest.fixture
+def mixed_session(user):
+    """Alice at 5 fps, frames 0..9: 0-3 sharp (happy), 4-7 below the bar (sad), 8-9 stored before
+    quality existed (quality null, happy)."""
+    session = Session.objects.create(
+        owner=user, title="Mixed", status=Session.Status.DONE, progress=1.0, duration=2.0, sample_fps=5.0
+    )
+    alice = Person.objects.create(owner=user, number=1, name="Alice")
+    add_observations(
+        session,
+        alice,
+        [(f, "happy", 0.8, 0.6) if f < 4 or f > 7 else (f, "sad", 0.9, 0.2) for f in range(10)],
+        0,
+        "0:1",
+    )
+    qualities = {f: (0.9 if f < 4 else 0.1 if f < 8 else None) for f in range(10)}
+    for obs in session.observations.all():
+        obs.quality = qualities[obs.frame_index]
+        obs.uncertainty = None if obs.quality is None else 0.3
+        obs.save(update_fields=["quality", "uncertainty"])
+    session.alice = alice
+    return session

@@ -92,7 +92,7 @@ def test_markers_export_csv(api, other_api, user, replay_session):
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(read_body(r).decode())))
     assert [(float(x["time"]), x["time_mmss"], x["note"], x["author"]) for x in rows] == [
-        (0.5, "00:00", "start", user.username),
-        (1.25, "00:01", "'=HYPERLINK(evil)", user.username),
+        (0.5, "00:00.5", "start", user.username),
+        (1.25, "00:01.2", "'=HYPERLINK(evil)", user.username),
     ]
     assert other_api.get(f"/sessions/{replay_session.pk}/export/markers.csv").status_code == 404

@@ -16,39 +16,14 @@ import pytest
 from PIL import Image
 
 from inference.classes import EMOTIONS
-from sessions_app.models import Observation, Person, Session
+from sessions_app.models import Observation, Session
 from sessions_app.reliability import quality_bar
 from sessions_app.selectors import session_people, timeline
 from summaries.digest import build_digest
-from tests.replay.conftest import add_observations
 from tests.streamed import read_body
 
 HAPPY, SAD = EMOTIONS.index("happy"), EMOTIONS.index("sad")
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def mixed_session(user):
-    """Alice at 5 fps, frames 0..9: 0-3 sharp (happy), 4-7 below the bar (sad), 8-9 stored before
-    quality existed (quality null, happy)."""
-    session = Session.objects.create(
-        owner=user, title="Mixed", status=Session.Status.DONE, progress=1.0, duration=2.0, sample_fps=5.0
-    )
-    alice = Person.objects.create(owner=user, number=1, name="Alice")
-    add_observations(
-        session,
-        alice,
-        [(f, "happy", 0.8, 0.6) if f < 4 or f > 7 else (f, "sad", 0.9, 0.2) for f in range(10)],
-        0,
-        "0:1",
-    )
-    qualities = {f: (0.9 if f < 4 else 0.1 if f < 8 else None) for f in range(10)}
-    for obs in session.observations.all():
-        obs.quality = qualities[obs.frame_index]
-        obs.uncertainty = None if obs.quality is None else 0.3
-        obs.save(update_fields=["quality", "uncertainty"])
-    session.alice = alice
-    return session
 
 
 def test_blurred_or_tiny_face_is_flagged(user):
@@ -117,7 +92,7 @@ def test_session_page_and_api_toggle(auth_client, api, mixed_session):
     counted = api.get(f"{base}/people/?all=1").json()[0]
     assert default["reliable_share"] == pytest.approx(0.6) and counted["reliable_share"] == pytest.approx(0.6)
     assert default["probabilities"]["sad"] < 0.1 < counted["probabilities"]["sad"]
-    t_default = api.get(f"{base}/timeline/").json()
+    t_default = api.get(f"{base}/timeline/?all=0").json()  # the choice above is remembered: say it
     t_all = api.get(f"{base}/timeline/?all=1").json()
     assert t_default["include_unreliable"] is False and t_all["include_unreliable"] is True
     assert t_default["people"][0]["points"][4]["probabilities"] is None
@@ -164,9 +139,7 @@ def test_summary_toggle_counts_low_quality(auth_client, api, mixed_session, user
 
     with django_capture_on_commit_callbacks(execute=False):
         auth_client.post(f"/sessions/{mixed_session.pk}/summaries/", {"backend": "heuristic"})
-        auth_client.post(
-            f"/sessions/{mixed_session.pk}/summaries/", {"backend": "heuristic", "include_unreliable": "1"}
-        )
+        auth_client.post(f"/sessions/{mixed_session.pk}/summaries/", {"backend": "heuristic", "all": "1"})
         r = api.post(
             f"/api/sessions/{mixed_session.pk}/summaries/",
             {"backend": "heuristic", "include_unreliable": True},

@@ -30,7 +30,7 @@ def test_api_create_list_read_cancel(api, summary_session, user, django_capture_
     listed = api.get(_url(summary_session.pk)).json()
     assert [s["id"] for s in listed] == [second, first]  # every summary is kept, newest first
     one = api.get(_url(summary_session.pk, first)).json()
-    assert one["status"] == "done" and one["text"].startswith("00:12 of video") and one["finished"]
+    assert one["status"] == "done" and one["text"].startswith("00:12.0 of video") and one["finished"]
 
     r = api.post(_url(summary_session.pk, second, "cancel/"))
     assert r.status_code == 200 and r.json()["status"] == "cancelled"

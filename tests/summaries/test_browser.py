@@ -45,7 +45,7 @@ def test_generate_summary_and_seek(user, password, played_session, daphne_server
         assert item.locator(".summary-status").inner_text() == "Done"
         assert item.locator(".summary-backend").inner_text() == "Heuristic"
         text = item.locator(".summary-text").inner_text()
-        assert "Alice: on screen 5.0 s, 00:00–00:05." in text and EVIL in text  # the name as text
+        assert "Alice: on screen 5.0 s, 00:00.0–00:05.0." in text and EVIL in text  # the name as text
         assert page.locator("img[src='x']").count() == 0
         links = item.locator(".summary-text a.seek-link")
         assert "00:02" in links.all_inner_texts()
@@ -57,4 +57,4 @@ def test_generate_summary_and_seek(user, password, played_session, daphne_server
         page.wait_for_function("() => document.getElementById('replay-clock').textContent === '00:02'")
     assert not errors, errors
     summary = Summary.objects.get(session=played_session)
-    assert summary.status == "done" and summary.requested_by == user and "00:02 happy → sad" in summary.text
+    assert summary.status == "done" and summary.requested_by == user and "00:02.4 happy → sad" in summary.text

@@ -11,34 +11,34 @@ from summaries.digest import Sample, build_digest, clock, raw_segments, smooth
 
 pytestmark = pytest.mark.django_db
 
-EXPECTED = """00:12 of video, 3 people seen.
+EXPECTED = """00:12.0 of video, 3 people seen. Figures count reliable faces only.
 
-Alice: on screen 12.0 s, 00:00–00:12.
+Alice: on screen 12.0 s, 00:00.0–00:12.0.
 - Starts happy, ends sad; dominant emotion happy (mean 48%).
-- 1 emotion shift: 00:08 happy → sad.
-- Peaks: happy 80% at 00:00, sad 90% at 00:08.
-- Attention moderate: mean 0.56 (high ≥ 0.70, moderate 0.40–0.70, low < 0.40).
-- Longest low-attention stretch: 00:04–00:08 (3.6 s).
+- 1 emotion shift: 00:08.0 happy → sad.
+- Peaks: happy 80% at 00:00.0, sad 90% at 00:08.0.
+- Attention moderate: mean 56% (high 70% or more, moderate 40–69%, low under 40%).
+- Longest low-attention stretch: 00:04.4–00:08.0 (3.6 s).
 
-Person 2: on screen 4.0 s, 00:02–00:06.
+Person 2: on screen 4.0 s, 00:02.0–00:06.0.
 - Starts angry, ends angry; dominant emotion angry (mean 70%).
 - No emotion shift.
-- Peaks: angry 70% at 00:02.
-- Attention high: mean 0.80 (high ≥ 0.70, moderate 0.40–0.70, low < 0.40).
-- Attention never fell below 0.40.
+- Peaks: angry 70% at 00:02.0.
+- Attention high: mean 80% (high 70% or more, moderate 40–69%, low under 40%).
+- Attention never fell below 40%.
 
-Unknown face 1: on screen 1.0 s, 00:10–00:11.
+Unknown face 1: on screen 1.0 s, 00:10.0–00:11.0.
 - Starts neutral, ends neutral; dominant emotion neutral (mean 60%).
 - No emotion shift.
-- Peaks: neutral 60% at 00:10.
-- Attention low: mean 0.30 (high ≥ 0.70, moderate 0.40–0.70, low < 0.40).
-- Longest low-attention stretch: 00:10–00:11 (1.0 s).
+- Peaks: neutral 60% at 00:10.0.
+- Attention low: mean 30% (high 70% or more, moderate 40–69%, low under 40%).
+- Longest low-attention stretch: 00:10.0–00:11.0 (1.0 s).
 
 Group (3 people):
 - Dominant emotions: angry for Person 2; happy for Alice; neutral for Unknown face 1.
-- Attention moderate over all faces (mean 0.60); most attentive Person 2 (0.80), least attentive Unknown face 1 (0.30).
+- Attention moderate over all faces (mean 60%); most attentive Person 2 (80%), least attentive Unknown face 1 (30%).
 
-Markers: 00:03 intro; 00:09 question."""
+Markers: 00:03.2 intro; 00:09.5 question."""
 
 
 def test_heuristic_text_exact(summary_session):
@@ -51,7 +51,7 @@ def test_heuristic_text_exact(summary_session):
 def test_digest_reads_observations_in_one_query(summary_session):
     with CaptureQueriesContext(connection) as queries:
         digest = build_digest(summary_session)
-    assert len(queries) == 3  # observations, the people's names, the markers
+    assert len(queries) == 4  # the people charted, observations, the people's names, the markers
     assert [p.name for p in digest.people] == ["Alice", "Person 2", "Unknown face 1"]
     assert [p.frames for p in digest.people] == [60, 20, 5]
     alice = digest.people[0]
@@ -69,13 +69,13 @@ def test_single_person_has_no_group_view(user):
     add_observations(session, bob, [(f, "surprise", 0.45, 0.75) for f in range(8)], 0, "0:1")
     text = heuristic.summarize(build_digest(session)).text
     assert text == (
-        "00:04 of video, 1 person seen.\n\n"
-        "Bob: on screen 4.0 s, 00:00–00:04.\n"
+        "00:04.0 of video, 1 person seen. Figures count reliable faces only.\n\n"
+        "Bob: on screen 4.0 s, 00:00.0–00:04.0.\n"
         "- Starts surprise, ends surprise; dominant emotion surprise (mean 45%).\n"
         "- No emotion shift.\n"
         "- No emotion reached 50% on any frame.\n"
-        "- Attention high: mean 0.75 (high ≥ 0.70, moderate 0.40–0.70, low < 0.40).\n"
-        "- Attention never fell below 0.40."
+        "- Attention high: mean 75% (high 70% or more, moderate 40–69%, low under 40%).\n"
+        "- Attention never fell below 40%."
     )
 
 
@@ -90,7 +90,17 @@ def test_no_faces(user):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "00:00"), (4.99, "00:04"), (65, "01:05"), (3599.9, "59:59"), (3600, "1:00:00"), (3725, "1:02:05")],
+    [
+        (0, "00:00.0"),
+        (None, "00:00.0"),
+        (2.977, "00:02.9"),
+        (2.3, "00:02.3"),
+        (4.99, "00:04.9"),
+        (65, "01:05.0"),
+        (3599.99, "59:59.9"),
+        (3600, "01:00:00.0"),
+        (3725.25, "01:02:05.2"),
+    ],
 )
 def test_clock(seconds, text):
     assert clock(seconds) == text

@@ -17,15 +17,15 @@ pytestmark = pytest.mark.django_db
 def test_prompt_content(summary_session):
     messages = build_messages(build_digest(summary_session))
     assert [m["role"] for m in messages] == ["system", "user"]
-    assert messages[0]["content"] == SYSTEM and "mm:ss" in SYSTEM
+    assert messages[0]["content"] == SYSTEM and "mm:ss.s" in SYSTEM
     user = messages[1]["content"]
     assert "Old name" not in user  # current names only
-    assert "Person: Alice. On screen 00:00–00:12 (12 s). Mean: happy 48%, sad 35%" in user
-    assert "00:00–00:08: happy 72%, att 0.59\n00:08–00:12: sad 90%, att 0.50" in user
-    assert "Person: Person 2." in user and "00:02–00:06: angry 70%, att 0.80" in user
-    assert "Person: Unknown face 1." in user and "00:10–00:11: neutral 60%, att 0.30" in user
-    assert "Markers set by the viewer (time: note):\n00:03: intro\n00:09: question" in user
-    assert "citing the times (mm:ss)" in user
+    assert "Person: Alice. On screen 00:00.0–00:12.0 (12 s). Mean: happy 48%, sad 35%" in user
+    assert "00:00.0–00:08.0: happy 72%, att 59%\n00:08.0–00:12.0: sad 90%, att 50%" in user
+    assert "Person: Person 2." in user and "00:02.0–00:06.0: angry 70%, att 80%" in user
+    assert "Person: Unknown face 1." in user and "00:10.0–00:11.0: neutral 60%, att 30%" in user
+    assert "Markers set by the viewer (time: note):\n00:03.2: intro\n00:09.5: question" in user
+    assert "citing the times (mm:ss.s)" in user
     assert as_text(messages).startswith("[system]\n" + SYSTEM)
 
 
@@ -55,10 +55,10 @@ def test_prompt_is_capped_for_long_sessions(seconds, people):
     user = build_messages(digest)[1]["content"]
     assert len(user) <= MAX_PROMPT_CHARS  # ~1,500 tokens at ~4 characters a token
     assert all(f"Person: P{i + 1}." in user for i in range(people))  # every person keeps their statistics
-    times = re.findall(r"^(\d+:\d\d(?::\d\d)?)–", user, flags=re.M)
+    times = re.findall(r"^(\d+:\d\d(?::\d\d)?\.\d)–", user, flags=re.M)
     assert len(times) >= people  # a (coarser) timeline is still there
     if seconds >= 3600:
-        assert re.search(r"\b1:\d\d:\d\d\b", user)  # h:mm:ss past the hour
+        assert re.search(r"\b01:\d\d:\d\d\.\d\b", user)  # hh:mm:ss.s past the hour
     assert "m" * 81 not in user  # notes are cut short
 
 

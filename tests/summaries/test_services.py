@@ -25,7 +25,7 @@ def test_request_queues_on_commit_and_runs_heuristic(summary_session, user, djan
     assert run_summary(summary.pk) == "done"
     summary.refresh_from_db()
     assert summary.status == "done" and summary.progress == 1.0
-    assert summary.text.startswith("00:12 of video, 3 people seen.") and summary.model_name == ""
+    assert summary.text.startswith("00:12.0 of video, 3 people seen.") and summary.model_name == ""
     assert summary.started <= summary.finished
     assert run_summary(summary.pk) == "done"  # idempotent: a second delivery changes nothing
     assert Summary.objects.get(pk=summary.pk).finished == summary.finished

@@ -41,4 +41,4 @@ def test_heuristic_summary_through_the_worker(client, user, celery_worker_proc):
     row = Summary.objects.get(pk=summary_id)
     assert row.status == "done" and row.progress == 1.0 and row.started and row.finished
     assert row.text == heuristic.summarize(build_digest(session)).text
-    assert seen[-1]["text"] == row.text and "00:08 happy → sad" in row.text
+    assert seen[-1]["text"] == row.text and "00:08.0 happy → sad" in row.text

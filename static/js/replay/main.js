@@ -15,8 +15,8 @@ export async function startReplay(root) {
     video.currentTime = Math.max(0, Math.min(t, Number.isFinite(video.duration) ? video.duration : t));
     sync(t);
   };
-  const load = (all) => api(root, `${base}/timeline/?max_points=1000${all ? "&all=1" : ""}`);
-  let data = await load(false);
+  const load = (all) => api(root, `${base}/timeline/?max_points=1000&all=${all ? 1 : 0}`);
+  let data = await load(Boolean(root.querySelector("#replay-all")?.checked)); // the page's one switch
   const duration = Math.max(data.duration, Number(root.dataset.duration) || 0);
   const opts = { emotions: data.emotions, duration, bucketWidth: data.bucket_width, seek };
 
