@@ -145,6 +145,8 @@ def test_replay_page(user, password, played_session, daphne_server):
         assert played["b0"] != played["b1"]
         page.click("#replay-boxes")  # the toggle hides them
         assert page.get_attribute("#replay-overlay", "data-boxes") == ""
+        page.click("#replay-boxes")  # and shows them again
+        assert len(box_x(page)) == 1
 
         # zoom: brushing 40%..60% of the strip narrows every chart's axis; a double-click shows it all
         page.locator("#replay-timeline svg.zoom-strip").scroll_into_view_if_needed()
