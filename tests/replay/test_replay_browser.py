@@ -89,6 +89,13 @@ def test_replay_page(user, password, played_session, daphne_server):
         assert everyone_happy == pytest.approx((0.8 + 0.05) / 2, abs=0.01)  # Alice and the other, averaged
         page.select_option("#replay-person", label="Alice")
         assert "00:01.0" in page.locator("#replay-timeline .axis.x text").all_text_contents()
+        # the one time format (tenths cut, hours past an hour) and the sampled-frame grid, as the page uses them
+        formats = page.evaluate("""async () => {
+          const { clock } = await import('/static/js/replay/common.js');
+          const { stepTime } = await import('/static/js/replay/playback.js');
+          return [clock(2.977), clock(0.3), clock(59.96), clock(3725.96), stepTime(2.977, 5, 1), stepTime(3.0, 5, -1)];
+        }""")
+        assert formats == ["00:02.9", "00:00.3", "00:59.9", "1:02:05.9", 3.0, 2.8]
 
         page.wait_for_function("() => document.getElementById('replay-video').readyState >= 1")
         duration = page.evaluate("document.getElementById('replay-video').duration")
@@ -166,6 +173,24 @@ def test_replay_page(user, password, played_session, daphne_server):
         assert float(page.get_attribute("#replay-timeline svg[data-view]", "data-view").split("-")[0]) == 0
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+        # at 390 px the replay (video, controls, charts) fits the width and the boxes follow the smaller video
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_function(
+            "() => { const v = document.getElementById('replay-video'), o = document.getElementById('replay-overlay');"
+            " return Math.abs(o.getBoundingClientRect().width - v.clientWidth) < 1 && v.clientWidth < 390; }"
+        )
+        fits = page.evaluate(
+            "(() => { const r = document.getElementById('replay'); return r.scrollWidth <= r.clientWidth; })()"
+        )
+        assert fits
+        narrow_w = page.evaluate("document.getElementById('replay-video').clientWidth")
+        now = page.evaluate("document.getElementById('replay-video').currentTime")
+        page.wait_for_function(
+            f"() => Math.abs((document.getElementById('replay-overlay').dataset.boxes || 'x').split(',')[0]"
+            f" - {(100 + 20 * int(now * 5 + 1e-6)) * narrow_w / 844}) < 1.5"
+        )
+        page.screenshot(path=str(SCREENSHOT.with_name("replay-390.png")), full_page=True)
 
     assert not errors, errors
     assert SCREENSHOT.stat().st_size > 10_000  # the replay page, kept for review
