@@ -164,7 +164,8 @@ def test_replay_page(user, password, played_session, daphne_server):
         page.mouse.move(strip["x"] + strip["width"] * 0.6, y, steps=5)
         page.mouse.up()
         view = [float(v) for v in page.get_attribute("#replay-timeline svg[data-view]", "data-view").split("-")]
-        plot = lambda f: (f * 800 - 120) / 664 * duration  # noqa: E731  (strip fraction -> seconds)
+        width = float(page.get_attribute("#replay-timeline svg.zoom-strip", "viewBox").split()[2])
+        plot = lambda f: (f * width - 120) / (width - 144) * duration  # noqa: E731  (strip fraction -> seconds)
         assert view == pytest.approx([plot(0.4), plot(0.6)], abs=0.1)
         assert page.get_attribute("#replay-lanes svg", "data-view") == page.get_attribute(
             "#replay-timeline svg[data-view]", "data-view"

@@ -1,8 +1,15 @@
 // Shared pieces of the replay charts: sizes, colours, the seek overlay, the cursor and marker lines.
 /* global d3 */
 export const WIDTH = 800;
+
+// A chart's drawing width: the container's width in CSS pixels (so text stays its real size on a phone),
+// at least 360; WIDTH while the container is not laid out (a hidden card).
+export function chartWidth(container) {
+  const w = container.clientWidth;
+  return w > 0 ? Math.max(360, Math.round(w)) : WIDTH;
+}
 // The left margin holds the y axes and, in "Who is on screen", each lane's face and name.
-export const MARGIN = { top: 10, right: 16, bottom: 24, left: 120 };
+export const MARGIN = { top: 10, right: 24, bottom: 24, left: 120 };
 
 export function emotionColor(emotions) {
   return d3.scaleOrdinal(emotions, d3.schemeTableau10);
@@ -25,7 +32,8 @@ let clipIds = 0;
 // ``setDuration`` and ``resize`` let a live recording grow the axis and add lanes; ``setView`` zooms
 // the axis to [a, b] (null: the whole duration); what falls outside is clipped.
 export function timeFrame(container, { height, duration, seek, onHover, label }) {
-  const inner = { w: WIDTH - MARGIN.left - MARGIN.right, h: 0 };
+  const width = chartWidth(container);
+  const inner = { w: width - MARGIN.left - MARGIN.right, h: 0 };
   const svg = d3.select(container).append("svg")
     .attr("class", "replay-chart").attr("role", "img").attr("aria-label", label);
   const g = svg.append("g").attr("transform", `translate(${MARGIN.left},${MARGIN.top})`);
@@ -75,7 +83,7 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
       full = Math.max(d, 0.001);
       const [a, b] = view ? [Math.max(0, view[0]), Math.min(full, view[1])] : [0, full];
       x.domain(b > a ? [a, b] : [0, full]);
-      xAxis.call(d3.axisBottom(x).tickValues(clockTicks(x.domain(), 8)).tickFormat((t) => clock(t)));
+      xAxis.call(d3.axisBottom(x).tickValues(clockTicks(x.domain(), Math.max(2, Math.floor(inner.w / 80)))).tickFormat((t) => clock(t)));
       svg.attr("data-view", x.domain().map((v) => v.toFixed(3)).join("-"));
       frame.setTime(now);
       frame.setMarkers(marked);
@@ -83,7 +91,7 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
     setView(range) { view = range; frame.setDuration(full); },
     resize(h) {
       inner.h = h - MARGIN.top - MARGIN.bottom;
-      svg.attr("viewBox", `0 0 ${WIDTH} ${h}`);
+      svg.attr("viewBox", `0 0 ${width} ${h}`);
       xAxis.attr("transform", `translate(0,${inner.h})`);
       cursor.attr("y2", inner.h);
       overlay.attr("height", inner.h);
