@@ -87,6 +87,8 @@ def test_replay_page(user, password, played_session, daphne_server):
         page.select_option("#replay-person", label="everyone (average)")
         everyone_happy = float(page.get_attribute("#replay-bars rect.bar-happy", "data-value"))
         assert everyone_happy == pytest.approx((0.8 + 0.05) / 2, abs=0.01)  # Alice and the other, averaged
+        lane_names.nth(1).click()  # a lane's name shows that person's charts
+        assert page.eval_on_selector("#replay-person", "s => s.selectedOptions[0].text") == EVIL
         page.select_option("#replay-person", label="Alice")
         assert "00:01.0" in page.locator("#replay-timeline .axis.x text").all_text_contents()
         # the one time format (tenths cut, hours past an hour) and the sampled-frame grid, as the page uses them

@@ -7,7 +7,8 @@ import { MARGIN, maxGap, timeFrame } from "./common.js";
 const LANE = 26;
 const heightFor = (n) => MARGIN.top + MARGIN.bottom + Math.max(1, n) * LANE;
 
-export function lanesChart(container, { people = [], duration, bucketWidth, gap, seek }) {
+// ``onPick(i)``: a click on the i-th lane's face or name (the replay shows that person's charts).
+export function lanesChart(container, { people = [], duration, bucketWidth, gap, seek, onPick }) {
   const frame = timeFrame(container, { height: heightFor(people.length), duration, seek, label: "Who is on screen when" });
   frame.svg.attr("class", "replay-chart lanes");
   frame.plot.attr("clip-path", null);  // the names sit left of the plot: only the bars are clipped
@@ -24,6 +25,10 @@ export function lanesChart(container, { people = [], duration, bucketWidth, gap,
         .attr("href", (p) => p.thumbnail).attr("x", 2 - MARGIN.left).attr("y", 1).attr("width", LANE - 6).attr("height", LANE - 6);
       lane.append("text").attr("class", "lane-name").attr("x", (p) => (p.thumbnail ? LANE : 4) - MARGIN.left).attr("y", LANE / 2 + 2);
       lane.append("title");
+      if (onPick) {
+        lane.selectAll("image.lane-thumb, text.lane-name").classed("pickable", true)
+          .on("click", (ev) => onPick(shown.indexOf(d3.select(ev.currentTarget.parentNode).datum())));
+      }
       return lane;
     }).order().attr("transform", (_, i) => `translate(0,${i * LANE})`);
     lanes.select("rect.lane-bg").attr("width", frame.inner.w).attr("fill", (_, i) => (i % 2 ? "#f4f4f4" : "#eaeaea"));

@@ -37,7 +37,9 @@ export async function startReplay(root) {
   const bars = barsChart(root.querySelector("#replay-bars"), opts);
   const emo = timelineChart(root.querySelector("#replay-timeline"), opts);
   const att = attentionChart(root.querySelector("#replay-attention"), opts);
-  const lanes = lanesChart(root.querySelector("#replay-lanes"), { ...opts, people: data.people });
+  const lanes = lanesChart(root.querySelector("#replay-lanes"), {
+    ...opts, people: data.people, onPick: (i) => { select.value = String(i); choose(); },
+  });
   const timed = [bars, emo, att, lanes];
   const overlay = faceOverlay(video, root.querySelector("#replay-overlay"), { boxes: data.boxes, people: data.people, fps });
   timed.push(overlay);
