@@ -216,6 +216,9 @@ EMOTION_UPLOAD_MAX_BYTES = env_int("EMOTION_UPLOAD_MAX_MB", 2048) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EMOTION_REQUEST_MAX_MB", 10) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# The replay's face boxes (timeline API ``?boxes=1``): past this many, only every k-th sampled frame is sent.
+EMOTION_REPLAY_MAX_BOXES = max(1, env_int("EMOTION_REPLAY_MAX_BOXES", 30000))
+
 # Limits on expensive work (emotionsite/ratelimit.py, docs/architecture.md "Limits"): "N/second|minute|hour|day"
 # or "off"; per user, sign-ups and anonymous API requests per address. Over a limit: 429 with Retry-After.
 EMOTION_LIMITS = {

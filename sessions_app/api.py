@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
 from sessions_app.reliability import counts_all
-from sessions_app.selectors import owned_session, people_summary, timeline
+from sessions_app.selectors import face_boxes, owned_session, people_summary, timeline
 from sessions_app.services import audit, manage, storage_quota
 
 
@@ -155,6 +155,7 @@ class SessionTimelineView(APIView):
         parameters=[
             OpenApiParameter("max_points", int, description="At most this many points per series (10..5000)"),
             OpenApiParameter("all", bool, description="Also count faces below the quality bar in the means"),
+            OpenApiParameter("boxes", bool, description="Also send the face boxes (key `boxes`) for the video overlay"),
         ],
         responses=OpenApiTypes.OBJECT,
         summary="Bucketed emotions and attention over time, per person and for everyone",
@@ -165,7 +166,10 @@ class SessionTimelineView(APIView):
             max_points = min(5000, max(10, int(request.query_params.get("max_points", 600))))
         except ValueError:
             return Response({"detail": "max_points must be a whole number."}, 400)
-        return Response(timeline(session, max_points=max_points, include_unreliable=counts_all(request)))
+        data = timeline(session, max_points=max_points, include_unreliable=counts_all(request))
+        if request.query_params.get("boxes") in ("1", "true"):
+            data["boxes"] = face_boxes(session, settings.EMOTION_REPLAY_MAX_BOXES)
+        return Response(data)
 
 
 # --------------------------------------------------------------------------- markers

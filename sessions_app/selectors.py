@@ -243,6 +243,31 @@ def timeline(session: Session, max_points: int = 600, include_unreliable: bool =
     return result
 
 
+def face_boxes(session: Session, max_rows: int) -> dict[str, Any]:
+    """The stored face boxes for the replay's overlay: ``{"frame": [width, height], "step", "fields",
+    "rows": [[t, person, top, right, bottom, left], ...]}`` in frame order. Boxes are in the analysed
+    frame's pixels; ``person`` is the person's id (null: unidentified). Past ``max_rows`` boxes only
+    every ``step``-th sampled frame is sent, so a long session costs a bounded answer."""
+    import math
+
+    from django.db.models import F
+    from django.db.models.functions import Mod
+
+    obs = current_observations(session)
+    total = obs.count()
+    step = max(1, math.ceil(total / max(1, max_rows)))
+    if step > 1:
+        obs = obs.annotate(keep=Mod(F("frame_index"), step)).filter(keep=0)
+    fields = ["time", "person", "box_top", "box_right", "box_bottom", "box_left"]
+    rows = obs.order_by("frame_index", "slot").values_list(*fields)[:max_rows]
+    return {
+        "frame": [session.width, session.height],
+        "step": step,
+        "fields": ["t", "person", "top", "right", "bottom", "left"],
+        "rows": [[round(t, 4), *rest] for t, *rest in rows],
+    }
+
+
 def people_summary(session: Session, include_unreliable: bool = False) -> list[dict[str, Any]]:
     """JSON-ready per-person summary (as on the session page): id, name, thumbnail url and the figures."""
     out = []

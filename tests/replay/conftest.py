@@ -19,8 +19,10 @@ def probs(main: str, value: float) -> dict[str, float]:
     return {e: (value if e == main else rest) for e in EMOTIONS}
 
 
-def add_observations(session: Session, person: Person | None, samples, slot: int, key: str) -> Track:
-    """``samples``: (frame_index, main emotion, its probability, attention); time = frame / sample_fps."""
+def add_observations(session: Session, person: Person | None, samples, slot: int, key: str, box=None) -> Track:
+    """``samples``: (frame_index, main emotion, its probability, attention); time = frame / sample_fps;
+    ``box(frame)``: the face box (top, right, bottom, left) on that frame, (10, 60, 70, 5) by default."""
+    box = box or (lambda frame: (10, 60, 70, 5))
     track = Track.objects.create(session=session, person=person, key=key)
     Observation.objects.bulk_create(
         Observation(
@@ -30,10 +32,7 @@ def add_observations(session: Session, person: Person | None, samples, slot: int
             time=frame / session.sample_fps,
             frame_index=frame,
             slot=slot,
-            box_top=10,
-            box_right=60,
-            box_bottom=70,
-            box_left=5,
+            **dict(zip(("box_top", "box_right", "box_bottom", "box_left"), box(frame), strict=True)),
             attention=attention,
             yaw=1.5,
             pitch=-2.0,
@@ -50,21 +49,29 @@ EVIL = "<img src=x onerror=alert(1)>"  # a name that must always show as text
 
 
 @contextmanager
-def clip_session(owner, clip: Path, *, title: str, duration: float, people, sample_fps: float = 5.0):
-    """A done session whose original and playable video is ``clip``, for browser tests; ``people`` is a
-    list of (name, samples for :func:`add_observations`). Yields the session with ``.people`` (in that
-    order) and deletes its files afterwards."""
+def clip_session(owner, clip: Path, *, title: str, duration: float, people, sample_fps: float = 5.0, size=(0, 0)):
+    """A done session whose original and playable video is ``clip`` (``size``: its analysed frame's width
+    and height), for browser tests; ``people`` is a list of (name, samples for :func:`add_observations`)
+    or (name, samples, box). Yields the session with ``.people`` (in that order) and deletes its files
+    afterwards."""
     session = Session.objects.create(
-        owner=owner, title=title, status=Session.Status.DONE, progress=1.0, duration=duration, sample_fps=sample_fps
+        owner=owner,
+        title=title,
+        status=Session.Status.DONE,
+        progress=1.0,
+        duration=duration,
+        sample_fps=sample_fps,
+        width=size[0],
+        height=size[1],
     )
     with open(clip, "rb") as fh:
         session.original.save(clip.name, File(fh), save=False)
         fh.seek(0)
         session.playable.save(clip.name, File(fh), save=True)
     session.people = []
-    for slot, (name, samples) in enumerate(people):
+    for slot, (name, samples, *box) in enumerate(people):
         person = Person.objects.create(owner=owner, number=slot + 1, name=name)
-        add_observations(session, person, samples, slot, f"0:{slot + 1}")
+        add_observations(session, person, samples, slot, f"0:{slot + 1}", *box)
         session.people.append(person)
     try:
         yield session

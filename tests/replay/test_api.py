@@ -35,6 +35,24 @@ def test_people_and_timeline(api, replay_session):
     assert api.get(f"/api/sessions/{replay_session.pk}/timeline/", {"max_points": "x"}).status_code == 400
 
 
+def test_timeline_boxes_on_request_and_bounded(api, replay_session, settings):
+    url = f"/api/sessions/{replay_session.pk}/timeline/"
+    assert "boxes" not in api.get(url).json()  # the charts' payload is unchanged unless asked
+    Session.objects.filter(pk=replay_session.pk).update(width=640, height=360)
+    boxes = api.get(url, {"boxes": "1"}).json()["boxes"]
+    assert boxes["frame"] == [640, 360] and boxes["step"] == 1
+    assert boxes["fields"] == ["t", "person", "top", "right", "bottom", "left"]
+    assert len(boxes["rows"]) == 15  # Alice on frames 0..9, the other on 0, 2, .. 8
+    assert boxes["rows"][0] == [0.0, replay_session.alice.pk, 10, 60, 70, 5]
+    assert boxes["rows"][-1][0] == pytest.approx(1.8)
+    assert [r[0] for r in boxes["rows"]] == sorted(r[0] for r in boxes["rows"])
+    settings.EMOTION_REPLAY_MAX_BOXES = 6  # 15 boxes: every 3rd frame (0, 3, 6, 9), at most 6 rows
+    few = api.get(url, {"boxes": "1"}).json()["boxes"]
+    assert few["step"] == 3
+    assert len(few["rows"]) == 6
+    assert {round(r[0] / 0.2) % 3 for r in few["rows"]} == {0}
+
+
 @pytest.mark.parametrize("suffix", ["", "people/", "timeline/"])
 def test_other_users_session_is_404(other_api, replay_session, suffix):
     assert other_api.get(f"/api/sessions/{replay_session.pk}/{suffix}").status_code == 404

@@ -54,7 +54,7 @@ def test_generate_summary_and_seek(user, password, played_session, daphne_server
         links.filter(has_text="00:02").first.click()
         page.wait_for_function("() => Math.abs(document.getElementById('replay-video').currentTime - 2) < 0.01")
         # the replay's charts follow the seek once the video reports it ("seeked")
-        page.wait_for_function("() => document.getElementById('replay-clock').textContent === '00:02'")
+        page.wait_for_function("() => document.getElementById('replay-clock').textContent === '00:02.0'")
     assert not errors, errors
     summary = Summary.objects.get(session=played_session)
     assert summary.status == "done" and summary.requested_by == user and "00:02.4 happy → sad" in summary.text

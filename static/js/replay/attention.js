@@ -26,6 +26,7 @@ export function attentionChart(container, { duration, bucketWidth, gap, seek }) 
   return {
     setSeries(series, newWidth = width) { points = series; width = newWidth; draw(); },
     setDuration(d) { frame.setDuration(d); draw(); },
+    setView(range) { frame.setView(range); draw(); },
     setTime: frame.setTime,
     setMarkers: frame.setMarkers,
   };

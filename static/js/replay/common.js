@@ -1,39 +1,58 @@
 // Shared pieces of the replay charts: sizes, colours, the seek overlay, the cursor and marker lines.
 /* global d3 */
 export const WIDTH = 800;
-export const MARGIN = { top: 10, right: 16, bottom: 24, left: 44 };
+
+// A chart's drawing width: the container's width in CSS pixels (so text stays its real size on a phone),
+// at least 360; WIDTH while the container is not laid out (a hidden card).
+export function chartWidth(container) {
+  const w = container.clientWidth;
+  return w > 0 ? Math.max(360, Math.round(w)) : WIDTH;
+}
+// The left margin holds the y axes and, in "Who is on screen", each lane's face and name.
+export const MARGIN = { top: 10, right: 24, bottom: 24, left: 120 };
 
 export function emotionColor(emotions) {
   return d3.scaleOrdinal(emotions, d3.schemeTableau10);
 }
 
-// Ticks on whole seconds only (mm:ss labels would repeat otherwise), at most about `count`.
-function wholeSecondTicks(duration, count) {
-  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-  const step = steps.find((s) => duration / s <= count) || 3600 * Math.ceil(duration / 3600 / count);
-  return d3.range(0, duration + 1e-9, step);
+// Ticks on round times (tenths when zoomed in, whole seconds, minutes...) over [a, b], at most about
+// ``count``, so that no two labels read the same.
+function clockTicks([a, b], count) {
+  const steps = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  const span = b - a;
+  const step = steps.find((s) => span / s <= count) || 3600 * Math.ceil(span / 3600 / count);
+  const first = Math.ceil(a / step - 1e-9);
+  return d3.range(first, Math.floor(b / step + 1e-9) + 1).map((k) => Number((k * step).toFixed(1)));
 }
+
+let clipIds = 0;
 
 // An <svg> with an inner <g>, an x axis over [0, duration] and a transparent overlay that seeks on
 // click or drag (when ``seek`` is given) and reports hover. Returns the parts the charts draw into;
-// ``setDuration`` and ``resize`` let a live recording grow the axis and add lanes.
+// ``setDuration`` and ``resize`` let a live recording grow the axis and add lanes; ``setView`` zooms
+// the axis to [a, b] (null: the whole duration); what falls outside is clipped.
 export function timeFrame(container, { height, duration, seek, onHover, label }) {
-  const inner = { w: WIDTH - MARGIN.left - MARGIN.right, h: 0 };
+  const width = chartWidth(container);
+  const inner = { w: width - MARGIN.left - MARGIN.right, h: 0 };
   const svg = d3.select(container).append("svg")
     .attr("class", "replay-chart").attr("role", "img").attr("aria-label", label);
   const g = svg.append("g").attr("transform", `translate(${MARGIN.left},${MARGIN.top})`);
   const x = d3.scaleLinear().range([0, inner.w]);
   const xAxis = g.append("g").attr("class", "axis x");
-  const shade = g.append("g").attr("class", "shade");
-  const plot = g.append("g").attr("class", "plot");
-  const markers = g.append("g").attr("class", "markers");
+  const clipId = `replay-clip-${++clipIds}`;
+  const clipRect = svg.append("defs").append("clipPath").attr("id", clipId).append("rect").attr("width", inner.w);
+  const shade = g.append("g").attr("class", "shade").attr("clip-path", `url(#${clipId})`);
+  const plot = g.append("g").attr("class", "plot").attr("clip-path", `url(#${clipId})`);
+  const markers = g.append("g").attr("class", "markers").attr("clip-path", `url(#${clipId})`);
   const cursor = g.append("line").attr("class", "cursor").attr("y1", 0);
   const overlay = g.append("rect").attr("class", "seek-overlay").attr("width", inner.w)
     .attr("fill", "transparent").style("cursor", seek ? "crosshair" : null);
   let dragging = false;
   let now = 0;
   let marked = [];
-  const end = () => x.domain()[1];
+  let full = duration;
+  let view = null;
+  const end = () => full;
   const timeAt = (ev) => Math.min(end(), Math.max(0, x.invert(d3.pointer(ev, overlay.node())[0])));
   overlay
     .on("pointerdown", (ev) => {
@@ -46,8 +65,13 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
     .on("pointerup pointercancel", () => { dragging = false; })
     .on("pointerleave", () => onHover?.(null));
   const frame = {
-    svg, g, x, inner, plot, shade,
-    setTime(t) { now = t; const px = x(Math.min(t, end())); cursor.attr("x1", px).attr("x2", px); },
+    svg, g, x, inner, plot, shade, clip: `url(#${clipId})`,
+    setTime(t) {
+      now = t;
+      const px = x(Math.min(t, end()));
+      const outside = px < 0 || px > inner.w;
+      cursor.attr("x1", px).attr("x2", px).attr("visibility", outside ? "hidden" : null);
+    },
     setMarkers(list) {
       marked = list;
       markers.selectAll("line").data(list, (m) => m.id).join("line")
@@ -56,17 +80,22 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
         .selectAll("title").data((m) => [m]).join("title").text((m) => `${clock(m.time)} ${m.note}`);
     },
     setDuration(d) {
-      x.domain([0, Math.max(d, 0.001)]);
-      xAxis.call(d3.axisBottom(x).tickValues(wholeSecondTicks(end(), 8)).tickFormat((t) => clock(t)));
+      full = Math.max(d, 0.001);
+      const [a, b] = view ? [Math.max(0, view[0]), Math.min(full, view[1])] : [0, full];
+      x.domain(b > a ? [a, b] : [0, full]);
+      xAxis.call(d3.axisBottom(x).tickValues(clockTicks(x.domain(), Math.max(2, Math.floor(inner.w / 80)))).tickFormat((t) => clock(t)));
+      svg.attr("data-view", x.domain().map((v) => v.toFixed(3)).join("-"));
       frame.setTime(now);
       frame.setMarkers(marked);
     },
+    setView(range) { view = range; frame.setDuration(full); },
     resize(h) {
       inner.h = h - MARGIN.top - MARGIN.bottom;
-      svg.attr("viewBox", `0 0 ${WIDTH} ${h}`);
+      svg.attr("viewBox", `0 0 ${width} ${h}`);
       xAxis.attr("transform", `translate(0,${inner.h})`);
       cursor.attr("y2", inner.h);
       overlay.attr("height", inner.h);
+      clipRect.attr("height", inner.h);
       shade.selectAll("rect").attr("height", inner.h);
       markers.selectAll("line").attr("y2", inner.h);
     },
@@ -76,9 +105,14 @@ export function timeFrame(container, { height, duration, seek, onHover, label })
   return frame;
 }
 
+// The replay's one way of writing a time: mm:ss.s, or h:mm:ss.s past an hour. Tenths are cut, not
+// rounded (2.977 s is "00:02.9": the frame shown then), with a hair of slack for float noise.
 export function clock(seconds) {
-  const total = Math.max(0, Math.floor(seconds));
-  return `${String(Math.floor(total / 60)).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
+  const tenths = Math.max(0, Math.floor((Number(seconds) || 0) * 10 + 1e-6));
+  const s = Math.floor(tenths / 10);
+  const pad = (n) => String(n).padStart(2, "0");
+  const rest = `${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}.${tenths % 10}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${rest}` : rest;
 }
 
 // Lines break (and lanes end) where a series skips more than this: a bucket and a half, or ``gap``

@@ -1,12 +1,15 @@
-// The replay page: loads the session's timeline and markers from the API, draws the charts and keeps
-// them in step with the video; markers are added with the form or the "m" key.
+// The replay page: loads the session's timeline and markers from the API, draws the charts and the
+// face boxes over the video and keeps them in step with it; markers are added with the form or the
+// "m" key; "," and "." step one sampled frame.
 import { api } from "./api.js";
 import { attentionChart } from "./attention.js";
 import { barsChart } from "./bars.js";
 import { clock } from "./common.js";
 import { lanesChart } from "./lanes.js";
 import { markerPanel } from "./markers.js";
-import { timelineChart } from "./timeline.js";
+import { faceOverlay } from "./overlay.js";
+import { playbackControls } from "./playback.js";
+import { timelineChart, zoomStrip } from "./timeline.js";
 
 export async function startReplay(root) {
   const video = document.getElementById(root.dataset.video);
@@ -16,23 +19,41 @@ export async function startReplay(root) {
     sync(t);
   };
   const load = (all) => api(root, `${base}/timeline/?max_points=1000&all=${all ? 1 : 0}`);
-  let data = await load(Boolean(root.querySelector("#replay-all")?.checked)); // the page's one switch
+  // the page's one switch; the first load also brings the face boxes
+  const firstAll = Boolean(root.querySelector("#replay-all")?.checked);
+  let data = await api(root, `${base}/timeline/?max_points=1000&boxes=1&all=${firstAll ? 1 : 0}`);
+  const fps = Number(root.dataset.fps) || 5;
   const duration = Math.max(data.duration, Number(root.dataset.duration) || 0);
   const opts = { emotions: data.emotions, duration, bucketWidth: data.bucket_width, seek };
 
-  // person selector: "everyone (average)" first, then each person (names as text, never HTML)
+  // person selector: each person (names as text, never HTML), then "everyone (average)"; the charts
+  // open on one person (the longest on screen), since averaging different people's emotions blurs them
   const select = root.querySelector("#replay-person");
-  const seriesOf = (d) => [{ label: "everyone (average)", points: d.everyone }]
-    .concat(d.people.map((p) => ({ label: p.name, points: p.points })));
+  const seriesOf = (d) => d.people.map((p) => ({ label: p.name, points: p.points }))
+    .concat([{ label: "everyone (average)", points: d.everyone }]);
   let series = seriesOf(data);
   series.forEach((s, i) => select.append(new Option(s.label, String(i))));
-  if (data.people.length === 1) select.value = "1";
+  const longest = data.summary.reduce((best, p, i) => (p.frames > data.summary[best].frames ? i : best), 0);
+  select.value = String(data.people.length ? longest : 0);
 
   const bars = barsChart(root.querySelector("#replay-bars"), opts);
   const emo = timelineChart(root.querySelector("#replay-timeline"), opts);
   const att = attentionChart(root.querySelector("#replay-attention"), opts);
-  const lanes = lanesChart(root.querySelector("#replay-lanes"), { ...opts, people: data.people });
+  const lanes = lanesChart(root.querySelector("#replay-lanes"), {
+    ...opts, people: data.people, onPick: (i) => { select.value = String(i); choose(); },
+  });
   const timed = [bars, emo, att, lanes];
+  const overlay = faceOverlay(video, root.querySelector("#replay-overlay"), { boxes: data.boxes, people: data.people, fps });
+  timed.push(overlay);
+  root.querySelector("#replay-boxes")?.addEventListener("change", (ev) => overlay.setShown(ev.target.checked));
+  // zoom: brushing the strip under the emotions chart narrows every chart's time axis; a double-click
+  // on any chart (or an empty brush) shows the whole session again
+  const zoomed = [emo, att, lanes];
+  const strip = zoomStrip(root.querySelector("#replay-timeline"), {
+    duration, onZoom: (range) => zoomed.forEach((c) => c.setView(range)),
+  });
+  root.querySelectorAll(".replay-chart").forEach((svg) => svg.addEventListener("dblclick", () => strip.reset()));
+  playbackControls(root, video, { fps, seek });
 
   function choose() {
     const s = series[Number(select.value)] || series[0];
@@ -52,6 +73,7 @@ export async function startReplay(root) {
       data = await load(all.checked);
       series = seriesOf(data);
       lanes.setPeople(data.people);
+      overlay.setPeople(data.people);
       choose();
     } finally {
       all.disabled = false;

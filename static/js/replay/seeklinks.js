@@ -1,16 +1,10 @@
-// Turns every mm:ss (or h:mm:ss) time written inside elements with class "seekable" into a link
-// that seeks the video. Works on text nodes only, so user text is never parsed as HTML.
-const TIME = /\b(?:(\d{1,2}):)?(\d{1,3}):([0-5]\d)\b/g;
+// Turns every mm:ss (or h:mm:ss, either with tenths: mm:ss.s) time written inside elements with
+// class "seekable" into a link that seeks the video. Works on text nodes only, so user text is never
+// parsed as HTML.
+const TIME = /\b(?:(\d{1,2}):)?(\d{1,3}):([0-5]\d)(?:\.(\d))?(?![\d.]*\d)/g;
 
-export function parseClock(h, m, s) {
-  return (Number(h || 0) * 3600) + Number(m) * 60 + Number(s);
-}
-
-export function formatClock(seconds) {
-  const total = Math.max(0, Math.floor(seconds));
-  const m = Math.floor(total / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return `${String(m).padStart(2, "0")}:${s}`;
+export function parseClock(h, m, s, tenths) {
+  return (Number(h || 0) * 3600) + Number(m) * 60 + Number(s) + Number(tenths || 0) / 10;
 }
 
 function linkify(textNode, seek) {
@@ -26,7 +20,7 @@ function linkify(textNode, seek) {
     a.href = "#";
     a.className = "seek-link";
     a.textContent = match[0];
-    a.dataset.seek = String(parseClock(match[1], match[2], match[3]));
+    a.dataset.seek = String(parseClock(match[1], match[2], match[3], match[4]));
     a.addEventListener("click", (ev) => {
       ev.preventDefault();
       seek(Number(a.dataset.seek));

@@ -2,7 +2,7 @@
 // video time (or at "now" while recording), click/drag to seek, and a hover readout. ``setSeries``
 // may be called again and again with a growing series (live recording).
 /* global d3 */
-import { clock, emotionColor, maxGap, pointAt, shadeLowQuality, timeFrame } from "./common.js";
+import { MARGIN, chartWidth, clock, emotionColor, maxGap, pointAt, shadeLowQuality, timeFrame } from "./common.js";
 
 export function timelineChart(container, { emotions, duration, bucketWidth, gap, seek }) {
   const color = emotionColor(emotions);
@@ -50,6 +50,7 @@ export function timelineChart(container, { emotions, duration, bucketWidth, gap,
   return {
     setSeries(series, newWidth = width) { points = series; width = newWidth; draw(); },
     setDuration(d) { frame.setDuration(d); draw(); },
+    setView(range) { frame.setView(range); draw(); },
     shadedCount: () => frame.shade.selectAll("rect.low-quality").size(),
     setTime: frame.setTime,
     setMarkers: frame.setMarkers,
@@ -64,4 +65,26 @@ export function withGaps(points, gap) {
     out.push(p);
   });
   return out;
+}
+
+// A thin strip under a chart, over the whole session: brushing a span on it zooms the charts to that
+// span (``onZoom([a, b])``); an empty brush or ``reset`` shows everything (``onZoom(null)``).
+export function zoomStrip(container, { duration, onZoom }) {
+  const h = 26, width = chartWidth(container), w = width - MARGIN.left - MARGIN.right;
+  const svg = d3.select(container).append("svg").attr("viewBox", `0 0 ${width} ${h}`)
+    .attr("class", "replay-chart zoom-strip").attr("role", "img")
+    .attr("aria-label", "Zoom: drag across a span of time; double-click a chart to show all of it");
+  const g = svg.append("g").attr("transform", `translate(${MARGIN.left},2)`);
+  g.append("rect").attr("width", w).attr("height", h - 4).attr("fill", "#f1f1f1");
+  g.append("text").attr("class", "zoom-hint").attr("x", 6).attr("y", h / 2 + 2)
+    .text(w < 400 ? "drag here to zoom" : "drag here to zoom the charts · double-click a chart to see the whole session");
+  const x = d3.scaleLinear().domain([0, Math.max(duration, 0.001)]).range([0, w]);
+  const brush = d3.brushX().extent([[0, 0], [w, h - 4]]).on("end", (ev) => {
+    if (!ev.sourceEvent && ev.selection) return;  // moved by ``reset``, not by the user
+    const range = ev.selection ? ev.selection.map(x.invert) : null;
+    onZoom(range && range[1] - range[0] > 0.05 ? range : null);
+  });
+  const brushG = g.append("g").attr("class", "brush").call(brush);
+  svg.on("dblclick", () => { brushG.call(brush.move, null); onZoom(null); });
+  return { reset() { brushG.call(brush.move, null); onZoom(null); } };
 }
