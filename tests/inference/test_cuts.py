@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FPS = 5.0  # analysis rate; the clip is written at this rate too (one decoded frame per analysed frame)
-HOLD = 5  # frames each photo is held (1 s)
+FPS = 3.0  # analysis rate; the clip is written at this rate too (one decoded frame per analysed frame)
+HOLD = 3  # frames each photo is held (1 s)
 
 
 def front_photos(tar: tarfile.TarFile, performer: str, n: int) -> list[np.ndarray]:
@@ -82,3 +82,32 @@ def test_one_person_across_cuts_stays_one_person(cut_clips):
     assert [len(fr.faces) for fr in result.frames] == [1] * (4 * HOLD)
     assert len(result.summary) == 1
     assert result.summary[0].frames == 4 * HOLD
+
+
+def test_a_descriptor_new_to_its_track_ends_the_track():
+    """Without a detected cut (a seat change, a soft cut), a face whose descriptor is NEW to the track's
+    references in the same place starts a new track; a descriptor of the same person keeps the track."""
+    from inference import identity
+    from inference.faces import detect_scored
+    from inference.tracking import Tracker
+
+    base = Path(os.environ.get("EMOTION_DATA_DIR") or REPO.parent / "shared" / "data")
+    archive = base / "tw-performers.tar.gz"
+    if not archive.is_file():
+        pytest.skip(f"{archive} not found (set EMOTION_DATA_DIR to the shared data folder)")
+    with tarfile.open(archive) as tar:
+        a, b = front_photos(tar, "01", 3), front_photos(tar, "02", 1)
+
+    def sample(image):
+        (box, score), *_ = detect_scored(image)
+        return box, identity.describe(image, [box], [score])[0]
+
+    tracker = Tracker()
+    box, first = sample(a[0])
+    track = tracker.update([box], 0, 0.0, embed=lambda boxes: [first])[0]
+    assert tracker.observe(track, sample(a[1])[1], 1, 0.2) is track  # the same performer: same track
+    holder = tracker.observe(track, sample(b[0])[1], 2, 0.4)
+    assert holder is not track and holder.first_frame == 2 and holder.visible
+    assert track in tracker.finished and not track.visible
+    assert [t.id for t in tracker.tracks] == [holder.id]
+    assert tracker.observe(holder, sample(a[2])[1], 3, 0.6) is not holder  # and back: another new track
