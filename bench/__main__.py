@@ -4,7 +4,7 @@
     .venv/bin/python -m bench --quick               # shorter variants of each (a few minutes)
     .venv/bin/python -m bench --only latency,upload # a subset: inference, latency, capacity, timeline,
                                                     # upload, ingest, long, identity
-    .venv/bin/python -m bench --only identity       # people across sessions (bench/identity.py; no stack)
+    .venv/bin/python -m bench --only identity       # people across sessions and cuts (bench/identity*.py)
     .venv/bin/python -m bench --json out.json       # the rows as JSON too
 
 The real stack runs in subprocesses (bench/stack.py): a private embedded PostgreSQL and Redis in a
@@ -423,6 +423,9 @@ def main() -> int:
 
         print("identity …", flush=True)
         rows += identity.run(write=args.write_identity_params)
+        from bench import identity_cuts
+
+        rows += identity_cuts.run()
     stacked = [m for m in only if m not in ("inference", "identity")]
     if stacked:
         workdir = Path(tempfile.mkdtemp(prefix="bench-stack-"))

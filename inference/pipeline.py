@@ -218,7 +218,9 @@ class Analyzer:
             self._det_scores = {tuple(b): sc for b, sc in scored}
             timings["detect"] += _time.perf_counter() - t0
             t1 = _time.perf_counter()
-            tr.update(boxes, index, time, embed=lambda bs: self._embed(image, bs), redetect=self._redetect(image))
+            tr.update(
+                boxes, index, time, embed=lambda bs: self._embed(image, bs), redetect=self._redetect(image), cut=cut
+            )
             timings["detect"] += _time.perf_counter() - t1 - 0  # ROI re-detection counts as detection
         visible = tr.visible
         # landmarks on every visible face (on the detection box, or the carried box)
@@ -241,7 +243,8 @@ class Analyzer:
         need = [t for t in visible if tr.needs_embedding(t)]
         if need:
             for t, e in zip(need, self._embed(image, [t.box for t in need]), strict=False):
-                t.add_embedding(e)
+                tr.observe(t, e, index, time)  # may end the track: someone else is in its place
+            visible = tr.visible
         if self.known:
             # every track given a descriptor this frame (here, or by the tracker for a new face) is matched
             fresh = [t for t in visible if t.since_embed == 0 and t.n_embeddings]

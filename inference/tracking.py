@@ -12,11 +12,15 @@ How it works (see :class:`Tracker`):
 * Between detections the caller carries each track's box with its landmarks
   (:meth:`Tracker.propagate`), so every analysed frame has a box for every
   visible face.
+* A track never crosses a change of person: on a frame after a scene cut (``update(cut=True)``) no
+  box is associated by overlap, every face is re-identified as above; and each descriptor a track
+  takes is checked against its references (:meth:`Tracker.observe`): NEW ends the track there.
 * A track missed by detection stays alive, invisible, for ``max_missed`` frames
   (short occlusions, detector misses, crossings) and can be re-attached.
-* Embeddings are computed when a track starts and refreshed every
-  ``embed_every`` frames; the track keeps their running mean (for the overlap
-  tie-break) and its best quality-gated descriptors as identity references.
+* Embeddings are computed when a track starts, every ``young_every`` frames until it holds
+  ``YOUNG_REFERENCES`` usable ones, then every ``embed_every`` frames; the track keeps their
+  running mean (for the overlap tie-break) and its best quality-gated descriptors as identity
+  references.
 
 The whole state is plain JSON types (:meth:`Tracker.to_dict` / :meth:`Tracker.from_dict`)
 so live recordings can keep it between tasks.
@@ -37,6 +41,7 @@ from inference import identity
 from inference.faces import Box, iou
 
 REID_THRESHOLD = 0.55  # overlapping boxes: an embedding this far (+0.1) from a track is not that track
+YOUNG_REFERENCES = 3  # a new track takes descriptors more often until it holds this many usable ones
 
 
 @dataclass
@@ -108,6 +113,7 @@ class Track:
 class Tracker:
     max_missed: int = 15  # frames a lost track can be re-attached
     embed_every: int = 30  # frames between embedding refreshes
+    young_every: int = 5  # frames between a young track's descriptors (until YOUNG_REFERENCES)
     iou_threshold: float = 0.25
     reid_threshold: float = REID_THRESHOLD
     next_id: int = 1
@@ -119,6 +125,7 @@ class Tracker:
         return {
             "max_missed": self.max_missed,
             "embed_every": self.embed_every,
+            "young_every": self.young_every,
             "iou_threshold": self.iou_threshold,
             "reid_threshold": self.reid_threshold,
             "next_id": self.next_id,
@@ -131,6 +138,7 @@ class Tracker:
         return cls(
             max_missed=d.get("max_missed", 15),
             embed_every=d.get("embed_every", 30),
+            young_every=d.get("young_every", 5),
             iou_threshold=d.get("iou_threshold", 0.25),
             reid_threshold=d.get("reid_threshold", REID_THRESHOLD),
             next_id=d.get("next_id", 1),
@@ -153,16 +161,20 @@ class Tracker:
         time: float,
         embed: Callable[[list[Box]], list],
         redetect: Callable[[Box], Box | None] | None = None,
+        cut: bool = False,
     ) -> list[Track]:
         """Associate this detection frame's ``boxes``; returns the visible tracks.
 
         ``embed(boxes)`` computes embeddings for some boxes of this frame (called only
         when needed); ``redetect(box)`` looks for a face near a track that detection
-        missed (e.g. a small ROI detection) and returns its box or None.
+        missed (e.g. a small ROI detection) and returns its box or None. ``cut``: the frame
+        follows a shot change, where a box in the same place says nothing about who it is
+        (shot / reverse shot): every face is then re-identified (:func:`inference.identity.decide`)
+        against the tracks, or starts a new one.
         """
         cands = [t for t in self.tracks]
         pairs = []
-        for di, b in enumerate(boxes):
+        for di, b in enumerate(boxes if not cut else ()):
             for ti, t in enumerate(cands):
                 ov = iou(b, t.box)
                 if ov >= self.iou_threshold:
@@ -216,7 +228,7 @@ class Tracker:
             t = cands[ti]
             self._seen(t, boxes[di], index, time)
             if di in det_emb:
-                t.add_embedding(det_emb[di])
+                self.observe(t, det_emb[di], index, time)
         for di in range(len(boxes)):
             if di in used_d:
                 continue
@@ -268,12 +280,47 @@ class Tracker:
             (keep if t.missed <= self.max_missed else self.finished).append(t)
         self.tracks = keep
 
+    def observe(self, t: Track, emb, index: int, time: float) -> Track:
+        """Add a descriptor of ``t``'s face on this frame; returns the track that holds the face.
+
+        When the descriptor is NEW against the track's references (:func:`inference.identity.decide`,
+        the rule that links people), the face is someone else in the same place (a cut the frame
+        difference missed, a seat change): ``t`` ends and a new track starts here, so a track never
+        holds two people. MAYBE keeps the track (one odd frame must not split a person).
+        """
+        sample = identity.as_sample(emb)
+        refs = t.identity_references()
+        if refs and sample.usable and identity.decide([sample], {t.id: refs}).outcome == identity.NEW:
+            t.visible = False
+            self.tracks = [o for o in self.tracks if o is not t]
+            self.finished.append(t)
+            t = Track(
+                id=self.next_id,
+                box=t.box,
+                landmarks=t.landmarks,
+                ratios=t.ratios,
+                first_frame=index,
+                last_frame=index,
+                first_time=time,
+                last_time=time,
+                hits=1,
+            )
+            self.next_id += 1
+            self.tracks.append(t)
+        t.add_embedding(sample)
+        return t
+
     def finish(self) -> None:
         self.finished.extend(self.tracks)
         self.tracks = []
 
     def needs_embedding(self, t: Track) -> bool:
-        return t.embedding is None or t.since_embed >= self.embed_every
+        """A descriptor at the start, every ``young_every`` frames until the track holds
+        ``YOUNG_REFERENCES`` usable ones (one descriptor is weak evidence for linking a track across a
+        cut), then every ``embed_every`` frames."""
+        if t.embedding is None or t.since_embed >= self.embed_every:
+            return True
+        return len(t.references) < YOUNG_REFERENCES and t.since_embed >= self.young_every
 
     @staticmethod
     def _seen(t: Track, box: Box, index: int, time: float) -> None:

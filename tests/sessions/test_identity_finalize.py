@@ -78,3 +78,35 @@ def test_outcomes_and_a_rejection_remembered_through_finalize(user):
     control_first = person_of(session_with(other, around(rng, a)))
     person_of(session_with(other, around(rng, m)))
     assert person_of(session_with(other, around(rng, p))).pk == control_first.pk
+
+
+def session_of_tracks(owner, tracks: list[list]) -> Session:
+    """One finished-analysis session whose face tracks follow each other (cuts), one per ``tracks`` entry
+    (its references), on disjoint frames."""
+    s = Session.objects.create(owner=owner, title="cuts", status=Session.Status.ANALYSING, sample_fps=5.0)
+    Segment.objects.create(session=s, index=0, start=0, end=2, status=Segment.Status.DONE, frames=3 * len(tracks))
+    for i, refs in enumerate(tracks):
+        frames = [(3 * i + k, "happy", 0.9, 0.8) for k in range(3)]
+        track = add_observations(s, None, frames, 0, f"0:{i + 1}")
+        Track.objects.filter(pk=track.pk).update(
+            references=refs, reference_quality=[1.0] * len(refs), embedding=np.mean(refs, axis=0).tolist()
+        )
+    with transaction.atomic():
+        finalize_session(s)
+    return s
+
+
+def test_tracks_of_one_session_across_cuts_linked_or_suggested(user):
+    """Within one session: the tracks of one person on both sides of a cut become one person (SAME);
+    a track the rule is not sure about becomes a person with a suggestion to confirm (MAYBE), never
+    silently the same person; and a clearly different face is a person of its own without one."""
+    rng = np.random.default_rng(22)
+    a, m, _ = points(rng)
+    stranger = 0.09 * rng.standard_normal(128)
+    s = session_of_tracks(user, [around(rng, a), around(rng, m), around(rng, a), around(rng, stranger)])
+    tracks = list(Track.objects.filter(session=s).order_by("key"))
+    people = [t.person_id for t in tracks]
+    assert people[0] == people[2]  # one person across the cut
+    assert len(set(people)) == 3 and people[1] != people[0] and people[3] not in (people[0], people[1])
+    (sug,) = suggestions.open_suggestions(user)  # the stranger gets none
+    assert {sug.person_id, sug.candidate_id} == {people[0], people[1]}
