@@ -411,6 +411,43 @@ class PersonFlag(models.Model):
         return {t for group in self.groups for t in group}
 
 
+class PersonMerge(models.Model):
+    """What one merge moved, so it can be undone (services.people.undo_merge).
+
+    The merged person's row is deleted by the merge; its id, number, name, consent and embeddings are kept
+    here, with the ids of the observations, tracks and thumbnails that moved to ``keep``. An undo gives
+    back those rows still with ``keep`` (what was split off or deleted since stays where it is).
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="person_merges")
+    keep = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="merges_in")
+    audit_entry = models.OneToOneField(
+        "AuditEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="person_merge"
+    )
+    merged_id = models.PositiveBigIntegerField()  # the merged person's id, given back on undo
+    merged_number = models.PositiveIntegerField()
+    merged_name = models.CharField(max_length=120, blank=True)
+    merged_consent = models.JSONField(default=dict, blank=True)  # {"given", "at", "note"}
+    merged_embeddings = models.JSONField(default=list, blank=True)
+    keep_embeddings = models.JSONField(default=list, blank=True)  # ``keep``'s before the merge
+    keep_took_name = models.BooleanField(default=False)  # ``keep`` had no name and took the merged one
+    observation_ids = models.JSONField(default=list, blank=True)
+    track_ids = models.JSONField(default=list, blank=True)
+    thumbnail_ids = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Person #{self.merged_id} merged into {self.keep}"
+
+    @property
+    def merged_label(self) -> str:
+        return self.merged_name or f"Person {self.merged_number}"
+
+
 # --------------------------------------------------------------------------- privacy
 class UserSettings(models.Model):
     """A user's privacy settings: how long session media is kept."""
@@ -456,6 +493,7 @@ class AuditEntry(models.Model):
         EXPORTED = "exported", "Exported"
         RENAMED = "renamed", "Renamed"
         MERGED = "merged", "Merged"
+        UNMERGED = "unmerged", "Merge undone"
         NOT_SAME = "not_same", "Marked not the same"
         FLAGGED = "flagged", "Flagged as possibly several people"
         FLAG_DISMISSED = "flag_dismissed", "Flag dismissed"

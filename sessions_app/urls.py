@@ -22,6 +22,7 @@ urlpatterns = [
     path("people/thumbnails/<int:thumbnail_id>/", views.person_thumbnail, name="person_thumbnail"),
     path("people/", people_views.people_list, name="people"),
     path("people/merge/", people_views.people_merge, name="people_merge"),
+    path("people/merges/<int:merge_id>/undo/", people_views.merge_undo, name="merge_undo"),
     path("people/<int:person_id>/", people_views.person_detail, name="person_detail"),
     path("people/<int:person_id>/rename/", people_views.person_rename, name="person_rename"),
     path("people/<int:person_id>/consent/", people_views.person_consent, name="person_consent"),
