@@ -83,6 +83,9 @@ class Session(models.Model):
     # older generation does nothing) and, when the socket closed without Stop, when (s into the recording).
     live_generation = models.PositiveIntegerField(default=0)
     connection_lost_at = models.FloatField(null=True, blank=True)
+    # when a merge, split, undo or deletion last changed who is who in this session: summaries made
+    # before it say so (summaries.models.Summary.made_before_people_changed)
+    people_changed_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from sessions_app.models import Observation, Person, PersonMerge, PersonThumbnail, Track
+from sessions_app.models import Observation, Person, PersonMerge, PersonThumbnail, Session, Track
 from sessions_app.services import audit
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,17 @@ def delete_files_on_commit(names: set[str] | list[str]) -> None:
 
     if names:
         transaction.on_commit(remove)
+
+
+def people_changed(observations=None, tracks=None) -> None:
+    """Stamp the sessions of these observations / tracks (querysets): who is who in them just changed,
+    so summaries made before say so. Call before the rows move or go."""
+    ids: set[int] = set()
+    for qs in (observations, tracks):
+        if qs is not None:
+            ids.update(qs.values_list("session_id", flat=True).distinct())
+    if ids:
+        Session.objects.filter(pk__in=ids).update(people_changed_at=timezone.now())
 
 
 def lock_owner(owner_id: int) -> None:
@@ -76,11 +87,13 @@ def set_consent(person: Person, given: bool, note: str = "", *, actor: Any = Non
     return person
 
 
-def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any = None) -> dict[str, int]:
+def merge_people(
+    keep: Person, other: Person, *, actor: Any = None, request: Any = None, undoable: bool = True
+) -> dict[str, int]:
     """Move ``other``'s observations, tracks, thumbnails and embeddings to ``keep`` and delete ``other``.
 
     Returns how many rows moved. Both must belong to the same owner. A :class:`PersonMerge` keeps what
-    :func:`undo_merge` needs to reverse it.
+    :func:`undo_merge` needs to reverse it (not for ``undoable=False``: a step inside another action).
     """
     if keep.pk == other.pk:
         raise PeopleError("Choose two different people to merge.")
@@ -113,6 +126,7 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
             track_ids=list(Track.objects.filter(person=other).values_list("pk", flat=True)),
             thumbnail_ids=list(PersonThumbnail.objects.filter(person=other).values_list("pk", flat=True)),
         )
+        people_changed(Observation.objects.filter(person=other), Track.objects.filter(person=other))
         moved = {
             "observations": Observation.objects.filter(pk__in=record.observation_ids).update(person=keep),
             "tracks": Track.objects.filter(pk__in=record.track_ids).update(person=keep),
@@ -134,7 +148,8 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
             detail=f"{label} (#{other.pk}) merged in: {moved['observations']} observations, {moved['tracks']} tracks",
         )
         other.delete()
-        record.save()  # after the delete: ``keep`` and the entry exist, ``other`` lives on only here
+        if undoable:
+            record.save()  # after the delete: ``keep`` and the entry exist, ``other`` lives on only here
     return moved
 
 
@@ -184,6 +199,7 @@ def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) ->
             consent_at=datetime.fromisoformat(consent["at"]) if consent.get("at") else None,
             consent_note=consent.get("note") or "",
         )
+        people_changed(Observation.objects.filter(pk__in=merge.observation_ids, person=keep))
         moved = {
             "observations": Observation.objects.filter(pk__in=merge.observation_ids, person=keep).update(person=back),
             "tracks": Track.objects.filter(pk__in=merge.track_ids, person=keep).update(person=back),
@@ -229,6 +245,7 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         number = (Person.objects.filter(owner_id=old.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
         refs = identity_references(track.references, track.embedding)
         new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=refs)
+        people_changed(tracks=Track.objects.filter(pk=track.pk))
         Track.objects.filter(pk=track.pk).update(person=new)
         Observation.objects.filter(track=track).update(person=new)
         if refs:
@@ -275,6 +292,7 @@ def delete_person(
             raise PeopleError("This person no longer exists.")
         files = list(person.thumbnails.values_list("image", flat=True))
         tracks = Track.objects.filter(person=person)
+        people_changed(Observation.objects.filter(person=person), tracks)
         if keep_observations:
             observations = Observation.objects.filter(person=person).update(person=None)
             tracks.update(person=None, embedding=None)  # a track's mean embedding is face data too

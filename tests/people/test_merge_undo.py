@@ -119,3 +119,40 @@ def test_people_grid_search_and_sort(auth_client, people_world):
     assert order(q="ALI") == [w.alice.pk]
     empty = auth_client.get(reverse("people"), {"q": "nobody", "sort": "bogus"})
     assert empty.status_code == 200 and "contains “nobody”" in empty.content.decode()
+
+
+STALE = "Made before people in this session were merged, split or deleted"
+
+
+def test_summaries_made_before_a_merge_or_split_say_so(auth_client, people_world):
+    from django.utils import timezone
+
+    from summaries.models import Summary
+
+    w = people_world
+
+    def summary(session) -> Summary:
+        now = timezone.now()
+        return Summary.objects.create(
+            session=session, backend="heuristic", status="done", text="3 people seen.", started=now, finished=now
+        )
+
+    def stale(session) -> list[bool]:
+        page = auth_client.get(reverse("session_detail", args=[session.pk])).content.decode()
+        return [
+            s.made_before_people_changed for s in Summary.objects.filter(session=session).order_by("pk")
+        ], STALE in page
+
+    summary(w.a)
+    old_b = summary(w.b)
+    assert stale(w.a) == ([False], False) and stale(w.b) == ([False], False)
+    people.merge_people(w.alice, w.bob, actor=w.owner)  # Bob is seen in session A only
+    assert stale(w.a) == ([True], True) and stale(w.b) == ([False], False)
+    summary(w.a)  # a new summary knows the current people
+    assert stale(w.a) == ([True, False], True)
+    people.split_track(Track.objects.get(pk=w.tracks["b-alice"].pk))  # Alice is in both sessions: B changes
+    assert stale(w.b) == ([True], True)
+    merge = PersonMerge.objects.get()
+    Summary.objects.filter(pk=old_b.pk).update(started=timezone.now())  # as if made just now
+    people.undo_merge(merge, actor=w.owner)
+    assert stale(w.a) == ([True, True], True) and stale(w.b) == ([False], False)
