@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,7 +27,7 @@ from sessions_app.people_selectors import (
     person_suggestions,
     person_tracks,
 )
-from sessions_app.services import audit, identity_flags, people, privacy, suggestions
+from sessions_app.services import audit, identity_flags, people, privacy, suggestions, track_faces
 
 
 def _wants_json(request) -> bool:
@@ -60,6 +60,8 @@ def people_list(request, *, status: int = 200):
 def _detail_page(request, person, *, status: int = 200):
     overview = people_overview(person.owner, [person.pk])[0]
     tracks = person_tracks(person)
+    for t in tracks:
+        t.show_faces = track_faces.can_show(t)
     flag, groups = flag_groups(person, tracks)
     context = {
         "person": overview,
@@ -78,6 +80,20 @@ def person_detail(request, person_id: int):
     person = get_person_or_404(request.user, person_id)
     audit.record_read(request.user, person, what=audit.Read.FACES, request=request)
     return _detail_page(request, person)
+
+
+@login_required
+def track_faces_image(request, person_id: int, track_id: int):
+    """A strip of a few faces of one of the person's tracks (services.track_faces); 404 without media."""
+    person = get_person_or_404(request.user, person_id)
+    track = get_object_or_404(person.tracks.select_related("session"), pk=track_id)
+    data = track_faces.track_faces_jpeg(track)
+    if data is None:
+        raise Http404("No faces can be shown for this track.")
+    audit.record_read(request.user, person, what=audit.Read.FACES, request=request)
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @login_required

@@ -26,6 +26,11 @@ urlpatterns = [
     path("people/<int:person_id>/", people_views.person_detail, name="person_detail"),
     path("people/<int:person_id>/rename/", people_views.person_rename, name="person_rename"),
     path("people/<int:person_id>/consent/", people_views.person_consent, name="person_consent"),
+    path(
+        "people/<int:person_id>/tracks/<int:track_id>/faces.jpg",
+        people_views.track_faces_image,
+        name="person_track_faces",
+    ),
     path("people/<int:person_id>/split/", people_views.person_split, name="person_split"),
     path("people/<int:person_id>/delete/", people_views.person_delete, name="person_delete"),
     path("people/<int:person_id>/flag/dismiss/", people_views.person_flag_dismiss, name="person_flag_dismiss"),

@@ -51,6 +51,10 @@ def test_markup_names_render_as_text(user, password, seen_session, daphne_server
         assert page.url.endswith(f"/people/{evil_id}/")  # renamed in place, no reload
         heading = page.locator("h1.person-name")
         assert heading.inner_text() == RENAMED and heading.is_visible()
+        faces = page.locator(".track-faces img")  # the track's faces, cropped from the clip
+        faces.scroll_into_view_if_needed()
+        page.wait_for_function("() => document.querySelector('.track-faces img').naturalWidth > 0")
+        assert faces.evaluate("i => i.naturalWidth") == 3 * 64
         assert page.locator("#bold").count() == 0 and page.locator("img[src='x']").count() == 0
 
         page.goto(f"{daphne_server}/sessions/{seen_session.pk}/")
