@@ -93,6 +93,11 @@ def visible_merges(user: Any):
     return qs if user.is_staff else qs.filter(owner=user)
 
 
+def undoable_merges(person: Person) -> list[PersonMerge]:
+    """Merges into ``person`` that can still be undone, newest first."""
+    return list(PersonMerge.objects.filter(keep=person, undone_at__isnull=True).order_by("-created", "-pk"))
+
+
 def get_merge_or_404(user: Any, merge_id: Any) -> PersonMerge:
     return get_object_or_404(visible_merges(user), pk=merge_id)
 

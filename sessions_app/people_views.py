@@ -26,6 +26,7 @@ from sessions_app.people_selectors import (
     people_page,
     person_suggestions,
     person_tracks,
+    undoable_merges,
 )
 from sessions_app.services import audit, identity_flags, people, privacy, suggestions, track_faces
 
@@ -69,7 +70,7 @@ def _detail_page(request, person, *, status: int = 200):
         "suggestions": person_suggestions(person),
         "flag": flag,
         "flag_groups": groups,
-        "merges": people.undoable_merges(person),
+        "merges": undoable_merges(person),
         "others": [p for p in people_overview(person.owner) if p.pk != person.pk],
     }
     return render(request, "people/detail.html", context, status=status)

@@ -223,11 +223,6 @@ def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) ->
     return back
 
 
-def undoable_merges(person: Person) -> list[PersonMerge]:
-    """Merges into ``person`` that can still be undone, newest first."""
-    return list(PersonMerge.objects.filter(keep=person, undone_at__isnull=True).order_by("-created", "-pk"))
-
-
 def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Person:
     """Give one track (and its observations) of a person to a new person of the same owner."""
     from inference import identity
