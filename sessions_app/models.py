@@ -418,7 +418,7 @@ class PersonMerge(models.Model):
     """What one merge moved, so it can be undone (services.people.undo_merge).
 
     The merged person's row is deleted by the merge; its id, number, name, consent and embeddings are kept
-    here, with the ids of the observations, tracks and thumbnails that moved to ``keep``. An undo gives
+    here, with the ids of the tracks, observations and thumbnails that moved to ``keep``. An undo gives
     back those rows still with ``keep`` (what was split off or deleted since stays where it is).
     """
 
@@ -434,7 +434,11 @@ class PersonMerge(models.Model):
     merged_embeddings = models.JSONField(default=list, blank=True)
     keep_embeddings = models.JSONField(default=list, blank=True)  # ``keep``'s before the merge
     keep_took_name = models.BooleanField(default=False)  # ``keep`` had no name and took the merged one
-    observation_ids = models.JSONField(default=list, blank=True)
+    # the observations that moved are those of ``track_ids`` less ``foreign_observation_ids`` (someone
+    # else's on those tracks), plus ``loose_observation_ids`` (the merged person's on other tracks): both
+    # are usually empty, so a long session's record stays small
+    loose_observation_ids = models.JSONField(default=list, blank=True)
+    foreign_observation_ids = models.JSONField(default=list, blank=True)
     track_ids = models.JSONField(default=list, blank=True)
     thumbnail_ids = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -449,6 +453,13 @@ class PersonMerge(models.Model):
     @property
     def merged_label(self) -> str:
         return self.merged_name or f"Person {self.merged_number}"
+
+    def moved_observations(self):
+        """The observations this merge moved (whoever holds them now)."""
+        from django.db.models import Q
+
+        on_tracks = Q(track_id__in=self.track_ids) & ~Q(pk__in=self.foreign_observation_ids)
+        return Observation.objects.filter(on_tracks | Q(pk__in=self.loose_observation_ids))
 
 
 # --------------------------------------------------------------------------- privacy

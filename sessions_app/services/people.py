@@ -122,13 +122,17 @@ def merge_people(
             merged_embeddings=other.embeddings or [],
             keep_embeddings=keep.embeddings or [],
             keep_took_name=not keep.name and bool(other.name),
-            observation_ids=list(Observation.objects.filter(person=other).values_list("pk", flat=True)),
             track_ids=list(Track.objects.filter(person=other).values_list("pk", flat=True)),
             thumbnail_ids=list(PersonThumbnail.objects.filter(person=other).values_list("pk", flat=True)),
         )
+        on_tracks = Observation.objects.filter(track_id__in=record.track_ids)
+        record.foreign_observation_ids = list(on_tracks.exclude(person=other).values_list("pk", flat=True))
+        record.loose_observation_ids = list(
+            Observation.objects.filter(person=other).exclude(track_id__in=record.track_ids).values_list("pk", flat=True)
+        )
         people_changed(Observation.objects.filter(person=other), Track.objects.filter(person=other))
         moved = {
-            "observations": Observation.objects.filter(pk__in=record.observation_ids).update(person=keep),
+            "observations": Observation.objects.filter(person=other).update(person=keep),
             "tracks": Track.objects.filter(pk__in=record.track_ids).update(person=keep),
             "thumbnails": PersonThumbnail.objects.filter(pk__in=record.thumbnail_ids).update(person=keep),
             "embeddings": len(other.embeddings or []),
@@ -199,9 +203,10 @@ def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) ->
             consent_at=datetime.fromisoformat(consent["at"]) if consent.get("at") else None,
             consent_note=consent.get("note") or "",
         )
-        people_changed(Observation.objects.filter(pk__in=merge.observation_ids, person=keep))
+        observations = merge.moved_observations().filter(person=keep)
+        people_changed(observations)
         moved = {
-            "observations": Observation.objects.filter(pk__in=merge.observation_ids, person=keep).update(person=back),
+            "observations": observations.update(person=back),
             "tracks": Track.objects.filter(pk__in=merge.track_ids, person=keep).update(person=back),
             "thumbnails": PersonThumbnail.objects.filter(pk__in=merge.thumbnail_ids, person=keep).update(person=back),
         }

@@ -18,6 +18,9 @@ def test_undo_gives_back_everything_the_merge_moved(people_world):
     w = people_world
     people.set_consent(w.carol, True, "signed form", actor=w.owner)
     carol = Person.objects.get(pk=w.carol.pk)
+    # one observation on Carol's track is Alice's, one of Carol's is on no track of hers: exact both ways
+    w.tracks["b-carol"].observations.filter(frame_index=0).update(person=w.alice)
+    w.tracks["a-none"].observations.filter(frame_index=0).update(person=carol)
     before = counts()
     carol_thumbs = set(carol.thumbnails.values_list("pk", flat=True))
     carol_tracks = set(Track.objects.filter(person=carol).values_list("pk", flat=True))
@@ -26,6 +29,7 @@ def test_undo_gives_back_everything_the_merge_moved(people_world):
     merge = PersonMerge.objects.get()
     assert merge.keep_id == w.bob.pk and merge.merged_id == carol.pk and merge.audit_entry.action == "merged"
     assert counts()[w.bob.pk] == 9 and not Person.objects.filter(pk=carol.pk).exists()
+    assert len(merge.foreign_observation_ids) == 1 and len(merge.loose_observation_ids) == 1
 
     back = people.undo_merge(merge, actor=w.owner)
     assert back.pk == carol.pk and back.number == 3 and back.name == ""
