@@ -195,6 +195,9 @@ EMOTION_LOGIN_USERNAME_WINDOW_MINUTES = env_int("EMOTION_LOGIN_USERNAME_WINDOW_M
 EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS = env_int("EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS", 60)
 # A read of another user's data is audited once per viewer, object and kind in this many minutes (0: every read).
 EMOTION_AUDIT_READ_WINDOW_MINUTES = max(0, env_int("EMOTION_AUDIT_READ_WINDOW_MINUTES", 60))
+# The person page crops each track's faces from the session's original on demand (a copy per track);
+# not for originals above this many megabytes (0: never).
+EMOTION_TRACK_FACES_MAX_MB = max(0, env_int("EMOTION_TRACK_FACES_MAX_MB", 500))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("EMOTION_TIME_ZONE", "UTC")

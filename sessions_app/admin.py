@@ -29,6 +29,7 @@ from sessions_app.models import (
     Observation,
     Person,
     PersonFlag,
+    PersonMerge,
     PersonSuggestion,
     PersonThumbnail,
     Segment,
@@ -349,6 +350,17 @@ class PersonFlagAdmin(AuditedDelete, GoesWithPerson, admin.ModelAdmin):
     @admin.display(description="tracks per group")
     def group_sizes(self, obj):
         return " + ".join(str(len(g)) for g in obj.groups)
+
+
+@admin.register(PersonMerge)
+class PersonMergeAdmin(GoesWithPerson, admin.ModelAdmin):
+    """What each merge moved; the owner undoes one from the person's page (services.people.undo_merge)."""
+
+    list_display = ["id", "keep", "owner", "merged_label", "created", "undone_at"]
+    list_filter = ["created", "undone_at"]
+    list_select_related = ["keep", "owner"]
+    search_fields = ["keep__name", "merged_name", "owner__username"]
+    exclude = ["merged_embeddings", "keep_embeddings"]  # face data: not shown
 
 
 # --------------------------------------------------------------------------- sessions

@@ -83,6 +83,9 @@ class Session(models.Model):
     # older generation does nothing) and, when the socket closed without Stop, when (s into the recording).
     live_generation = models.PositiveIntegerField(default=0)
     connection_lost_at = models.FloatField(null=True, blank=True)
+    # when a merge, split, undo or deletion last changed who is who in this session: summaries made
+    # before it say so (summaries.models.Summary.made_before_people_changed)
+    people_changed_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -411,6 +414,54 @@ class PersonFlag(models.Model):
         return {t for group in self.groups for t in group}
 
 
+class PersonMerge(models.Model):
+    """What one merge moved, so it can be undone (services.people.undo_merge).
+
+    The merged person's row is deleted by the merge; its id, number, name, consent and embeddings are kept
+    here, with the ids of the tracks, observations and thumbnails that moved to ``keep``. An undo gives
+    back those rows still with ``keep`` (what was split off or deleted since stays where it is).
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="person_merges")
+    keep = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="merges_in")
+    audit_entry = models.OneToOneField(
+        "AuditEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="person_merge"
+    )
+    merged_id = models.PositiveBigIntegerField()  # the merged person's id, given back on undo
+    merged_number = models.PositiveIntegerField()
+    merged_name = models.CharField(max_length=120, blank=True)
+    merged_consent = models.JSONField(default=dict, blank=True)  # {"given", "at", "note"}
+    merged_embeddings = models.JSONField(default=list, blank=True)
+    keep_embeddings = models.JSONField(default=list, blank=True)  # ``keep``'s before the merge
+    keep_took_name = models.BooleanField(default=False)  # ``keep`` had no name and took the merged one
+    # the observations that moved are those of ``track_ids`` less ``foreign_observation_ids`` (someone
+    # else's on those tracks), plus ``loose_observation_ids`` (the merged person's on other tracks): both
+    # are usually empty, so a long session's record stays small
+    loose_observation_ids = models.JSONField(default=list, blank=True)
+    foreign_observation_ids = models.JSONField(default=list, blank=True)
+    track_ids = models.JSONField(default=list, blank=True)
+    thumbnail_ids = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Person #{self.merged_id} merged into {self.keep}"
+
+    @property
+    def merged_label(self) -> str:
+        return self.merged_name or f"Person {self.merged_number}"
+
+    def moved_observations(self):
+        """The observations this merge moved (whoever holds them now)."""
+        from django.db.models import Q
+
+        on_tracks = Q(track_id__in=self.track_ids) & ~Q(pk__in=self.foreign_observation_ids)
+        return Observation.objects.filter(on_tracks | Q(pk__in=self.loose_observation_ids))
+
+
 # --------------------------------------------------------------------------- privacy
 class UserSettings(models.Model):
     """A user's privacy settings: how long session media is kept."""
@@ -456,6 +507,7 @@ class AuditEntry(models.Model):
         EXPORTED = "exported", "Exported"
         RENAMED = "renamed", "Renamed"
         MERGED = "merged", "Merged"
+        UNMERGED = "unmerged", "Merge undone"
         NOT_SAME = "not_same", "Marked not the same"
         FLAGGED = "flagged", "Flagged as possibly several people"
         FLAG_DISMISSED = "flag_dismissed", "Flag dismissed"

@@ -13,6 +13,7 @@ from sessions_app.services.people import NAME_MAX
 
 SPLIT_ERROR = "Choose one of this person's tracks to split off."
 MERGE_ERROR = "Choose the person to keep and the person to merge into them."
+PICK_ERROR = "Pick exactly two people to merge."
 DAYS_ERROR = "Give the number of days as a whole number, or leave it empty."
 
 
@@ -44,6 +45,25 @@ class MergeForm(forms.Form):
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["keep"].queryset = self.fields["other"].queryset = visible_people(user)
+
+
+class MergePickForm(forms.Form):
+    """Two people picked in the face grid (which stays is chosen on the confirmation page)."""
+
+    pick = forms.ModelMultipleChoiceField(
+        queryset=None,
+        error_messages={k: PICK_ERROR for k in ("required", "invalid_choice", "invalid_pk_value", "invalid_list")},
+    )
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pick"].queryset = visible_people(user)
+
+    def clean_pick(self) -> list[Any]:
+        picked = list(self.cleaned_data["pick"])
+        if len(picked) != 2:
+            raise forms.ValidationError(PICK_ERROR)
+        return picked
 
 
 class RetentionForm(forms.Form):

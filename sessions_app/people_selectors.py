@@ -8,7 +8,18 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
-from sessions_app.models import Observation, Person, PersonFlag, PersonSuggestion, PersonThumbnail, Session
+from sessions_app.models import (
+    Observation,
+    Person,
+    PersonFlag,
+    PersonMerge,
+    PersonSuggestion,
+    PersonThumbnail,
+    Session,
+)
+
+# The orders of the people page (``?sort=``): key, label; the first is the default.
+PEOPLE_SORTS = {"number": "Number", "time": "Time on screen", "seen": "Last seen", "name": "Name"}
 
 
 def visible_people(user: Any):
@@ -27,7 +38,8 @@ def _interval(sample_fps: float, source: str) -> float:
 
 def people_overview(owner: Any, person_ids: list[int] | None = None) -> list[Person]:
     """The owner's people by number, each with ``thumbs``, ``appearances`` [{session_id, title, frames,
-    seconds}] and ``time_on_screen`` (seconds; sampled frames / sample rate, 0 for images)."""
+    seconds, created}] (newest session first), ``time_on_screen`` (seconds; sampled frames / sample rate,
+    0 for images) and ``last_seen`` (when the newest session they appear in was made; None: none)."""
     qs = Person.objects.filter(owner=owner).prefetch_related(
         Prefetch("thumbnails", queryset=PersonThumbnail.objects.order_by("created"), to_attr="thumbs")
     )
@@ -44,13 +56,50 @@ def people_overview(owner: Any, person_ids: list[int] | None = None) -> list[Per
     for r in rows:
         seconds = r["n"] * _interval(r["session__sample_fps"], r["session__source"])
         seen[r["person"]].append(
-            {"session_id": r["session"], "title": r["session__title"], "frames": r["n"], "seconds": seconds}
+            {
+                "session_id": r["session"],
+                "title": r["session__title"],
+                "frames": r["n"],
+                "seconds": seconds,
+                "created": r["session__created"],
+            }
         )
     for p in people:
         p.appearances = seen.get(p.pk, [])
         p.time_on_screen = sum(a["seconds"] for a in p.appearances)
         p.frames = sum(a["frames"] for a in p.appearances)
+        p.last_seen = p.appearances[0]["created"] if p.appearances else None
     return people
+
+
+def people_page(owner: Any, query: str = "", sort: str = "number") -> list[Person]:
+    """:func:`people_overview` filtered by a part of the shown name (case-insensitive) and ordered by
+    ``sort`` (a key of :data:`PEOPLE_SORTS`; longest on screen and most recently seen first)."""
+    people = people_overview(owner)
+    query = " ".join(query.split()).casefold()
+    if query:
+        people = [p for p in people if query in p.display_name.casefold()]
+    if sort == "time":
+        people.sort(key=lambda p: (-p.time_on_screen, p.number))
+    elif sort == "seen":
+        people.sort(key=lambda p: (p.last_seen is None, -(p.last_seen.timestamp() if p.last_seen else 0), p.number))
+    elif sort == "name":
+        people.sort(key=lambda p: (p.display_name.casefold(), p.number))
+    return people
+
+
+def visible_merges(user: Any):
+    qs = PersonMerge.objects.all()
+    return qs if user.is_staff else qs.filter(owner=user)
+
+
+def undoable_merges(person: Person) -> list[PersonMerge]:
+    """Merges into ``person`` that can still be undone, newest first."""
+    return list(PersonMerge.objects.filter(keep=person, undone_at__isnull=True).order_by("-created", "-pk"))
+
+
+def get_merge_or_404(user: Any, merge_id: Any) -> PersonMerge:
+    return get_object_or_404(visible_merges(user), pk=merge_id)
 
 
 def person_tracks(person: Person) -> list:

@@ -6,25 +6,29 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.forms import SuggestionAnswerForm
-from sessions_app.people_forms import MergeForm, RetentionForm, SplitForm, first_error
+from sessions_app.people_forms import MergeForm, MergePickForm, RetentionForm, SplitForm, first_error
 from sessions_app.people_selectors import (
+    PEOPLE_SORTS,
     flag_groups,
     flagged_people,
+    get_merge_or_404,
     get_person_or_404,
     get_suggestion_or_404,
     owner_suggestions,
     people_overview,
+    people_page,
     person_suggestions,
     person_tracks,
+    undoable_merges,
 )
-from sessions_app.services import audit, identity_flags, people, privacy, suggestions
+from sessions_app.services import audit, identity_flags, people, privacy, suggestions, track_faces
 
 
 def _wants_json(request) -> bool:
@@ -40,8 +44,14 @@ def _back(request, default: str) -> HttpResponseRedirect:
 
 @login_required
 def people_list(request, *, status: int = 200):
+    query = request.GET.get("q", "")[:120]
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in PEOPLE_SORTS else next(iter(PEOPLE_SORTS))
     context = {
-        "people": people_overview(request.user),
+        "people": people_page(request.user, query, sort),
+        "query": query,
+        "sort": sort,
+        "sorts": PEOPLE_SORTS.items(),
         "suggestions": owner_suggestions(request.user),
         "flagged": flagged_people(request.user),
     }
@@ -51,6 +61,8 @@ def people_list(request, *, status: int = 200):
 def _detail_page(request, person, *, status: int = 200):
     overview = people_overview(person.owner, [person.pk])[0]
     tracks = person_tracks(person)
+    for t in tracks:
+        t.show_faces = track_faces.can_show(t)
     flag, groups = flag_groups(person, tracks)
     context = {
         "person": overview,
@@ -58,6 +70,8 @@ def _detail_page(request, person, *, status: int = 200):
         "suggestions": person_suggestions(person),
         "flag": flag,
         "flag_groups": groups,
+        "merges": undoable_merges(person),
+        "others": [p for p in people_overview(person.owner) if p.pk != person.pk],
     }
     return render(request, "people/detail.html", context, status=status)
 
@@ -67,6 +81,20 @@ def person_detail(request, person_id: int):
     person = get_person_or_404(request.user, person_id)
     audit.record_read(request.user, person, what=audit.Read.FACES, request=request)
     return _detail_page(request, person)
+
+
+@login_required
+def track_faces_image(request, person_id: int, track_id: int):
+    """A strip of a few faces of one of the person's tracks (services.track_faces); 404 without media."""
+    person = get_person_or_404(request.user, person_id)
+    track = get_object_or_404(person.tracks.select_related("session"), pk=track_id)
+    data = track_faces.track_faces_jpeg(track)
+    if data is None:
+        raise Http404("No faces can be shown for this track.")
+    audit.record_read(request.user, person, what=audit.Read.FACES, request=request)
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @login_required
@@ -100,25 +128,71 @@ def person_consent(request, person_id: int):
     return _back(request, reverse("people"))
 
 
+def _merge_pair(request) -> tuple | None:
+    """The two people of a merge from the query: ``keep`` and ``other``, or two ``pick``-ed in the face
+    grid (the lower number stays; the page offers the swap). None (with a message) when that is not two
+    of the user's people."""
+    if "pick" in request.GET:
+        pick = MergePickForm(request.user, request.GET)
+        if not pick.is_valid():
+            messages.error(request, first_error(pick))
+            return None
+        keep, other = sorted(pick.cleaned_data["pick"], key=lambda p: p.number)
+        return keep, other
+    form = MergeForm(request.user, request.GET)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return None
+    return form.cleaned_data["keep"], form.cleaned_data["other"]
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def people_merge(request):
+    """GET: the confirmation (both people with their faces, which name stays); POST: the merge."""
+    if request.method == "GET":
+        pair = _merge_pair(request)
+        if pair is None:  # a bad or foreign id: the list again, with the message, as a 400
+            return people_list(request, status=400)
+        if pair[0].pk == pair[1].pk or pair[0].owner_id != pair[1].owner_id:
+            messages.error(request, "Choose two different people of the same owner to merge.")
+            return people_list(request, status=400)
+        keep, other = people_overview(pair[0].owner, [pair[0].pk, pair[1].pk])
+        if keep.pk != pair[0].pk:
+            keep, other = other, keep
+        return render(request, "people/merge_confirm.html", {"keep": keep, "other": other})
     form = MergeForm(request.user, request.POST)
     if not form.is_valid():  # a bad or foreign id: the list again, with the message, as a 400
         messages.error(request, first_error(form))
         return people_list(request, status=400)
     keep, other = form.cleaned_data["keep"], form.cleaned_data["other"]
+    label = other.display_name
     try:
         moved = people.merge_people(keep, other, actor=request.user, request=request)
     except people.PeopleError as exc:
         messages.error(request, str(exc))
         return _back(request, reverse("people"))
+    keep.refresh_from_db(fields=["name"])
     messages.success(
         request,
-        f"Merged into “{keep.display_name}”: {moved['observations']} observations, {moved['tracks']} tracks, "
-        f"{moved['thumbnails']} thumbnails moved.",
+        f"Merged “{label}” into “{keep.display_name}”: {moved['observations']} observations, "
+        f"{moved['tracks']} tracks, {moved['thumbnails']} thumbnails moved. You can undo it below.",
     )
     return redirect("person_detail", keep.pk)
+
+
+@login_required
+@require_POST
+def merge_undo(request, merge_id: int):
+    merge = get_merge_or_404(request.user, merge_id)
+    keep_id = merge.keep_id
+    try:
+        back = people.undo_merge(merge, actor=request.user, request=request)
+    except people.PeopleError as exc:
+        messages.error(request, str(exc))
+        return redirect("person_detail", keep_id)
+    messages.success(request, f"Merge undone: “{back.display_name}” is a person of their own again.")
+    return redirect("person_detail", back.pk)
 
 
 @login_required
@@ -228,7 +302,7 @@ def privacy_settings(request):
 
 @login_required
 def audit_log(request):
-    entries = audit.entries_for(request.user)[:500]
+    entries = audit.entries_for(request.user).select_related("person_merge")[:500]
     return render(request, "people/audit.html", {"entries": entries})
 
 

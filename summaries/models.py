@@ -60,6 +60,13 @@ class Summary(models.Model):
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
 
+    @property
+    def made_before_people_changed(self) -> bool:
+        """A finished text that predates a merge, split or deletion of people in its session: its people
+        and counts may no longer match the session's (the page says so rather than contradict it)."""
+        changed = self.session.people_changed_at
+        return bool(changed and self.status == self.Status.DONE and (self.started or self.created) < changed)
+
 
 class LLMSettings(models.Model):
     """A user's remote LLM endpoint; the API key is stored encrypted (emotionsite.crypto, not SECRET_KEY),

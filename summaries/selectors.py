@@ -42,7 +42,7 @@ def summary_message(summary: Summary) -> dict[str, Any]:
 
 
 def summaries_of(session: Any):
-    return Summary.objects.filter(session=session).select_related("requested_by").order_by("-created", "-pk")
+    return Summary.objects.filter(session=session).select_related("requested_by", "session").order_by("-created", "-pk")
 
 
 def _availabilities(user: Any) -> dict[str, Availability]:

@@ -174,7 +174,7 @@ def split_tracks(person: Person, tracks: list[Track], *, actor: Any = None, requ
         new = people.split_track(tracks[0], actor=actor, request=request)
         for track in tracks[1:]:
             extra = people.split_track(track, actor=actor, request=request)
-            people.merge_people(new, extra, actor=actor, request=request)
+            people.merge_people(new, extra, actor=actor, request=request, undoable=False)  # one split
     if open_flag(person) is not None:
         check_person(person, actor=actor, request=request)
     return Person.objects.get(pk=new.pk)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from sessions_app.models import Observation, Person, PersonThumbnail, Track
+from sessions_app.models import Observation, Person, PersonMerge, PersonThumbnail, Session, Track
 from sessions_app.services import audit
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,17 @@ def delete_files_on_commit(names: set[str] | list[str]) -> None:
 
     if names:
         transaction.on_commit(remove)
+
+
+def people_changed(observations=None, tracks=None) -> None:
+    """Stamp the sessions of these observations / tracks (querysets): who is who in them just changed,
+    so summaries made before say so. Call before the rows move or go."""
+    ids: set[int] = set()
+    for qs in (observations, tracks):
+        if qs is not None:
+            ids.update(qs.values_list("session_id", flat=True).distinct())
+    if ids:
+        Session.objects.filter(pk__in=ids).update(people_changed_at=timezone.now())
 
 
 def lock_owner(owner_id: int) -> None:
@@ -76,10 +87,13 @@ def set_consent(person: Person, given: bool, note: str = "", *, actor: Any = Non
     return person
 
 
-def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any = None) -> dict[str, int]:
+def merge_people(
+    keep: Person, other: Person, *, actor: Any = None, request: Any = None, undoable: bool = True
+) -> dict[str, int]:
     """Move ``other``'s observations, tracks, thumbnails and embeddings to ``keep`` and delete ``other``.
 
-    Returns how many rows moved. Both must belong to the same owner.
+    Returns how many rows moved. Both must belong to the same owner. A :class:`PersonMerge` keeps what
+    :func:`undo_merge` needs to reverse it (not for ``undoable=False``: a step inside another action).
     """
     if keep.pk == other.pk:
         raise PeopleError("Choose two different people to merge.")
@@ -94,20 +108,43 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
         from sessions_app.services.suggestions import move_answers
 
         move_answers(keep, other)  # a "not the same" answer about ``other`` stays true of ``keep``
+        record = PersonMerge(
+            owner_id=keep.owner_id,
+            keep=keep,
+            merged_id=other.pk,
+            merged_number=other.number,
+            merged_name=other.name,
+            merged_consent={
+                "given": other.consent_given,
+                "at": other.consent_at.isoformat() if other.consent_at else None,
+                "note": other.consent_note,
+            },
+            merged_embeddings=other.embeddings or [],
+            keep_embeddings=keep.embeddings or [],
+            keep_took_name=not keep.name and bool(other.name),
+            track_ids=list(Track.objects.filter(person=other).values_list("pk", flat=True)),
+            thumbnail_ids=list(PersonThumbnail.objects.filter(person=other).values_list("pk", flat=True)),
+        )
+        on_tracks = Observation.objects.filter(track_id__in=record.track_ids)
+        record.foreign_observation_ids = list(on_tracks.exclude(person=other).values_list("pk", flat=True))
+        record.loose_observation_ids = list(
+            Observation.objects.filter(person=other).exclude(track_id__in=record.track_ids).values_list("pk", flat=True)
+        )
+        people_changed(Observation.objects.filter(person=other), Track.objects.filter(person=other))
         moved = {
             "observations": Observation.objects.filter(person=other).update(person=keep),
-            "tracks": Track.objects.filter(person=other).update(person=keep),
-            "thumbnails": PersonThumbnail.objects.filter(person=other).update(person=keep),
+            "tracks": Track.objects.filter(pk__in=record.track_ids).update(person=keep),
+            "thumbnails": PersonThumbnail.objects.filter(pk__in=record.thumbnail_ids).update(person=keep),
             "embeddings": len(other.embeddings or []),
         }
         from inference import identity
 
         keep.embeddings = identity.merge_references(keep.embeddings or [], other.embeddings or [])
-        if not keep.name and other.name:
+        if record.keep_took_name:
             keep.name = other.name
         keep.save(update_fields=["embeddings", "name"])
         label = other.display_name
-        audit.record(
+        record.audit_entry = audit.record(
             actor,
             audit.Action.MERGED,
             keep,
@@ -115,7 +152,80 @@ def merge_people(keep: Person, other: Person, *, actor: Any = None, request: Any
             detail=f"{label} (#{other.pk}) merged in: {moved['observations']} observations, {moved['tracks']} tracks",
         )
         other.delete()
+        if undoable:
+            record.save()  # after the delete: ``keep`` and the entry exist, ``other`` lives on only here
     return moved
+
+
+def _without(embeddings: list, gone: list) -> list:
+    """``embeddings`` less those equal (within float noise) to one of ``gone``."""
+    if not gone:
+        return list(embeddings)
+    drop = np.asarray(gone, dtype=np.float64)
+    return [
+        e
+        for e in embeddings
+        if not np.any(np.all(np.isclose(drop, np.asarray(e, dtype=np.float64), atol=1e-6), axis=1))
+    ]
+
+
+def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) -> Person:
+    """Bring back the person a merge removed, under their old id, with their name, consent, embeddings and
+    the observations, tracks and thumbnails that moved and are still with the kept person.
+
+    Rows split off or deleted since stay as they are; answers to suggestions moved by the merge stay with
+    the kept person. Returns the person brought back.
+    """
+    from datetime import datetime
+
+    with transaction.atomic():
+        lock_owner(merge.owner_id)
+        merge = PersonMerge.objects.select_for_update().filter(pk=merge.pk).select_related("keep").first()
+        if merge is None:
+            raise PeopleError("This merge can no longer be undone: the person it went into is gone.")
+        if merge.undone_at is not None:
+            raise PeopleError("This merge was already undone.")
+        keep = Person.objects.select_for_update().get(pk=merge.keep_id)
+        if Person.objects.filter(pk=merge.merged_id).exists():
+            raise PeopleError("This merge was already undone.")
+        taken = Person.objects.filter(owner_id=merge.owner_id, number=merge.merged_number).exists()
+        number = merge.merged_number
+        if taken:  # a later person took the number: the next free one
+            number = (Person.objects.filter(owner_id=merge.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
+        consent = merge.merged_consent or {}
+        back = Person.objects.create(
+            pk=merge.merged_id,
+            owner_id=merge.owner_id,
+            number=number,
+            name=merge.merged_name,
+            embeddings=merge.merged_embeddings,
+            consent_given=bool(consent.get("given")),
+            consent_at=datetime.fromisoformat(consent["at"]) if consent.get("at") else None,
+            consent_note=consent.get("note") or "",
+        )
+        observations = merge.moved_observations().filter(person=keep)
+        people_changed(observations)
+        moved = {
+            "observations": observations.update(person=back),
+            "tracks": Track.objects.filter(pk__in=merge.track_ids, person=keep).update(person=back),
+            "thumbnails": PersonThumbnail.objects.filter(pk__in=merge.thumbnail_ids, person=keep).update(person=back),
+        }
+        kept = _without(keep.embeddings or [], merge.merged_embeddings)
+        keep.embeddings = kept or merge.keep_embeddings
+        if merge.keep_took_name and keep.name == merge.merged_name:
+            keep.name = ""
+        keep.save(update_fields=["embeddings", "name"])
+        merge.undone_at = timezone.now()
+        merge.save(update_fields=["undone_at"])
+        audit.record(
+            actor,
+            audit.Action.UNMERGED,
+            keep,
+            request=request,
+            detail=f"{back.display_name} (#{back.pk}) back: {moved['observations']} observations, "
+            f"{moved['tracks']} tracks",
+        )
+    return back
 
 
 def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Person:
@@ -135,6 +245,7 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         number = (Person.objects.filter(owner_id=old.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
         refs = identity_references(track.references, track.embedding)
         new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=refs)
+        people_changed(tracks=Track.objects.filter(pk=track.pk))
         Track.objects.filter(pk=track.pk).update(person=new)
         Observation.objects.filter(track=track).update(person=new)
         if refs:
@@ -181,6 +292,7 @@ def delete_person(
             raise PeopleError("This person no longer exists.")
         files = list(person.thumbnails.values_list("image", flat=True))
         tracks = Track.objects.filter(person=person)
+        people_changed(Observation.objects.filter(person=person), tracks)
         if keep_observations:
             observations = Observation.objects.filter(person=person).update(person=None)
             tracks.update(person=None, embedding=None)  # a track's mean embedding is face data too

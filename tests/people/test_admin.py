@@ -49,6 +49,12 @@ def full_world(people_world, other_user):
 
     PersonSuggestion.objects.create(owner=w.owner, person=w.alice, candidate=w.carol, score=0.4)
     PersonFlag.objects.create(person=w.alice, groups=[[w.tracks["a-alice"].pk], [w.tracks["b-alice"].pk]])
+    from sessions_app.models import PersonMerge
+
+    PersonMerge.objects.create(owner=w.owner, keep=w.alice, merged_id=10**6, merged_number=9, merged_name="Gone")
+    from sessions_app.models import StorageQuota
+
+    StorageQuota.objects.create(user=other_user, quota_mb=100)  # a row to open (missing since issue 21)
     from sessions_app.models import AnalysisRun
 
     AnalysisRun.objects.create(session=w.b, weights_version="0-old", status="failed")  # not current: no effect

@@ -1,5 +1,6 @@
-"""Headless Chromium: a name containing markup is text on the people page (also after an inline rename)
-and on the replay page, which shows the new name at once; no element is created from a name."""
+"""Headless Chromium: a name containing markup is text on the people grid, on the person page (also after an
+inline rename) and on the replay page, which shows the new name at once; no element is created from a name.
+Then two people are merged by picking their faces, confirmed beside each other, and the merge is undone."""
 
 from __future__ import annotations
 
@@ -37,17 +38,23 @@ def test_markup_names_render_as_text(user, password, seen_session, daphne_server
         page.set_default_timeout(20000)
         log_in(page, daphne_server, user.username, password)
         page.goto(f"{daphne_server}/people/")
-        card = page.locator(f"section.person[data-person='{evil_id}']")
+        card = page.locator(f"li.person[data-person='{evil_id}']")
         name = card.locator(".person-name")
         assert name.inner_text() == EVIL and name.is_visible()
         assert page.locator("#people-list .person-name").all_inner_texts() == ["Alice", EVIL]
         assert page.locator("img[src='x']").count() == 0
 
-        card.locator("input[name=name]").fill(RENAMED)
-        card.locator("button[type=submit]", has_text="Rename").click()
-        card.locator(".rename-status", has_text="Saved.").wait_for()
-        assert page.url.endswith("/people/")  # renamed in place, no reload
-        assert name.inner_text() == RENAMED and name.is_visible()
+        name.click()  # rename, consent and delete are on the person's page
+        page.locator("form.rename-form input[name=name]").fill(RENAMED)
+        page.locator("form.rename-form button[type=submit]").click()
+        page.locator(".rename-status", has_text="Saved.").wait_for()
+        assert page.url.endswith(f"/people/{evil_id}/")  # renamed in place, no reload
+        heading = page.locator("h1.person-name")
+        assert heading.inner_text() == RENAMED and heading.is_visible()
+        faces = page.locator(".track-faces img")  # the track's faces, cropped from the clip
+        faces.scroll_into_view_if_needed()
+        page.wait_for_function("() => document.querySelector('.track-faces img').naturalWidth > 0")
+        assert faces.evaluate("i => i.naturalWidth") == 3 * 64
         assert page.locator("#bold").count() == 0 and page.locator("img[src='x']").count() == 0
 
         page.goto(f"{daphne_server}/sessions/{seen_session.pk}/")
@@ -58,5 +65,28 @@ def test_markup_names_render_as_text(user, password, seen_session, daphne_server
         heading = page.locator("section.card.person h3", has_text="Bob")  # the people section below
         assert heading.inner_text() == RENAMED and heading.is_visible()
         assert page.locator("#bold").count() == 0 and page.locator("img[src='x']").count() == 0
+
+        # merge by faces: pick both tiles, see both sides and which name stays, confirm; then undo
+        page.goto(f"{daphne_server}/people/")
+        for tile in page.locator("#people-list li.person").all():
+            tile.locator("input[name=pick]").check()
+        page.locator("#merge-picked").click()
+        page.wait_for_selector("#merge-form")
+        assert page.locator("#merge-keep .person-name").inner_text() == "Alice"
+        assert page.locator("#merge-other .person-name").inner_text() == RENAMED
+        assert (
+            page.locator("#merge-keep .faces > *").count() >= 1 and page.locator("#merge-other .faces > *").count() >= 1
+        )
+        assert "“Alice” stays" in page.locator("#merge-summary").inner_text()
+        page.locator("#merge-form button[type=submit]").click()
+        page.wait_for_selector("#merges")
+        assert page.locator("h1.person-name").inner_text() == "Alice"
+        assert "Merged “" in page.locator("main").inner_text()
+        page.locator("#merges form.undo-merge button").click()
+        page.wait_for_selector("text=Merge undone")
+        assert page.locator("h1.person-name").inner_text() == RENAMED and page.locator("#bold").count() == 0
+        assert page.url.endswith(f"/people/{evil_id}/")
     assert not errors, errors
-    assert Person.objects.get(pk=evil_id).name == RENAMED
+    evil = Person.objects.get(pk=evil_id)
+    assert evil.name == RENAMED and evil.observations.count() == 10
+    assert Person.objects.filter(owner=user).count() == 2

@@ -22,10 +22,11 @@ def test_people_page_lists_owned_people_escaped(auth_client, people_world, other
     page = auth_client.get(reverse("people")).content.decode()
     assert "Alice" in page and "Person 3" in page and "Not yours" not in page
     assert EVIL not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "6.0 s" in page  # Alice: 30 frames at 5 fps
-    assert reverse("session_detail", args=[w.a.pk]) in page and reverse("session_detail", args=[w.b.pk]) in page
+    assert "6.0 s" in page and "2 sessions" in page  # Alice: 30 frames at 5 fps, in A and B
     thumb = w.alice.thumbnails.get()
     assert reverse("person_thumbnail", args=[thumb.pk]) in page
+    detail = auth_client.get(reverse("person_detail", args=[w.alice.pk])).content.decode()
+    assert reverse("session_detail", args=[w.a.pk]) in detail and reverse("session_detail", args=[w.b.pk]) in detail
 
 
 def test_person_reachable_by_owner_and_staff_only(client, people_world, other_user, staff_user):
@@ -71,7 +72,7 @@ def test_consent_shown_and_editable(auth_client, people_world):
     auth_client.post(reverse("person_consent", args=[w.bob.pk]), {"consent_given": "1", "consent_note": "asked 1 May"})
     bob = Person.objects.get(pk=w.bob.pk)
     assert bob.consent_given and bob.consent_note == "asked 1 May" and bob.consent_at
-    page = auth_client.get(reverse("people")).content.decode()
+    page = auth_client.get(reverse("person_detail", args=[w.bob.pk])).content.decode()  # the form is there
     assert 'value="asked 1 May"' in page and "recorded " in page
     auth_client.post(reverse("person_consent", args=[w.bob.pk]), {"consent_note": "withdrawn"})
     assert not Person.objects.get(pk=w.bob.pk).consent_given
