@@ -54,13 +54,10 @@ def full_world(people_world, other_user):
     PersonMerge.objects.create(owner=w.owner, keep=w.alice, merged_id=10**6, merged_number=9, merged_name="Gone")
     from sessions_app.models import StorageQuota
 
-    StorageQuota.objects.create(user=other_user, quota_mb=100)  # a row to open (missing since issue 21)
+    StorageQuota.objects.create(user=other_user, quota_mb=100, note="raised for a long study")
     from sessions_app.models import AnalysisRun
 
     AnalysisRun.objects.create(session=w.b, weights_version="0-old", status="failed")  # not current: no effect
-    from sessions_app.models import StorageQuota
-
-    StorageQuota.objects.create(user=w.owner, quota_mb=500, note="raised for a long study")
     return w
 
 

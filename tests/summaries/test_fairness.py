@@ -94,4 +94,4 @@ def test_the_heuristic_task_never_runs_an_llm(summary_session, user):
     assert not llm.started.is_set() and Summary.objects.get(pk=row.pk).error == GENERIC_ERROR
     row = Summary.objects.create(session=summary_session, requested_by=user, backend="heuristic", task_id="h")
     assert generate_heuristic_summary(row.pk) == "done"
-    assert Summary.objects.get(pk=row.pk).text.startswith("00:12 of video")
+    assert Summary.objects.get(pk=row.pk).text.startswith("00:12.0 of video")
