@@ -87,6 +87,7 @@ def stack_env(service_env: dict[str, str], tmp: Path, **extra: str) -> dict[str,
         EMOTION_SEGMENT_SECONDS="2",
         EMOTION_CELERY_LOG_LEVEL="warning",
         EMOTION_LIMIT_HEALTHZ="off",  # the tests poll /healthz several times a second
+        EMOTION_HEALTHZ_CACHE_SECONDS="1",  # they watch a killed worker go down and come back within seconds
         **{f"EMOTION_QUEUE_{q}": f"runsh-{tag}-{q.lower()}" for q in ("LIVE", "INFERENCE", "SUMMARIES", "DEFAULT")},
     )
     env.update(extra)

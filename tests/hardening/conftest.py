@@ -14,7 +14,16 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from sessions_app.models import Marker, Person, PersonFlag, PersonSuggestion, PersonThumbnail, Session
+from sessions_app.models import (
+    Marker,
+    Person,
+    PersonFlag,
+    PersonMerge,
+    PersonSuggestion,
+    PersonThumbnail,
+    Session,
+    Track,
+)
 from tests.sessions.conftest import media_dir  # noqa: F401 - re-exported fixture
 
 MEDIA_BYTES = bytes(range(256)) * 8
@@ -76,4 +85,9 @@ def world(db, settings, tmp_path) -> World:
     # "Second Person is possibly Secret Person", and Secret Person flagged as possibly several people
     extra["suggestion"] = PersonSuggestion.objects.create(owner=owner, person=person, candidate=extra["person2"])
     extra["flag"] = PersonFlag.objects.create(person=person, groups=[[1], [2]], distance=0.9)
+    # one of the person's tracks (its faces are cut from the original on request) and a merge to undo
+    extra["track"] = Track.objects.create(session=session, person=person, key="0:1", count=1, last_time=1.0)
+    extra["merge"] = PersonMerge.objects.create(
+        owner=owner, keep=person, merged_id=10**6, merged_number=9, merged_name="Merged Person"
+    )
     return World(owner, other, staff, session, victim, person, thumbnail, marker, extra=extra)

@@ -81,6 +81,10 @@ def _merged(w: World) -> None:
     assert not Person.objects.filter(pk=w.extra["person2"].pk).exists()
 
 
+def _merge_undone(w: World) -> None:
+    assert Person.objects.get(pk=10**6).name == "Merged Person"
+
+
 def _person_renamed(w: World) -> None:
     assert Person.objects.get(pk=w.person.pk).name == "Renamed"
 
@@ -115,6 +119,7 @@ S = "/sessions/{}"
 # route name → the checks for it. Add a row for every new route (see the module docstring).
 ROUTES: dict[str, list[Check]] = {
     "healthz": [Check(lambda w: "/healthz", "public", contains=b'"database"')],
+    "favicon": [Check(lambda w: "/favicon.ico", "public", expect=301)],  # to the site's own static SVG
     # accounts
     "signup": [
         Check(lambda w: "/accounts/signup/", "public", signed_in=302),  # signed in: off to the home page
@@ -239,6 +244,13 @@ ROUTES: dict[str, list[Check]] = {
         )
     ],
     "person_detail": [Check(lambda w: f"/people/{w.person.pk}/", "owner", contains=b"Secret Person")],
+    "merge_undo": [
+        Check(lambda w: f"/people/merges/{w.extra['merge'].pk}/undo/", "owner", "post", 302, after=_merge_undone)
+    ],
+    # the world's original is not a video: the owner too gets 404 (no faces to cut), never another's crop
+    "person_track_faces": [
+        Check(lambda w: f"/people/{w.person.pk}/tracks/{w.extra['track'].pk}/faces.jpg", "owner", expect=404)
+    ],
     "person_rename": [
         Check(
             lambda w: f"/people/{w.person.pk}/rename/", "owner", "post", 302, {"name": "Renamed"}, after=_person_renamed

@@ -11,6 +11,7 @@ import pytest
 from emotionsite.threadpools import file_work, io_work
 
 
+@pytest.mark.django_db  # the pools' threads close stale connections before each call (as channels does)
 def test_file_work_is_bounded_and_io_work_does_not_wait_behind_it(settings):
     settings.EMOTION_WEB_FILE_THREADS, settings.EMOTION_WEB_IO_THREADS = 2, 1
     release, lock = threading.Event(), threading.Lock()
