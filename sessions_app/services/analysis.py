@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
@@ -37,6 +36,7 @@ from django.utils import timezone
 from inference.errors import MediaError
 from sessions_app.models import AnalysisRun, Observation, Person, PersonThumbnail, Segment, Session, Track
 from sessions_app.services import runs
+from sessions_app.services.people import lock_owner
 from sessions_app.services.progress import send_state
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def queue_segments(owner_id: int) -> list[tuple[int, int]]:
     """
     limit = max(1, settings.EMOTION_SEGMENTS_PER_USER)
     with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+        lock_owner(owner_id)
         mine = Segment.objects.filter(session__owner_id=owner_id, session__status__in=RUNNING_STATES)
         busy = mine.filter(Q(status=Segment.Status.RUNNING) | Q(status=Segment.Status.PENDING, worker=QUEUED)).count()
         if busy >= limit:
@@ -447,7 +447,7 @@ def finalize_session(session: Session) -> None:
     for t in tracks:
         groups[merged.get(t.pk, t.pk)].append(t)
 
-    get_user_model().objects.select_for_update().filter(pk=session.owner_id).first()
+    lock_owner(session.owner_id)
     people = {p.pk: p for p in Person.objects.filter(owner_id=session.owner_id)}
     rejected = rejected_pairs(session.owner_id)
     next_number = (Person.objects.filter(owner_id=session.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1

@@ -54,8 +54,10 @@ def people_changed(observations=None, tracks=None) -> None:
 
 
 def lock_owner(owner_id: int) -> None:
-    """Lock the owner's user row for the transaction: finalize_session serialises people creation and
-    linking per owner on it, and so do writes to the owner's people (take it before other rows)."""
+    """Lock the owner's user row for the transaction: the one per-user lock. finalize_session serialises
+    people creation and linking per owner on it, and so do writes to the owner's people (take it before
+    other rows), the queueing of the owner's segments, storing a file against their storage quota and
+    counting their summaries in progress."""
     get_user_model().objects.select_for_update().filter(pk=owner_id).first()
 
 

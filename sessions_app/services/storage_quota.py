@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db.models import Sum
 
 from emotionsite import diskspace
 from sessions_app.models import PersonThumbnail, Session, StorageQuota
+from sessions_app.services import people
 
 MB = 1024 * 1024
 
@@ -123,7 +123,7 @@ def lock_and_check_stored(owner: Any, extra_bytes: int) -> None:
     """Inside a transaction that stores a file: serialise the owner's stores (their user row) and check the
     stored files alone (the file being stored may still be in staging, counted there). Two uploads that
     passed their start checks together cannot both land past the quota."""
-    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    people.lock_owner(owner.pk)
     if diskspace.is_low(extra_bytes):
         raise DiskLow("The server's disk is nearly full, so the file could not be stored. Please try again later.")
     current = Usage(stored_bytes(owner.pk), quota_for(owner.pk))
