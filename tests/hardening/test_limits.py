@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import time
 
 import pytest
@@ -21,9 +20,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from sessions_app.models import Session
-from tests.sessions.conftest import communicator, cookie_for
-
-SEQ_CHUNK = struct.Struct(">BI")
+from tests.sessions.conftest import communicator, cookie_for, record_two_chunks
 
 
 def limit(settings, **rates: str) -> None:
@@ -325,12 +322,7 @@ def test_live_recording_size_and_rate_limits(client, user, settings, tmp_path):
     async def run():
         comm = communicator("/ws/live/", cookie)
         assert (await comm.connect(timeout=10))[0]
-        await comm.send_json_to({"type": "start", "fps": 2})
-        started = await comm.receive_json_from(timeout=10)
-        await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, 0) + b"a" * 600)
-        first = await comm.receive_json_from(timeout=5)
-        await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, 1) + b"b" * 600)
-        replies = [await comm.receive_json_from(timeout=10) for _ in range(3)]
+        started, first, replies = await record_two_chunks(comm)  # the second goes past the 1000-byte bound
         await comm.disconnect()
         comm = communicator("/ws/live/", cookie)
         assert (await comm.connect(timeout=10))[0]

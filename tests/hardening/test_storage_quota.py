@@ -10,7 +10,6 @@ free-disk low-water mark new uploads and recordings are refused for everyone, an
 from __future__ import annotations
 
 import io
-import struct
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -21,9 +20,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from sessions_app.models import AuditEntry, Person, PersonThumbnail, Session
-from tests.sessions.conftest import communicator, cookie_for
-
-SEQ_CHUNK = struct.Struct(">BI")
+from tests.sessions.conftest import communicator, cookie_for, record_two_chunks
 
 
 def png_bytes(side: int = 96) -> bytes:
@@ -134,12 +131,7 @@ def test_live_recordings_are_refused_when_full_and_bounded_by_what_is_left(clien
     async def record():
         comm = communicator("/ws/live/", cookie)
         assert (await comm.connect(timeout=10))[0]
-        await comm.send_json_to({"type": "start", "fps": 2})
-        started = await comm.receive_json_from(timeout=10)
-        await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, 0) + b"a" * 600)
-        first = await comm.receive_json_from(timeout=5)
-        await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, 1) + b"b" * 600)  # past the 400 bytes left
-        replies = [await comm.receive_json_from(timeout=10) for _ in range(3)]
+        started, first, replies = await record_two_chunks(comm)  # the second goes past the 400 bytes left
         await comm.disconnect()
         return started, first, replies
 

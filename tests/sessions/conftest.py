@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import time
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def communicator(path: str, cookie: bytes | None) -> WebsocketCommunicator:
 
     headers = [ORIGIN] + ([(b"cookie", cookie)] if cookie else [])
     return WebsocketCommunicator(application, path, headers=headers)
+
+
+SEQ_CHUNK = struct.Struct(">BI")  # a numbered recording chunk's header: 0x03 + uint32 sequence number
+
+
+async def record_two_chunks(comm: WebsocketCommunicator) -> tuple[dict, dict, list[dict]]:
+    """On a connected /ws/live/ socket: start a recording and send two 600-byte numbered chunks; the
+    "started" message, the first chunk's answer and the three messages after the second chunk."""
+    await comm.send_json_to({"type": "start", "fps": 2})
+    started = await comm.receive_json_from(timeout=10)
+    await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, 0) + b"a" * 600)
+    first = await comm.receive_json_from(timeout=5)
+    await comm.send_to(bytes_data=SEQ_CHUNK.pack(3, 1) + b"b" * 600)
+    replies = [await comm.receive_json_from(timeout=10) for _ in range(3)]
+    return started, first, replies
 
 
 async def ws_upload(

@@ -5,7 +5,6 @@ Real ASGI app (channels.testing), Redis, PostgreSQL and Celery worker. The grace
 from __future__ import annotations
 
 import io
-import struct
 import time
 from pathlib import Path
 
@@ -13,12 +12,11 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from tests.sessions.conftest import CLIP, communicator, cookie_for, wait_for_session
+from tests.sessions.conftest import CLIP, SEQ_CHUNK, communicator, cookie_for, wait_for_session
 from tests.sessions.test_live import FRAME, _drain
 
 GRACE = 2
 FPS = 2.0  # few slots: the gap fill of a 5 s clip analyses at most 10 frames
-SEQ_CHUNK = struct.Struct(">BI")
 N_CHUNKS = 8
 TRUNCATE = 3000  # bytes cut off the end: the last WebM cluster is incomplete, as after a dropped connection
 
