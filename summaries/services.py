@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
 from emotionsite import ratelimit
-from sessions_app.services import audit, people
+from people import services as people
 from sessions_app.services.progress import send_summary_state
 from summaries import heuristic
 from summaries.base import LLM, SummaryCancelled, SummaryError, SummaryResult

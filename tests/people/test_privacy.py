@@ -15,8 +15,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import AuditEntry, Marker, Observation, Person, PersonThumbnail, Session, Track, UserSettings
-from sessions_app.services import retention
+from audit.models import AuditEntry
+from people import retention
+from people.models import Person, PersonThumbnail, UserSettings
+from sessions_app.models import Marker, Observation, Session, Track
 from sessions_app.tasks import apply_retention
 from tests.people.conftest import add_thumbnail, embedding, stored_path
 from tests.replay.conftest import add_observations

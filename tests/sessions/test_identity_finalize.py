@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from inference import identity
-from sessions_app.models import Person, PersonSuggestion, Segment, Session, Track
-from sessions_app.services import suggestions
+from people import suggestions
+from people.models import Person, PersonSuggestion
+from sessions_app.models import Segment, Session, Track
 from sessions_app.services.analysis import finalize_session
 from tests.replay.conftest import add_observations
 
