@@ -116,4 +116,4 @@ def test_sessions_app_names_no_other_domain():
 def test_each_room_is_a_django_app(room):
     from django.apps import apps
 
-    assert apps.get_app_config(room.split("_")[0] if room == "sessions_app" else room).name == room
+    assert apps.get_app_config(room).name == room
