@@ -41,12 +41,12 @@ from inference.classes import EMOTIONS
 from inference.errors import MediaError, TooLongError
 from live import state as live_state
 from people.models import Person
-from people.services import delete_files_on_commit
 from people.suggestions import rejected_pairs
 from sessions_app.mediatypes import sniff_file, storage_name
 from sessions_app.models import Observation, Segment, Session, Track
 from sessions_app.reliability import is_reliable
 from sessions_app.services import runs, storage_quota
+from sessions_app.services.media import delete_files_on_commit
 from sessions_app.services.progress import group_name, send_state
 
 logger = logging.getLogger(__name__)

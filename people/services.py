@@ -251,7 +251,7 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
             request=request,
             detail=f"track {track.key} of session {track.session_id} to {new.display_name} (#{new.pk})",
         )
-    from sessions_app.services.analysis import make_thumbnails
+    from people.thumbnails import make_thumbnails
 
     try:  # best effort (none when the media is gone): the split stands without a face picture
         make_thumbnails(track.session, [(new, [track])])

@@ -18,8 +18,8 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from people import retention
 from people.models import Person, PersonThumbnail, UserSettings
+from people.tasks import apply_retention
 from sessions_app.models import Marker, Observation, Session, Track
-from sessions_app.tasks import apply_retention
 from tests.people.conftest import add_thumbnail, embedding, stored_path
 from tests.replay.conftest import add_observations
 
