@@ -216,7 +216,7 @@ def test_delete_account_leaves_no_row_or_file(
     (Path(settings.EMOTION_STAGING_DIR) / str(user.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.EMOTION_STAGING_DIR) / str(user.pk) / "live-1.rec").write_bytes(b"partial")
     before = user_rows(user.pk)
-    assert {"sessions_app.Session.owner", "sessions_app.Person.owner", "sessions_app.AuditEntry.actor"} <= set(before)
+    assert {"sessions_app.Session.owner", "people.Person.owner", "audit.AuditEntry.actor"} <= set(before)
     user_dirs = [media_root / "sessions" / str(user.pk), media_root / "people" / str(user.pk)]
     assert all(any(d.rglob("*")) for d in user_dirs)
 
