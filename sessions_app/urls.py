@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sessions/new/", views.new_session, name="session_new"),
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:session_id>/people/", views.session_people_cards, name="session_people_cards"),
     path("sessions/<int:session_id>/rename/", views.session_rename, name="session_rename"),
     path("sessions/<int:session_id>/delete/", views.session_delete, name="session_delete"),
     path("sessions/<int:session_id>/reanalyse/", views.session_reanalyse, name="session_reanalyse"),

@@ -35,18 +35,28 @@ def session_detail(request, session_id: int):
     session = get_session_or_404(request.user, session_id)
     for what in (audit.Read.RESULTS, audit.Read.SUMMARIES):  # the page shows the summaries panel too
         audit.record_read(request.user, session, what=what, request=request)
-    include_all = counts_all(request)
-    people = session_people(session, include_unreliable=include_all)
-    context = {
-        "session": session,
-        "people": people,
-        "include_all": include_all,
-        "attention_definition": ATTENTION_DEFINITION,
-        "outdated": runs.outdated(session),
-    }
+    context = {**_people_context(request, session), "outdated": runs.outdated(session)}
     if context["outdated"]:
         context["current_weights"] = runs.current_weights_version()
     return render(request, "sessions/detail.html", context)
+
+
+def _people_context(request, session) -> dict:
+    include_all = counts_all(request)  # the one quality switch: an explicit ?all= is remembered
+    return {
+        "session": session,
+        "people": session_people(session, include_unreliable=include_all),
+        "include_all": include_all,
+        "attention_definition": ATTENTION_DEFINITION,
+    }
+
+
+@login_required
+def session_people_cards(request, session_id: int):
+    """The page's people cards alone: the replay swaps them in when its quality switch changes."""
+    session = get_session_or_404(request.user, session_id)
+    audit.record_read(request.user, session, what=audit.Read.RESULTS, request=request)
+    return render(request, "sessions/_people.html", _people_context(request, session))
 
 
 @login_required

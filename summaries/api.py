@@ -37,6 +37,13 @@ class SummarySerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     started = serializers.DateTimeField(allow_null=True)
     finished = serializers.DateTimeField(allow_null=True)
+    made_before_people_changed = serializers.BooleanField(
+        help_text="A finished summary made before people in its session were merged, split or deleted (or a merge "
+        "undone): its people and counts may differ from the session's now; request another for the current people"
+    )
+    people_changed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When people in the session last changed that way (null: never)"
+    )
 
 
 class SummaryRequestSerializer(serializers.Serializer):

@@ -34,6 +34,9 @@ def summary_data(summary: Summary) -> dict[str, Any]:
         "created": _iso(summary.created),
         "started": _iso(summary.started),
         "finished": _iso(summary.finished),
+        # merges, splits, undos and deletions of people after it was made: its names and counts may be old
+        "made_before_people_changed": summary.made_before_people_changed,
+        "people_changed_at": _iso(summary.session.people_changed_at),
     }
 
 

@@ -107,4 +107,10 @@ function start() {
   root.dataset.ready = "1";
 }
 
+// The replay's quality switch changed what a new summary will count (sessions_app.reliability).
+document.addEventListener("quality-switch", (ev) => {
+  const what = root?.querySelector("#summary-counts-what");
+  if (what) what.textContent = ev.detail.all ? what.dataset.all : what.dataset.reliable;
+});
+
 if (root) start();

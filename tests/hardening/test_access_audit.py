@@ -140,6 +140,7 @@ ROUTES: dict[str, list[Check]] = {
     "home": [Check(lambda w: "/", "user", contains=b"Private", leak=b"Private")],
     "session_new": [Check(lambda w: "/sessions/new/", "user")],
     "session_detail": [Check(lambda w: f"/sessions/{w.session.pk}/", "owner", contains=b"Private")],
+    "session_people_cards": [Check(lambda w: f"/sessions/{w.session.pk}/people/?all=1", "owner")],
     "session_rename": [
         Check(lambda w: f"/sessions/{w.session.pk}/rename/", "owner", "post", 302, {"title": "Renamed"}, after=_renamed)
     ],

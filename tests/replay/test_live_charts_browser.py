@@ -52,6 +52,7 @@ FEED = """async ({ emotions, seconds }) => {
     pathPoints: (d.match(/[ML]/g) || []).length,
     lanes: [...document.querySelectorAll("#live-lanes text.lane-name")].map((e) => e.textContent),
     options: [...document.querySelectorAll("#live-person option")].map((o) => o.textContent),
+    selected: document.getElementById("live-person").value,
     clock: document.getElementById("live-clock").textContent,
     bold: document.querySelectorAll("#live b").length,
   };
@@ -79,6 +80,48 @@ def test_one_hour_of_live_results(logged_in_page, daphne_server):
     assert r["happy"] == pytest.approx(0.5375, abs=1e-6)
     assert r["attention"] == pytest.approx(0.5)
     assert r["lanes"] == ["Face on track 1", "Ann <b>"] and r["bold"] == 0  # names as text
-    assert r["options"] == ["everyone (average)", "Face on track 1", "Ann <b>"]
+    assert r["options"] == ["Face on track 1", "Ann <b>", "everyone (average)"]
+    assert r["selected"] == "t1"  # both faces always on screen: the first keeps its place
     assert re.fullmatch(r"59:59\.\d", r["clock"]), r["clock"]  # mm:ss.s
     assert r["drawMs"] < 250, r  # generous: the machine is shared; typically a few ms
+
+
+# Who the live charts show as faces come: the longest on screen (not the average), until the user picks.
+CHOICE = """async ({ emotions }) => {
+  const { liveCharts } = await import("/static/js/replay/stream.js");
+  const charts = liveCharts(document.getElementById("live"), { emotions, fps: 5 });
+  const select = document.getElementById("live-person");
+  const probs = (k) => emotions.map((_, i) => (i === k ? 0.7 : 0.05));
+  const face = (who) => ({ track: who, person: who === 2 ? "Bo" : null, person_id: who === 2 ? 7 : null,
+                           probabilities: probs(who === 2 ? 4 : 3), attention: 1.0 });
+  let t = 0;
+  const feed = (seconds, ...who) => {
+    for (let i = 0; i < seconds * 5; i++, t += 0.2) charts.add({ time: t, faces: who.map(face) });
+    charts.draw();
+    return select.value;
+  };
+  const happyOf = () => Number(document.querySelector("#live-bars rect.bar-happy").dataset.value);
+  const steps = { start: select.value };
+  steps.first = feed(1, 1);  // one face: its charts
+  steps.together = feed(2, 1, 2);  // Bo joins: the first face is still the longest on screen
+  steps.boLeads = feed(4, 2);  // Bo leads by over 2 s: the charts follow Bo
+  select.value = "everyone";  // the user asks for the average
+  select.dispatchEvent(new Event("change"));
+  steps.picked = feed(6, 1);  // face 1 catches up, a new face appears: the choice stays
+  charts.add({ time: t, faces: [face(3)] });
+  charts.draw();
+  steps.kept = select.value;
+  steps.happy = happyOf();  // the bars show the average of the latest frame (face 3 alone)
+  steps.options = [...select.options].map((o) => o.textContent);
+  return steps;
+}"""
+
+
+def test_live_charts_open_on_a_person_and_keep_the_users_choice(logged_in_page, daphne_server):
+    page = logged_in_page
+    page.goto(f"{daphne_server}/sessions/new/")
+    r = page.evaluate(CHOICE, {"emotions": list(EMOTIONS)})
+    assert (r["start"], r["first"], r["together"], r["boLeads"]) == ("everyone", "t1", "t1", "p7"), r
+    assert r["picked"] == r["kept"] == "everyone", r
+    assert r["happy"] == pytest.approx(0.7)
+    assert r["options"] == ["Face on track 1", "Bo", "Face on track 3", "everyone (average)"]

@@ -99,6 +99,25 @@ def test_session_page_and_api_toggle(auth_client, api, mixed_session):
     assert t_all["people"][0]["points"][4]["probabilities"][SAD] == pytest.approx(0.9)
 
 
+def _cards(html: str) -> str:
+    """The page's people cards block (templates/sessions/_people.html)."""
+    start = html.index('<div id="session-people">')
+    return html[start : html.index("</div>", start) + len("</div>")]  # the block holds no other <div>
+
+
+def test_people_cards_alone_match_the_page_and_remember_the_choice(auth_client, mixed_session):
+    """What the replay swaps in when its quality box changes: the page's own cards for that choice,
+    which the page then shows on a reload without ``all`` (the one remembered switch)."""
+    url = f"/sessions/{mixed_session.pk}/"
+    counted = auth_client.get(f"{url}people/?all=1").content.decode()
+    assert "Count reliable faces only" in counted
+    assert counted.strip() == _cards(auth_client.get(url).content.decode()).strip()
+    assert 'A new summary counts <span id="summary-counts-what"' in auth_client.get(url).content.decode()
+    reliable = auth_client.get(f"{url}people/?all=0").content.decode()
+    assert "Include them" in reliable and reliable != counted
+    assert reliable.strip() == _cards(auth_client.get(url).content.decode()).strip()
+
+
 def test_exports_flag_low_quality(auth_client, mixed_session):
     url = f"/sessions/{mixed_session.pk}/export/observations"
     body = read_body(auth_client.get(f"{url}.csv")).decode()

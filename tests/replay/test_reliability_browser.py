@@ -1,5 +1,6 @@
 """The replay page shades the buckets whose faces are below the quality bar and leaves them out of
-the lines and bars until "count faces below the quality bar" is ticked."""
+the lines and bars until "count faces below the quality bar" is ticked; that box (and the cards' link)
+is the page's one switch: cards and summaries panel follow it in place, as a reload would show them."""
 
 from __future__ import annotations
 
@@ -30,11 +31,32 @@ def test_low_quality_shaded_and_toggle(user, password, media_dir, daphne_server)
             page.evaluate("document.getElementById('replay-video').currentTime = 4.0")
             page.wait_for_function("() => document.querySelector('#replay-bars .bars-status').textContent !== ''")
             assert page.locator("#replay-bars .bars-status").text_content() == "only faces below the quality bar"
+            cards = page.inner_text("#session-people")
+            assert "mostly happy" in cards and "Include them" in cards
+            page.evaluate("window.notReloaded = true")
             page.check("#replay-all")
             page.wait_for_function(
                 "() => Number(document.querySelector('#replay-bars rect.bar-sad').dataset.value) > 0.5"
             )
             assert page.locator("#replay-timeline rect.low-quality").count() == 13  # still shaded
+            # the one switch: the cards, the summaries panel and the downloads follow it without a reload
+            page.wait_for_selector("#replay[data-counted='all']")
+            counted = page.inner_text("#session-people")
+            assert page.evaluate("window.notReloaded") is True
+            assert "mostly sad" in counted and "Count reliable faces only" in counted, counted
+            assert "counts all faces" in page.inner_text("#summary-counts")
+            people_csv = page.request.get(f"{daphne_server}/sessions/{session.pk}/export/people.csv").text()
+            assert "all faces" in people_csv
+            page.reload()
+            page.wait_for_selector("#replay[data-ready='1']")
+            assert page.inner_text("#session-people") == counted and page.is_checked("#replay-all")
+            # the cards' link works the same switch, in place
+            page.evaluate("window.notReloaded = true")
+            page.click("#session-people .quality-toggle a")
+            page.wait_for_selector("#replay[data-counted='reliable']")
+            assert page.evaluate("window.notReloaded") is True and not page.is_checked("#replay-all")
+            assert page.inner_text("#session-people") == cards
+            assert "counts reliable faces only" in page.inner_text("#summary-counts")
 
 
 LOW_FEED = """async ({ emotions }) => {

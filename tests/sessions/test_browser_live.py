@@ -33,6 +33,7 @@ CHART_STATE = """() => {
     laneWidth: runs.reduce((s, r) => s + Number(r.getAttribute("width")), 0),
     bars: [...document.querySelectorAll("#live-bars rect")].map((r) => r.getAttribute("data-value")).join(","),
     options: [...document.querySelectorAll("#live-person option")].map((o) => o.textContent),
+    selected: document.getElementById("live-person").value,
     cursor: Number(document.querySelector("#live-timeline line.cursor").getAttribute("x1")),
   };
 }"""
@@ -113,7 +114,9 @@ def test_record_page_reaches_session(user, password, media_dir, celery_worker_pr
     assert later["lanes"] >= 1 and later["laneWidth"] > first["laneWidth"] > 0, states
     assert len({s["bars"] for s in states}) > 1, states  # the current-frame bars follow the frames
     assert later["cursor"] > first["cursor"] > 0, states  # the "now" cursor moves
-    assert later["options"][0] == "everyone (average)" and len(later["options"]) >= 2, later
+    # the charts open on a face, not the average (an explicit choice, listed last, as on the replay)
+    assert later["options"][-1] == "everyone (average)" and len(later["options"]) >= 2, later
+    assert later["selected"] != "everyone" and first["selected"] != "everyone", states
     assert " s" in readout
     # the marker: listed (as text) and drawn while recording, then on the replay page
     assert NOTE in live_item and NOTE in replay_item

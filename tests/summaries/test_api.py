@@ -57,6 +57,28 @@ def test_other_users_session_is_404(other_api, summary_session, user, django_cap
     assert list(Summary.objects.values_list("pk", "status")) == [(mine.pk, "queued")]
 
 
+def test_api_says_when_a_summary_predates_a_merge(api, summary_session, user):
+    """The page's "made before people changed" note, through the API: a merge after a finished summary
+    flags it (with the time of the change); a summary made after the merge is not flagged."""
+    from sessions_app.services.people import merge_people
+
+    def listed() -> dict[int, tuple]:
+        rows = api.get(_url(summary_session.pk)).json()
+        return {s["id"]: (s["made_before_people_changed"], s["people_changed_at"]) for s in rows}
+
+    old = Summary.objects.create(session=summary_session, requested_by=user, backend="heuristic")
+    assert run_summary(old.pk) == "done"
+    assert listed() == {old.pk: (False, None)}
+    merge_people(summary_session.alice, summary_session.other, actor=user)
+    summary_session.refresh_from_db()
+    changed = summary_session.people_changed_at.isoformat()
+    assert listed() == {old.pk: (True, changed)}
+    assert api.get(_url(summary_session.pk, old.pk)).json()["made_before_people_changed"] is True
+    new = Summary.objects.create(session=summary_session, requested_by=user, backend="heuristic")
+    assert run_summary(new.pk) == "done"
+    assert listed() == {old.pk: (True, changed), new.pk: (False, changed)}
+
+
 def test_anonymous_is_refused(client, summary_session):
     assert client.get(_url(summary_session.pk)).status_code in (401, 403)
 
@@ -67,6 +89,10 @@ def test_schema_lists_summary_endpoints(api):
     assert {"get", "post"} <= set(paths["/api/sessions/{session_id}/summaries/"])
     assert "get" in paths["/api/sessions/{session_id}/summaries/{summary_id}/"]
     assert "post" in paths["/api/sessions/{session_id}/summaries/{summary_id}/cancel/"]
+    fields = schema["components"]["schemas"]["Summary"]["properties"]
+    flag = fields["made_before_people_changed"]
+    assert flag["type"] == "boolean" and "merged" in flag["description"]
+    assert fields["people_changed_at"]["format"] == "date-time" and fields["people_changed_at"]["nullable"] is True
 
 
 # --------------------------------------------------------------------------- the replay page

@@ -19,8 +19,18 @@ export async function startReplay(root) {
     sync(t);
   };
   const load = (all) => api(root, `${base}/timeline/?max_points=1000&all=${all ? 1 : 0}`);
+  // the server-rendered people cards for that choice (the same template as the page's)
+  const peopleCards = async (all) => {
+    const r = await fetch(`${root.dataset.peopleUrl}?all=${all ? 1 : 0}`, { credentials: "same-origin" });
+    if (!r.ok) throw new Error(`request failed (${r.status})`);
+    const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+    const cards = doc.getElementById("session-people");
+    if (!cards) throw new Error("no people cards");
+    return document.importNode(cards, true);
+  };
   // the page's one switch; the first load also brings the face boxes
   const firstAll = Boolean(root.querySelector("#replay-all")?.checked);
+  root.dataset.counted = firstAll ? "all" : "reliable";
   let data = await api(root, `${base}/timeline/?max_points=1000&boxes=1&all=${firstAll ? 1 : 0}`);
   const fps = Number(root.dataset.fps) || 5;
   const duration = Math.max(data.duration, Number(root.dataset.duration) || 0);
@@ -65,19 +75,44 @@ export async function startReplay(root) {
     root.querySelector("#replay-clock").textContent = clock(t);
   }
   select.addEventListener("change", choose);
-  // faces below the quality bar: shaded always, counted in the lines and bars only when asked for
+  // Faces below the quality bar: shaded always, counted only when asked for. The box is the page's one
+  // switch: the charts, lanes, the people cards below and the summaries panel follow it in place (the
+  // server remembers the choice for downloads, new summaries and a reload).
   const all = root.querySelector("#replay-all");
+  const allError = root.querySelector("#replay-all-error");
   all?.addEventListener("change", async () => {
     all.disabled = true;
+    allError.hidden = true;
     try {
-      data = await load(all.checked);
+      const [fresh, cards] = await Promise.all([load(all.checked), peopleCards(all.checked)]);
+      data = fresh;
       series = seriesOf(data);
       lanes.setPeople(data.people);
       overlay.setPeople(data.people);
       choose();
+      document.getElementById("session-people")?.replaceWith(cards);
+      const url = new URL(window.location.href);
+      if (url.searchParams.has("all")) { // a reload must not undo the choice with an old ?all=
+        url.searchParams.delete("all");
+        window.history.replaceState(null, "", url);
+      }
+      document.dispatchEvent(new CustomEvent("quality-switch", { detail: { all: all.checked } }));
+      root.dataset.counted = all.checked ? "all" : "reliable";
+    } catch (err) {
+      all.checked = !all.checked;
+      allError.textContent = "The figures could not be updated; try again.";
+      allError.hidden = false;
     } finally {
       all.disabled = false;
     }
+  });
+  // the cards' "Include them" / "Count reliable faces only" link works the same box, without a reload
+  document.addEventListener("click", (ev) => {
+    const link = ev.target.closest?.("#session-people .quality-toggle a");
+    if (!link || !all || all.disabled) return;
+    ev.preventDefault();
+    all.checked = new URL(link.href).searchParams.get("all") === "1";
+    all.dispatchEvent(new Event("change"));
   });
   video.addEventListener("timeupdate", () => sync(video.currentTime));
   video.addEventListener("seeked", () => sync(video.currentTime));

@@ -10,6 +10,7 @@ import { timelineChart } from "./timeline.js";
 
 const REDRAW_MS = 250;
 const EVERYONE = "everyone";
+const SWITCH_S = 2; // seconds on screen by which another face must lead before the charts follow it
 
 // Count-weighted mean buckets per series, in the same shape as the timeline API's points:
 // {t, n, faces, low, probabilities, attention}, t the start of the bucket; a face below the quality
@@ -82,8 +83,14 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
   // A frame skipped under back-pressure must not break the lines: bridge gaps up to 2.5 s.
   const gapOf = (width) => Math.max(width * 1.5, 2.5);
   const opts = { emotions, duration: axisEnd(0), bucketWidth: buckets.width, gap: gapOf, seek: null };
+  // Person selector, as on the replay page: each face in order of appearance, then "everyone
+  // (average)"; the charts follow the face longest on screen (averaging different people's emotions
+  // blurs them) until the user picks a series, which is then kept as faces come and go.
   const select = root.querySelector("#live-person");
-  select.replaceChildren(new Option("everyone (average)", EVERYONE));
+  const average = new Option("everyone (average)", EVERYONE);
+  select.replaceChildren(average);
+  let picked = false; // the user chose a series
+  const seen = new Map(); // key -> faces so far (low-quality ones too: time on screen)
   const bars = barsChart(root.querySelector("#live-bars"), opts);
   const emo = timelineChart(root.querySelector("#live-timeline"), opts);
   const att = attentionChart(root.querySelector("#live-attention"), opts);
@@ -115,9 +122,10 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
     }
     for (const [key, name] of people) {
       const option = select.querySelector(`option[value="${key}"]`);
-      if (!option) select.append(new Option(name, key));
+      if (!option) select.insertBefore(new Option(name, key), average);
       else if (option.text !== name) option.text = name;
     }
+    if (!picked) select.value = longest();
     const points = buckets.points(select.value);
     emo.setSeries(points, width);
     att.setSeries(points, width);
@@ -134,7 +142,22 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
     setTimeout(() => requestAnimationFrame(draw), wait);
   }
 
-  select.addEventListener("change", schedule);
+  // The face longest on screen; the one shown keeps its place unless another leads it by SWITCH_S, so
+  // two faces on screen together do not make the charts flip back and forth.
+  function longest() {
+    const shown = seen.get(select.value) ?? -Infinity;
+    let best = select.value;
+    let most = shown + SWITCH_S * fps;
+    for (const [key, n] of seen) {
+      if (n > most) [best, most] = [key, n];
+    }
+    return best;
+  }
+
+  select.addEventListener("change", () => {
+    picked = true;
+    schedule();
+  });
   return {
     // One `live.result` message: {time, faces: [{track, person, person_id, probabilities, attention, low}]}.
     add(msg) {
@@ -144,6 +167,7 @@ export function liveCharts(root, { emotions, fps, maxPoints = 600 }) {
         const key = keyOf(f);
         people.set(key, f.person || people.get(key) || `Face on track ${f.track}`);
         buckets.add(key, msg.time, f.probabilities, f.attention, f.low === true);
+        seen.set(key, (seen.get(key) || 0) + 1);
         buckets.add(EVERYONE, msg.time, f.probabilities, f.attention, f.low === true);
       }
       now = Math.max(now, msg.time);
