@@ -1,6 +1,6 @@
 """The identity step at the end of a session's analysis: who, among the owner's people, each face is.
 
-Connected to ``accounts.signals.tracks_ready`` (people/receivers.py): sessions_app sends it from
+Connected to ``sessions_app.signals.tracks_ready`` (people/receivers.py): sessions_app sends it from
 ``finalize_session`` inside its transaction, with the session row locked, so sessions_app never imports
 this room.
 """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from accounts.signals import tracks_ready
 from people import identify
+from sessions_app.signals import tracks_ready
 
 
 @receiver(tracks_ready, dispatch_uid="people.link_people")

@@ -32,11 +32,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.locks import lock_owner
-from accounts.signals import tracks_ready
 from inference.errors import MediaError
 from sessions_app.models import AnalysisRun, Observation, Segment, Session, Track
 from sessions_app.services import runs
 from sessions_app.services.progress import send_state
+from sessions_app.signals import tracks_ready
 
 logger = logging.getLogger(__name__)
 
