@@ -567,7 +567,9 @@ def write_params(params, path: Path, fold: dict) -> None:
         f"whitening of dlib descriptors (shrinkage {SHRINK:.2f}) fitted on the fit halves of lfw-ge3 "
         f"({len(fold['fit']['lfw'])} of {LFW_PEOPLE} people drawn, seed {SEED}) and tw-performers "
         f"({len(fold['fit']['tw'])} of 29 people), both populations weighted equally; limits chosen on held-out "
-        f"fit decisions at {SAFETY:.2f} of the targets. Aggregate numbers only: no one's descriptor is stored.",
+        f"fit decisions at {SAFETY:.2f} of the targets (session_distance: within one session, at {SAFETY:.2f} of "
+        f"a {SESSION_FALSE_SUGGESTION:g}% false-suggestion rate on pairs of different people). Aggregate numbers "
+        "only: no one's descriptor is stored.",
     }
     data = replace(params, info=info).to_json()
     lines = []  # one key a line, the matrix one row a line: a readable diff when refitted
