@@ -18,6 +18,13 @@ Taiwanese set the whole test fold.
 
 Fitting (the transform and the limits) uses only the fit half of the people; the figures are on the other
 half (two folds on the Taiwanese set, whose halves swap). The shipped parameters are fold 1's fit.
+
+*Within one session* (``identity.decide_within``): each person's photos give two disjoint groups of 1 to 3
+photos (the short tracks on both sides of a cut); every pair of groups is one video's two groups that
+never share a frame, decided with no owner cohort. Pairs of different people give the false-merge and
+false-suggestion rates, pairs of one person the linked and suggested rates. ``session_distance`` is the
+largest raw distance whose false-suggestion rate on held-out fit pairs stays under ``SAFETY`` x
+``SESSION_FALSE_SUGGESTION`` in both populations.
 """
 
 from __future__ import annotations
@@ -251,6 +258,96 @@ def rates(c: dict) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- within one session
+SESSION_FALSE_SUGGESTION = 2.0  # target: % of pairs of different people in one video offered as one person
+SESSION_GROUP = (1, 3)  # photos per group (a short track after a cut holds 1 to 3 usable descriptors)
+
+
+def session_groups(people: dict[str, list], rng: random.Random) -> list[tuple[str, list]]:
+    """Two disjoint groups of 1 to 3 usable photos per person with at least two (the tracks of one
+    person on both sides of a cut)."""
+    out = []
+    for name in sorted(people):
+        order = [x for x in people[name] if x.usable]
+        if len(order) < 2:
+            continue
+        rng.shuffle(order)
+        a = rng.randint(SESSION_GROUP[0], min(SESSION_GROUP[1], len(order) - 1))
+        b = rng.randint(SESSION_GROUP[0], min(SESSION_GROUP[1], len(order) - a))
+        out += [(name, order[:a]), (name, order[a : a + b])]
+    return out
+
+
+def session_records(people: dict[str, list], params, seed: int) -> np.ndarray:
+    """(distance, probe size, same person) for every pair of groups, probe and other in random order;
+    descriptors through ``params``' transform once."""
+    from inference import identity
+
+    rng = random.Random(seed)
+    groups = [(n, identity.transform([x.descriptor for x in g], params)) for n, g in session_groups(people, rng)]
+    rows = []
+    for i, (na, ga) in enumerate(groups):
+        for nb, gb in groups[i + 1 :]:
+            probe, other = (ga, gb) if rng.random() < 0.5 else (gb, ga)
+            rows.append((identity.set_distance(probe, other, params.nearest), len(probe), na == nb))
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def session_outcomes(rec: np.ndarray, params, session_distance: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(SAME, MAYBE) masks of ``identity.decide_within`` for the records: one candidate, so no cohort
+    (the prior) and no margin."""
+    d, n = rec[:, 0], rec[:, 1]
+    limit = params.session_distance if session_distance is None else session_distance
+    score = d / max(params.prior_typical, 1e-9)
+    strict = np.where(n == 1, params.single, 1.0)
+    same = (d <= params.same_distance * strict) & (score <= params.same_score * strict)
+    maybe = ~same & (((d <= params.maybe_distance) & (score <= params.maybe_score)) | (d <= limit))
+    return same, maybe
+
+
+def session_rates(rec: np.ndarray, params, session_distance: float | None = None) -> dict:
+    same, maybe = session_outcomes(rec, params, session_distance)
+    one = rec[:, 2] > 0
+    return {
+        "pairs_different": int((~one).sum()),
+        "pairs_one": int(one.sum()),
+        "false_merge": 100.0 * (same & ~one).sum() / max((~one).sum(), 1),
+        "false_suggestion": 100.0 * (maybe & ~one).sum() / max((~one).sum(), 1),
+        "linked": 100.0 * (same & one).sum() / max(one.sum(), 1),
+        "linked_or_suggested": 100.0 * ((same | maybe) & one).sum() / max(one.sum(), 1),
+    }
+
+
+def check_session_outcomes(people: dict[str, list], params, rec: np.ndarray, seed: int, n: int = 300) -> None:
+    """The vectorised outcomes agree with ``identity.decide_within`` itself on the first ``n`` pairs."""
+    from inference import identity
+
+    rng = random.Random(seed)
+    groups = session_groups(people, rng)
+    same, maybe = session_outcomes(rec, params)
+    k = 0
+    for i, (_, ga) in enumerate(groups):
+        for _, gb in groups[i + 1 :]:
+            if k >= n:
+                return
+            probe, other = (ga, gb) if rng.random() < 0.5 else (gb, ga)
+            got = identity.decide_within([x.descriptor for x in probe], [x.descriptor for x in other], params)
+            want = identity.SAME if same[k] else identity.MAYBE if maybe[k] else identity.NEW
+            if got.outcome != want or abs(got.distance - rec[k, 0]) > 1e-5:
+                raise AssertionError(f"pair {k}: decide_within {got} but the benchmark counted {want}")
+            k += 1
+
+
+def choose_session_distance(records: dict[str, np.ndarray], params, false_limit: float) -> float:
+    """The largest raw distance (0.01 steps) whose false-suggestion rate stays under ``false_limit`` %
+    in every population."""
+    best = 0.0
+    for limit in np.arange(0.5, 1.6, 0.01):
+        if all(session_rates(r, params, float(limit))["false_suggestion"] <= false_limit for r in records.values()):
+            best = float(limit)
+    return round(best, 4)
+
+
 # --------------------------------------------------------------------------- fitting (fit halves only)
 def usable(people: dict[str, list]) -> dict[str, np.ndarray]:
     return {n: np.array([x.descriptor for x in v if x.usable], dtype=np.float64) for n, v in people.items()}
@@ -399,6 +496,7 @@ def fit(fit_people: dict[str, dict[str, list]], seed: int, dims: int | None = No
     from inference.identity import Params
 
     records: dict[str, list] = {pop: [] for pop in fit_people}
+    pairs: dict[str, list] = {pop: [] for pop in fit_people}
     priors = []
     for inner in (0, 1):
         halves = {pop: split_people(sorted(people), seed + 7 + inner) for pop, people in fit_people.items()}
@@ -411,10 +509,21 @@ def fit(fit_people: dict[str, dict[str, list]], seed: int, dims: int | None = No
             held = pretransformed({n: people[n] for n in halves[pop][1 - inner]}, space)
             rec = record_decisions(held, 80, PER_OWNER[pop], Params(prior_typical=prior), seed + inner)
             records[pop].append(rec)
+            held_people = {n: people[n] for n in halves[pop][1 - inner]}
+            pairs[pop].append(session_records(held_people, space, seed + inner))
     records = {pop: np.concatenate(v) for pop, v in records.items()}
     limits = choose_limits(records, {k: v * SAFETY for k, v in FALSE_LIMITS.items()}, FIRST_LIMIT * SAFETY)
     sizes = ", ".join(f"{k}: {len(v)}" for k, v in records.items())
     log(f"  limits chosen on held-out fit decisions ({sizes}): {limits}")
+    # like the limits above: both inner halves' pairs together, the prior their transforms' mean
+    pooled = {pop: np.concatenate(v) for pop, v in pairs.items()}
+    limits["session_distance"] = choose_session_distance(
+        pooled, Params(prior_typical=float(np.mean(priors)), **limits), SESSION_FALSE_SUGGESTION * SAFETY
+    )
+    log(
+        f"  within-session limit on held-out fit pairs ({', '.join(f'{k}: {len(v)}' for k, v in pooled.items())}): "
+        f"{limits['session_distance']}"
+    )
     mean, proj = fit_transform([usable(p) for p in fit_people.values()], dims)
     return Params(
         mean=mean,
@@ -444,7 +553,7 @@ def load(log=print) -> dict[str, dict[str, list]]:
 
 
 def shipped_matches(fitted, shipped) -> bool:
-    keys = ("same_distance", "same_score", "margin", "single", "maybe_distance", "maybe_score")
+    keys = ("same_distance", "same_score", "margin", "single", "maybe_distance", "maybe_score", "session_distance")
     if shipped.projection is None or any(abs(getattr(fitted, k) - getattr(shipped, k)) > 1e-6 for k in keys):
         return False
     return bool(np.allclose(fitted.projection, shipped.projection, atol=1e-4))
@@ -458,7 +567,9 @@ def write_params(params, path: Path, fold: dict) -> None:
         f"whitening of dlib descriptors (shrinkage {SHRINK:.2f}) fitted on the fit halves of lfw-ge3 "
         f"({len(fold['fit']['lfw'])} of {LFW_PEOPLE} people drawn, seed {SEED}) and tw-performers "
         f"({len(fold['fit']['tw'])} of 29 people), both populations weighted equally; limits chosen on held-out "
-        f"fit decisions at {SAFETY:.2f} of the targets. Aggregate numbers only: no one's descriptor is stored.",
+        f"fit decisions at {SAFETY:.2f} of the targets (session_distance: within one session, at {SAFETY:.2f} of "
+        f"a {SESSION_FALSE_SUGGESTION:g}% false-suggestion rate on pairs of different people). Aggregate numbers "
+        "only: no one's descriptor is stored.",
     }
     data = replace(params, info=info).to_json()
     lines = []  # one key a line, the matrix one row a line: a readable diff when refitted
@@ -520,6 +631,23 @@ def run(write: bool = False, log=print) -> list[dict]:
                     f"{r['with_suggestion']:.1f}%", ">= 95%", ""),
                 row(f"identity {label} ({fold['name']}): first-time people with a suggestion",
                     f"{r['first_suggested']:.1f}%", "<= 10%", ""),
+            ]  # fmt: skip
+            t0 = time.perf_counter()
+            rec = session_records(people, params, SEED + 2)
+            check_session_outcomes(people, params, rec, SEED + 2)
+            sr = session_rates(rec, params)
+            detail = (
+                f"{sr['pairs_different']} pairs of different people, {sr['pairs_one']} of one person (two disjoint "
+                f"groups of {SESSION_GROUP[0]}-{SESSION_GROUP[1]} photos each, never on one frame); no owner cohort; "
+                f"MAYBE also within d<={params.session_distance:g}; {note}; {time.perf_counter() - t0:.0f} s"
+            )
+            rows += [
+                row(f"identity {label} ({fold['name']}), within a session: pairs of different people merged",
+                    f"{sr['false_merge']:.2f}%", "0", detail),
+                row(f"identity {label} ({fold['name']}), within a session: pairs of different people suggested",
+                    f"{sr['false_suggestion']:.2f}%", f"<= {SESSION_FALSE_SUGGESTION:g}%", ""),
+                row(f"identity {label} ({fold['name']}), within a session: one person's pairs linked / or suggested",
+                    f"{sr['linked']:.1f}% / {sr['linked_or_suggested']:.1f}%", "", ""),
             ]  # fmt: skip
     return rows
 

@@ -23,6 +23,12 @@ candidates (each a set of reference descriptors):
    A candidate the owner marked "not the same" as another candidate that is also plausible (MAYBE or
    better on its own) is never SAME.
 
+Within one session (:func:`decide_within`), two groups of tracks that are never on the same frame are
+compared pairwise with no owner cohort, and a pair the rule calls NEW is still MAYBE when the raw distance
+is within ``session_distance``: a video shows few people, and one of them filmed again after a cut is far
+likelier than across an owner's whole collection. Groups that share a frame are never compared (two faces
+at once are two people). Within-session evidence only ever makes a suggestion, never a link.
+
 Limits: the descriptor (dlib's 128-d ResNet) is fixed; the rule only decides how its output is used.
 """
 
@@ -127,6 +133,7 @@ class Params:
     maybe_score: float = 0.8  # cohort-normalised score for MAYBE
     prior_typical: float = 1.0  # the typical impostor distance assumed with no cohort
     prior_weight: float = 3.0  # how many cohort people the prior counts as
+    session_distance: float = 0.0  # within one session: raw distance under which NEW becomes MAYBE
     info: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -226,3 +233,15 @@ def decide(
     else:
         outcome = NEW
     return Decision(outcome, best, round(d1, 6), round(score, 6), round(margin, 6) if margin != math.inf else margin)
+
+
+def decide_within(probe, other, params: Params | None = None) -> Decision:
+    """Two groups of tracks of one session that never share a frame: ``probe`` against ``other`` (the
+    other group's references) by :func:`decide` with no cohort (the candidates of one video are few, and
+    a second group of the same person would inflate it), and MAYBE also when the raw distance is within
+    ``session_distance``. The caller must not pass groups seen on the same frame."""
+    p = params or default_params()
+    d = decide(probe, {"other": other}, (), p)
+    if d.outcome == NEW and d.distance <= p.session_distance:
+        return Decision(MAYBE, d.candidate, d.distance, d.score, d.margin)
+    return d

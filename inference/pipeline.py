@@ -29,7 +29,7 @@ from inference import identity, media
 from inference import quality as quality_mod
 from inference.classes import EMOTIONS
 from inference.results import FaceResult, FrameResult, PersonSummary
-from inference.tracking import Tracker, match_known, merge_tracks
+from inference.tracking import Tracker, identity_references, match_known, merge_tracks, session_suggestions
 
 STAGES = ("decode", "detect", "landmarks", "embed", "emotion", "attention")
 
@@ -320,6 +320,20 @@ class Analyzer:
         """Track id -> merged track id (same person within this video)."""
         frames = {tid: a["frames"] for tid, a in self._agg.items()}
         return merge_tracks(self.tracker.all_tracks(), frames=frames)
+
+    def suggestions(self) -> list[tuple[int, int, float]]:
+        """Pairs of this video's people (merged track ids) never seen on one frame whose faces are close
+        enough to offer as "possibly the same person" (``tracking.session_suggestions``), with the
+        distance; what ``finalize_session`` offers the owner for an analysed session."""
+        merged = self.identities()
+        refs: dict[int, list] = defaultdict(list)
+        frames: dict[int, set] = defaultdict(set)
+        for t in self.tracker.all_tracks():
+            root = merged.get(t.id, t.id)
+            refs[root] += identity_references(t.references, t.embedding)
+            frames[root] |= self._agg[t.id]["frames"] if t.id in self._agg else set()
+        groups = {r: identity.merge_references([], v, k=identity.PERSON_REFERENCES) for r, v in refs.items()}
+        return [(a, b, d.distance) for a, b, d in session_suggestions(groups, frames)]
 
     def summary(self, interval: float | None = None) -> list[PersonSummary]:
         """One entry per person (merged tracks), by time on screen, longest first."""

@@ -26,8 +26,9 @@ The whole state is plain JSON types (:meth:`Tracker.to_dict` / :meth:`Tracker.fr
 so live recordings can keep it between tasks.
 
 Same-person decisions (re-association, :func:`merge_tracks`, :func:`match_known`)
-all go through :func:`inference.identity.decide`; ``REID_THRESHOLD`` only bounds the
-embedding tie-break of overlapping boxes.
+all go through :func:`inference.identity.decide`; :func:`session_suggestions` offers groups of one
+video that the rule did not link but never share a frame (``identity.decide_within``).
+``REID_THRESHOLD`` only bounds the embedding tie-break of overlapping boxes.
 """
 
 from __future__ import annotations
@@ -375,6 +376,32 @@ def merge_tracks(tracks, frames: dict[int, set] | None = None) -> dict[int, int]
         group["members"].append(d)
         group["refs"] = identity.merge_references(group["refs"], refs)
         out[d["id"]] = root
+    return out
+
+
+def session_suggestions(groups: dict, frames: dict, allowed=None) -> list[tuple]:
+    """Pairs of one video's groups of tracks to offer as "possibly the same person" (never linked).
+
+    ``groups``: merged id -> references; ``frames``: merged id -> frame indices. For each group, in id
+    order, the nearest earlier group it never shares a frame with and ``allowed(earlier, later)`` (when
+    given) accepts, if :func:`inference.identity.decide_within` calls the pair MAYBE or SAME (a SAME pair
+    left apart, e.g. by a look-alike narrowing the margin, is offered rather than linked). Returns
+    ``(earlier, later, decision)`` triples. Groups seen on one frame are never paired.
+    """
+    roots = sorted(r for r, refs in groups.items() if refs)
+    out = []
+    for i, later in enumerate(roots):
+        best = None
+        for earlier in roots[:i]:
+            if frames.get(earlier, set()) & frames.get(later, set()):
+                continue
+            if allowed is not None and not allowed(earlier, later):
+                continue
+            d = identity.decide_within(groups[later], groups[earlier])
+            if d.outcome != identity.NEW and (best is None or d.distance < best[2].distance):
+                best = (earlier, later, d)
+        if best is not None:
+            out.append(best)
     return out
 
 

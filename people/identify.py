@@ -13,7 +13,7 @@ from django.db.models import Max
 
 from accounts.locks import lock_owner
 from inference import identity
-from inference.tracking import identity_references, merge_tracks
+from inference.tracking import identity_references, merge_tracks, session_suggestions
 from people.models import Person
 from people.suggestions import rejected_pairs, suggest
 from people.thumbnails import make_thumbnails
@@ -26,7 +26,10 @@ def link_people(session: Session, run_id: int | None) -> None:
     Each group of tracks (one human within the session) is compared with the owner's people by
     ``inference.identity.decide``: SAME links it (its references join the person's), MAYBE makes a new
     person with a suggestion to confirm (``people.suggestions``), NEW makes a new person. Pairs the
-    owner marked "not the same" are never linked automatically.
+    owner marked "not the same" are never linked automatically. A person holding a group seen on the
+    same frame as this one is no candidate. Then the session's people are offered to each other where
+    their groups never share a frame and ``inference.tracking.session_suggestions`` finds them close
+    (``identity.decide_within``): a suggestion, never a link.
 
     People creation is serialised per owner by locking the owner's user row.
     """
@@ -51,14 +54,25 @@ def link_people(session: Session, run_id: int | None) -> None:
     rejected = rejected_pairs(session.owner_id)
     next_number = (Person.objects.filter(owner_id=session.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
     thumbs: list[tuple[Person, list[Track]]] = []
-    for _root, group in sorted(groups.items()):
+    group_frames = {root: set().union(*(frames[t.pk] for t in group)) for root, group in groups.items()}
+    group_refs: dict[int, list] = {}
+    person_of: dict[int, Person] = {}  # group root -> its person
+    session_groups: dict[int, list[int]] = defaultdict(list)  # person pk -> this session's groups
+
+    def apart(pk: int, root: int) -> bool:
+        """No group of this session held by person ``pk`` shares a frame with group ``root``."""
+        return not any(group_frames[r] & group_frames[root] for r in session_groups.get(pk, ()))
+
+    for root, group in sorted(groups.items()):
         refs: list = []
         for t in group:
             refs += identity_references(t.references, t.embedding)
         if not refs:
             continue
         refs = identity.merge_references([], refs, k=identity.PERSON_REFERENCES)
-        known = {pk: p.embeddings for pk, p in people.items() if p.embeddings}
+        group_refs[root] = refs
+        # two faces on one frame are two people: such a person is no candidate at all
+        known = {pk: p.embeddings for pk, p in people.items() if p.embeddings and apart(pk, root)}
         decision = identity.decide(refs, known, rejected)
         if decision.same:
             person = people[decision.candidate]
@@ -71,8 +85,17 @@ def link_people(session: Session, run_id: int | None) -> None:
             thumbs.append((person, group))
             if decision.outcome == identity.MAYBE:
                 suggest(people[decision.candidate], person, decision.distance, min(decision.margin, 1e6))
+        person_of[root] = person
+        session_groups[person.pk].append(root)
         ids = [t.pk for t in group]
         Track.objects.filter(pk__in=ids).update(person=person)
         Observation.objects.filter(track_id__in=ids).update(person=person)
+
+    def allowed(earlier: int, later: int) -> bool:
+        a, b = person_of[earlier].pk, person_of[later].pk
+        return a != b and all(apart(a, r) for r in session_groups[b])
+
+    for earlier, later, d in session_suggestions(group_refs, group_frames, allowed):
+        suggest(person_of[earlier], person_of[later], d.distance, min(d.margin, 1e6))
     if thumbs:
         make_thumbnails(session, thumbs)

@@ -26,10 +26,16 @@ logger = logging.getLogger(__name__)
 
 _MP4_AUDIO = {"aac", "mp3"}
 _WEBM_AUDIO = {"opus", "vorbis"}
+# The analysis times frames from the first picture, browsers from the file's zero: a picture that starts
+# later (sound first, as in the shared Hamilton clip: 0.85 s) would put every face box, chart cursor and
+# marker that far off, so such a file gets a copy (which starts at the picture). Under a tenth of a
+# second (what the page's clock shows) is left as it is.
+_MAX_PICTURE_START = 0.1
 
 
 def is_browser_playable(path: str | os.PathLike, name: str = "") -> bool:
-    """True for H.264/yuv420p in .mp4/.m4v and VP8/VP9 in .webm (with browser-friendly audio or none).
+    """True for H.264/yuv420p in .mp4/.m4v and VP8/VP9 in .webm (with browser-friendly audio or none)
+    whose picture starts at the file's zero.
 
     ``name`` (the file's given name) decides the extension where ``path`` is a staging file without one.
     """
@@ -43,6 +49,9 @@ def is_browser_playable(path: str | os.PathLike, name: str = "") -> bool:
             fmt = container.format.name
             videos, audios = container.streams.video, container.streams.audio
             if len(videos) != 1:
+                return False
+            start = videos[0].start_time
+            if start and abs(float(start * videos[0].time_base)) > _MAX_PICTURE_START:
                 return False
             video = videos[0].codec_context
             audio = {codec_name(a) for a in audios}  # "mp3", whichever decoder reads it

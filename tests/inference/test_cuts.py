@@ -55,9 +55,10 @@ def cut_clips() -> dict[str, Path]:
 
 
 def test_two_people_alternating_in_the_same_place_are_two_people(cut_clips):
-    from inference.pipeline import analyze_video
+    from inference.pipeline import Analyzer, analyze_video, auto_detect_every
 
-    result = analyze_video(cut_clips["alternating"], fps=FPS)
+    analyzer = Analyzer(detect_every=auto_detect_every(FPS))
+    result = analyze_video(cut_clips["alternating"], fps=FPS, analyzer=analyzer)
     assert result.n_frames == 4 * HOLD
     # which person holds each second of the clip (the merged track ids, after the identity rule)
     holders = []
@@ -72,6 +73,10 @@ def test_two_people_alternating_in_the_same_place_are_two_people(cut_clips):
     for person in result.summary:
         seconds = {s for s in range(4) if holders[s] == person.track_id}
         assert not ({0, 2} & seconds and {1, 3} & seconds), f"person {person.track_id} holds both performers"
+    # and no suggestion offers one performer as the other (what finalize_session would show the owner)
+    a, b = {holders[0], holders[2]}, {holders[1], holders[3]}
+    for x, y, distance in analyzer.suggestions():
+        assert not ({x, y} & a and {x, y} & b), f"performers suggested as one person at {distance}"
 
 
 def test_one_person_across_cuts_stays_one_person(cut_clips):
