@@ -10,7 +10,7 @@ from django.utils import timezone
 from knox.settings import knox_settings
 
 from api_tokens.models import ApiToken
-from sessions_app.services import audit
+from audit import services as audit
 
 
 class TokenError(Exception):

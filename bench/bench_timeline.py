@@ -45,7 +45,8 @@ def build_session():
     from django.db import transaction
 
     from inference.classes import EMOTIONS
-    from sessions_app.models import Observation, Person, Session, Track
+    from people.models import Person
+    from sessions_app.models import Observation, Session, Track
 
     User = get_user_model()
     User.objects.filter(username="bench-timeline").delete()

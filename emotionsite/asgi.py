@@ -17,7 +17,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from emotionsite.bodylimit import BodyLimitMiddleware  # noqa: E402
 from emotionsite.proxy import TrustedProxyMiddleware  # noqa: E402
-from sessions_app.routing import websocket_urlpatterns  # noqa: E402
+from emotionsite.routing import websocket_urlpatterns  # noqa: E402
 
 # TrustedProxyMiddleware outermost: everything inside sees the client and scheme it settled on.
 application = ProtocolTypeRouter(

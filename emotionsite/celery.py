@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 from celery import Celery
-from celery.signals import celeryd_init, worker_process_init, worker_process_shutdown
+from celery.signals import celeryd_init, worker_process_init
 
-from emotionsite.queues import VISION_QUEUES, Queue
+from emotionsite.queues import VISION_QUEUES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emotionsite.settings")
 
@@ -59,30 +58,14 @@ def _warm_up_models(**kwargs) -> None:
         warmup(device=settings.EMOTION_WORKER_DEVICE)
 
 
-def runs_summaries(queues: set[str]) -> bool:
-    return not queues or Queue.SUMMARIES.value in queues
+def consumed_queues() -> frozenset[str]:
+    """The queues this worker process consumes (empty: all of them, or not a worker)."""
+    return frozenset(_consumed_queues)
 
 
-@worker_process_init.connect
-def _record_summaries_facts(**kwargs) -> None:
-    """A summaries worker process reports CUDA and its local model's state for the web's status panel.
-
-    In the pool process, not before the fork: checking CUDA initialises the driver, which a fork breaks.
-    A thread, so the torch import does not delay the process's start.
-    """
-    if not runs_summaries(_consumed_queues):
-        return
-    from summaries.availability import record_worker_facts
-
-    threading.Thread(target=record_worker_facts, args=(_worker_hostname or None,), daemon=True).start()
-
-
-@worker_process_shutdown.connect
-def _clear_summaries_facts(**kwargs) -> None:
-    if runs_summaries(_consumed_queues):
-        from summaries.availability import clear_worker_facts
-
-        clear_worker_facts()
+def worker_hostname() -> str:
+    """This worker's node name ("" outside a worker)."""
+    return _worker_hostname
 
 
 def _survive_broker_restart() -> None:

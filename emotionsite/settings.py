@@ -71,10 +71,16 @@ INSTALLED_APPS = [
     "axes",
     "rest_framework",
     "knox",
-    "api_tokens",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
+    # the project's rooms, lower first: each may import those above it in this list, never those below
+    # (docs/architecture.md, "Rooms")
+    "audit",
+    "accounts",
+    "api_tokens",
     "sessions_app",
+    "people",
+    "live",
     "summaries",
 ]
 
@@ -90,7 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "emotionsite.ratelimit.RateLimitMiddleware",  # a page over a limit answers 429 with Retry-After
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "sessions_app.login_guard.LoginSlowdownMiddleware",
+    "accounts.login_guard.LoginSlowdownMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 

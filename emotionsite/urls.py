@@ -25,10 +25,13 @@ urlpatterns = [
     # browsers ask for /favicon.ico whatever the page links; send them to the linked SVG
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("api/", include("sessions_app.api_urls")),
+    path("api/", include("people.api_urls")),
     path("api/", include("summaries.api_urls")),
-    path("accounts/", include("sessions_app.accounts_urls")),
+    path("accounts/", include("accounts.urls")),
     path("settings/llm/", include("summaries.settings_urls")),
     path("settings/tokens/", include("api_tokens.urls")),
     path("", include("sessions_app.urls")),
+    path("", include("people.urls")),
+    path("", include("audit.urls")),
     path("", include("summaries.urls")),
 ]

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,11 +17,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import services as audit
 from emotionsite import ratelimit
 from sessions_app.models import Marker, Session
 from sessions_app.reliability import counts_all
 from sessions_app.selectors import face_boxes, owned_session, people_summary, timeline
-from sessions_app.services import audit, manage, storage_quota
+from sessions_app.services import manage, storage_quota
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -239,90 +239,3 @@ class SessionMarkerView(APIView):
             raise Http404("no such marker")
         manage.delete_marker(marker, actor=request.user, request=request, via="API")
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --------------------------------------------------------------------------- people: suggestions
-class SuggestedPersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField(source="display_name")
-    thumbnail = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
-
-    def get_thumbnail(self, obj) -> str | None:
-        thumb = next(iter(obj.thumbnails.all()), None)
-        return reverse("person_thumbnail", args=[thumb.pk]) if thumb else None
-
-    def get_url(self, obj) -> str:
-        return reverse("person_detail", args=[obj.pk])
-
-
-class SuggestionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    person = SuggestedPersonSerializer(help_text="the person a confirmation keeps")
-    candidate = SuggestedPersonSerializer(help_text="possibly the same as person; merged into them on confirm")
-    score = serializers.FloatField(help_text="identity distance of the pair (lower: more alike)")
-    margin = serializers.FloatField(help_text="to the next-best person when the suggestion was made")
-    status = serializers.CharField()
-    created = serializers.DateTimeField()
-
-
-class SuggestionConfirmedSerializer(serializers.Serializer):
-    suggestion = SuggestionSerializer()
-    person = SuggestedPersonSerializer(help_text="the person kept, with the candidate merged in")
-
-
-def _suggestion(request, suggestion_id: int):
-    from sessions_app.people_selectors import get_suggestion_or_404
-
-    return get_suggestion_or_404(request.user, suggestion_id)
-
-
-def _answered(exc: Exception) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-
-
-class SuggestionListView(APIView):
-    @extend_schema(
-        responses=SuggestionSerializer(many=True),
-        summary="Your open suggestions: pairs of people that are possibly the same person, newest first",
-    )
-    def get(self, request):
-        from sessions_app.people_selectors import owner_suggestions
-
-        return Response(SuggestionSerializer(owner_suggestions(request.user), many=True).data)
-
-
-class SuggestionConfirmView(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: SuggestionConfirmedSerializer, 409: OpenApiTypes.OBJECT},
-        summary="Confirm a suggestion: the candidate is merged into the person",
-    )
-    def post(self, request, suggestion_id: int):
-        from sessions_app.services import people, suggestions
-
-        suggestion = _suggestion(request, suggestion_id)
-        before = SuggestionSerializer(suggestion).data  # its row goes with the merged person
-        try:
-            kept = suggestions.confirm(suggestion, request.user, request=request)
-        except people.PeopleError as exc:
-            return _answered(exc)
-        answered = {**before, "status": suggestion.Status.CONFIRMED.value}
-        return Response({"suggestion": answered, "person": SuggestedPersonSerializer(kept).data})
-
-
-class SuggestionRejectView(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: SuggestionSerializer, 409: OpenApiTypes.OBJECT},
-        summary="Not the same person: remembered (never suggested again, never joined automatically)",
-    )
-    def post(self, request, suggestion_id: int):
-        from sessions_app.services import people, suggestions
-
-        suggestion = _suggestion(request, suggestion_id)
-        try:
-            answered = suggestions.reject(suggestion, request.user, request=request)
-        except people.PeopleError as exc:
-            return _answered(exc)
-        return Response(SuggestionSerializer(answered).data)

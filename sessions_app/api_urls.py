@@ -16,17 +16,6 @@ urlpatterns = [
         api.SessionMarkerView.as_view(),
         name="api_session_marker",
     ),
-    path("people/suggestions/", api.SuggestionListView.as_view(), name="api_suggestions"),
-    path(
-        "people/suggestions/<int:suggestion_id>/confirm/",
-        api.SuggestionConfirmView.as_view(),
-        name="api_suggestion_confirm",
-    ),
-    path(
-        "people/suggestions/<int:suggestion_id>/reject/",
-        api.SuggestionRejectView.as_view(),
-        name="api_suggestion_reject",
-    ),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # the split view serves its start-up script as a file (docs/?script), which the CSP allows, unlike inline code
     path(

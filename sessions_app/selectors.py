@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Avg, Count, Prefetch
+from django.db.models import Avg, Count
 from django.shortcuts import get_object_or_404
 
 from inference.classes import EMOTIONS
-from sessions_app.models import Person, PersonThumbnail, Session
+from sessions_app.models import Session, Track
 from sessions_app.reliability import quality_bar, reliable_q
 from sessions_app.services.runs import current_observations
 from sessions_app.units import percent
+
+# The people a session's tracks point to (people.Person), reached through this app's own foreign key:
+# sessions_app reads who is who through its rows and never imports the people room. A person's
+# thumbnails come oldest first (their model's ordering).
+Person = Track._meta.get_field("person").related_model
 
 
 def _visible(user: Any):
@@ -36,13 +41,9 @@ def sessions_for(user: Any) -> list[Session]:
     sessions = list(Session.objects.filter(owner=user).order_by("-created"))
     if not sessions:
         return sessions
-    people = (
-        Person.objects.filter(tracks__session__in=sessions)
-        .distinct()
-        .prefetch_related(Prefetch("thumbnails", queryset=PersonThumbnail.objects.order_by("created")))
-    )
+    people = Person.objects.filter(tracks__session__in=sessions).distinct().prefetch_related("thumbnails")
     by_id = {p.pk: p for p in people}
-    seen: dict[int, list[Person]] = {s.pk: [] for s in sessions}
+    seen: dict[int, list] = {s.pk: [] for s in sessions}
     pairs = (
         Session.objects.filter(pk__in=seen, tracks__person__isnull=False).values_list("pk", "tracks__person").distinct()
     )
@@ -107,7 +108,7 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
 
 
 # --------------------------------------------------------------------------- replay: timeline data
-def _thumbnail_url(person: Person | None) -> str | None:
+def _thumbnail_url(person: Any) -> str | None:
     from django.urls import reverse
 
     if person is None:
@@ -205,9 +206,7 @@ def timeline(session: Session, max_points: int = 600, include_unreliable: bool =
     ]
     people = {
         p.pk: p
-        for p in Person.objects.filter(pk__in=[k for k in series if k is not None]).prefetch_related(
-            Prefetch("thumbnails", queryset=PersonThumbnail.objects.order_by("created"))
-        )
+        for p in Person.objects.filter(pk__in=[k for k in series if k is not None]).prefetch_related("thumbnails")
     }
     interval = 1.0 / session.sample_fps if session.sample_fps and session.source != Session.Source.IMAGE else 0.0
 

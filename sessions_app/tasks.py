@@ -66,14 +66,6 @@ def finalize_video(session_id: int) -> bool:
     return analysis.maybe_finalize(session_id)
 
 
-@shared_task(name="sessions_app.apply_retention")
-def apply_retention() -> dict:
-    """Delete session media older than each user's retention setting (run by Celery beat)."""
-    from sessions_app.services import retention
-
-    return retention.apply_retention()
-
-
 @shared_task(name="sessions_app.reclaim_segments")
 def reclaim_segments() -> int:
     """Re-queue segments whose worker died (expired lease)."""

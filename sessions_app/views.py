@@ -2,21 +2,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from audit import services as audit
 from emotionsite import ratelimit
 from emotionsite.streaming import streaming_response
 from sessions_app import exports, mediatypes
-from sessions_app.forms import SignUpForm
 from sessions_app.http import disposition, serve_stored_file
-from sessions_app.models import PersonThumbnail
 from sessions_app.reliability import counts_all
 from sessions_app.selectors import get_session_or_404, session_people, sessions_for
-from sessions_app.services import audit, manage, media, runs, storage_quota
+from sessions_app.services import manage, media, runs, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 from sessions_app.units import ATTENTION_DEFINITION
 
@@ -25,21 +23,6 @@ from sessions_app.units import ATTENTION_DEFINITION
 def home(request):
     context = {"sessions": sessions_for(request.user), "storage": storage_quota.usage(request.user)}
     return render(request, "home.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("home")
-    if request.method == "POST":
-        # every attempt counts, before the form is checked: a refused form still says whether a name is taken
-        ratelimit.hit("signups", ratelimit.client_address(request))  # 429 through RateLimitMiddleware
-    form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
 
 
 @login_required
@@ -121,19 +104,6 @@ def session_media(request, session_id: int, kind: str):
     filename = f"session-{session.pk}.{mediatypes.extension(fmt)}"
     return serve_stored_file(
         request, getattr(session, kind).name, mediatypes.content_type(fmt), disposition(how, filename)
-    )
-
-
-@login_required
-def person_thumbnail(request, thumbnail_id: int):
-    qs = PersonThumbnail.objects.select_related("person")
-    if not request.user.is_staff:
-        qs = qs.filter(person__owner=request.user)
-    thumb = get_object_or_404(qs, pk=thumbnail_id)
-    audit.record_read(request.user, thumb.person, what=audit.Read.FACES, request=request)
-    # thumbnails are JPEGs the server encoded itself (analysis._make_thumbnails)
-    return serve_stored_file(
-        request, thumb.image.name, "image/jpeg", disposition("inline", f"person-{thumb.person_id}.jpg")
     )
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
-from sessions_app.admin import AuditedDelete, AuditedRead, StaffOnly
-from sessions_app.services.audit import Read
+from audit.admin_base import AuditedDelete, AuditedRead, StaffOnly
+from audit.services import Read
+from emotionsite import ratelimit
+from sessions_app.admin import SegmentInline, SessionAdmin, TrackInline
+from sessions_app.models import Session
+from summaries.base import SummaryError
 from summaries.llm_settings import (
     KEY_DROPPED,
     LLMSettingsError,
@@ -17,6 +22,7 @@ from summaries.llm_settings import (
     save_llm_settings,
 )
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
+from summaries.services import request_summary
 
 
 @admin.register(Summary)
@@ -131,3 +137,67 @@ class AllowedLLMHostAdmin(StaffOnly, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for host in queryset:
             delete_allowed_host(host, actor=request.user, request=request)
+
+
+# --------------------------------------------------------------------------- sessions, with their summaries
+class SummaryInline(StaffOnly, admin.TabularInline):
+    model = Summary
+    extra = 0
+    fields = ["backend", "status", "model_name", "requested_by", "created", "finished", "excerpt"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="text")
+    def excerpt(self, obj):
+        return (obj.text or obj.error)[:200]
+
+
+class SummarizeForm(forms.Form):
+    backend = forms.ChoiceField(choices=Summary.Backend.choices, label="Backend")
+
+
+class SessionWithSummariesAdmin(SessionAdmin):
+    """sessions_app's session admin with this room's parts: the summaries inline and the Summarize action
+    (registered in its place, as Django's user admin is replaced; sessions_app never imports summaries)."""
+
+    read_kinds = (*SessionAdmin.read_kinds, Read.SUMMARIES)  # the summaries' text inline
+    inlines = [TrackInline, SummaryInline, SegmentInline]
+    actions = ["reanalyse_selected", "summarize_selected", "delete_media_selected"]
+
+    @admin.action(description="Summarize selected sessions…")
+    def summarize_selected(self, request, queryset):
+        form = SummarizeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            self._summarize(request, queryset, form.cleaned_data["backend"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Summarize sessions",
+            "form": form,
+            "queryset": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/summaries/summarize_sessions.html", context)
+
+    def _summarize(self, request, queryset, backend: str) -> None:
+        started = 0
+        for session in queryset:
+            try:
+                request_summary(session, backend, request.user, request=request)  # audited there
+            except SummaryError as exc:
+                self.message_user(request, f"“{session.title}”: {exc}", messages.ERROR)
+                continue
+            except ratelimit.RateLimited as exc:
+                self.message_user(request, f"“{session.title}” and the rest: {exc.message}", messages.ERROR)
+                break
+            started += 1
+        if started:
+            self.message_user(request, f"Summary requested for {started} session(s) with the {backend} backend.")
+
+
+admin.site.unregister(Session)
+admin.site.register(Session, SessionWithSummariesAdmin)

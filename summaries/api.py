@@ -9,9 +9,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import Read
 from sessions_app.api import session_for
 from sessions_app.reliability import counts_all
-from sessions_app.services.audit import Read
 from summaries.base import SummaryError
 from summaries.models import Summary
 from summaries.selectors import summaries_of, summary_data

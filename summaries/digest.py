@@ -246,7 +246,8 @@ def build_digest(
     (sessions_app.reliability) are left out unless ``include_unreliable``. ``people_charted`` counts
     people as the replay charts do (sessions_app.selectors.timeline: one series per person with any face,
     reliable or not), so the summary's count matches the chart beside it."""
-    from sessions_app.models import Person, Session
+    from people.models import Person
+    from sessions_app.models import Session
     from sessions_app.reliability import reliable_q
 
     observations = current_observations(session)

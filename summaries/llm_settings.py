@@ -14,8 +14,8 @@ from typing import Any
 
 from django.db import transaction
 
+from audit import services as audit
 from emotionsite import ratelimit
-from sessions_app.services import audit
 from summaries import netguard
 from summaries.models import AllowedLLMHost, LLMSettings
 

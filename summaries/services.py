@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.locks import lock_owner
+from audit import services as audit
 from emotionsite import ratelimit
-from sessions_app.services import audit, people
 from sessions_app.services.progress import send_summary_state
 from summaries import heuristic
 from summaries.base import LLM, SummaryCancelled, SummaryError, SummaryResult
@@ -78,7 +79,7 @@ def request_summary(
 def _check_in_progress(user: Any, backend: str) -> None:
     """One summaries process serves everyone: cap each user's summaries in progress, and their LLM ones
     (minutes each) harder, so one account cannot keep everyone else's waiting."""
-    people.lock_owner(user.pk)
+    lock_owner(user.pk)
     active = Summary.objects.filter(requested_by=user, status__in=[Summary.Status.QUEUED, Summary.Status.RUNNING])
     ratelimit.check_active(active.count(), settings.EMOTION_LIMIT_ACTIVE_SUMMARIES, "Too many summaries in progress")
     if backend in LLM_BACKENDS:

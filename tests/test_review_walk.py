@@ -46,7 +46,7 @@ def walk(media_dir, celery_worker_proc, daphne_server, django_db_blocker):
     from django.contrib.auth import get_user_model
 
     from emotionsite import ratelimit
-    from sessions_app.services import privacy
+    from people import privacy
 
     ratelimit.reset()  # sign-ups are counted per address, and every test signs up from 127.0.0.1
     username = f"walker-{uuid.uuid4().hex[:6]}"

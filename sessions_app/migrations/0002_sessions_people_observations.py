@@ -4,6 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+import people.models
 import sessions_app.models
 
 
@@ -37,7 +38,7 @@ class Migration(migrations.Migration):
             name="PersonThumbnail",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("image", models.FileField(max_length=300, upload_to=sessions_app.models._thumbnail_path)),
+                ("image", models.FileField(max_length=300, upload_to=people.models.thumbnail_path)),
                 ("created", models.DateTimeField(auto_now_add=True)),
                 (
                     "person",

@@ -11,7 +11,6 @@ finishes the last segment runs :func:`finalize_session` under the session's row 
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import shutil
@@ -27,17 +26,17 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from accounts.locks import lock_owner
 from inference.errors import MediaError
-from sessions_app.models import AnalysisRun, Observation, Person, PersonThumbnail, Segment, Session, Track
+from sessions_app.models import AnalysisRun, Observation, Segment, Session, Track
 from sessions_app.services import runs
-from sessions_app.services.people import lock_owner
 from sessions_app.services.progress import send_state
+from sessions_app.signals import tracks_ready
 
 logger = logging.getLogger(__name__)
 
@@ -415,91 +414,16 @@ def maybe_finalize(session_id: int) -> bool:
 
 
 def finalize_session(session: Session) -> None:
-    """Join the session's tracks across segments, attach them to the owner's people, close the session.
+    """Close the session once every segment is done: its people are linked, its figures counted.
 
-    Each group of tracks (one human within the session) is compared with the owner's people by
-    ``inference.identity.decide``: SAME links it (its references join the person's), MAYBE makes a new
-    person with a suggestion to confirm (``services.suggestions``), NEW makes a new person. Pairs the
-    owner marked "not the same" are never linked automatically. A person holding a group seen on the
-    same frame as this one is no candidate. Then the session's people are offered to each other where
-    their groups never share a frame and ``inference.tracking.session_suggestions`` finds them close
-    (``identity.decide_within``): a suggestion, never a link.
-
-    Runs inside the caller's transaction, with the session row locked; people creation is serialised
-    per owner by locking the owner's user row.
+    Sends ``signals.tracks_ready`` first: the people room (``people.identify``) joins the session's tracks
+    across segments and links each human to the owner's people. Runs inside the caller's transaction, with
+    the session row locked.
     """
-    from inference import identity
-    from inference.tracking import identity_references, merge_tracks, session_suggestions
-    from sessions_app.services.suggestions import rejected_pairs, suggest
-
     # the run of the session's segments (one run's at a time); None: rows stored before runs existed
     run_id = session.segments.values_list("run_id", flat=True).first()
-    tracks = list(Track.objects.filter(session=session, run_id=run_id).order_by("segment_index", "first_time", "pk"))
-    frames: dict[int, set] = defaultdict(set)
+    tracks_ready.send(sender=Session, session=session, run_id=run_id)
     run_obs = Observation.objects.filter(session=session, run_id=run_id)
-    for track_id, frame_index in run_obs.values_list("track_id", "frame_index"):
-        frames[track_id].add(frame_index)
-    merged = merge_tracks(
-        [
-            {"id": t.pk, "embedding": t.embedding, "references": t.references, "first_frame": 0, "last_frame": 0}
-            for t in tracks
-        ],
-        frames=frames,
-    )
-    groups: dict[int, list[Track]] = defaultdict(list)
-    for t in tracks:
-        groups[merged.get(t.pk, t.pk)].append(t)
-
-    lock_owner(session.owner_id)
-    people = {p.pk: p for p in Person.objects.filter(owner_id=session.owner_id)}
-    rejected = rejected_pairs(session.owner_id)
-    next_number = (Person.objects.filter(owner_id=session.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
-    thumbs: list[tuple[Person, list[Track]]] = []
-    group_frames = {root: set().union(*(frames[t.pk] for t in group)) for root, group in groups.items()}
-    group_refs: dict[int, list] = {}
-    person_of: dict[int, Person] = {}  # group root -> its person
-    session_groups: dict[int, list[int]] = defaultdict(list)  # person pk -> this session's groups
-
-    def apart(pk: int, root: int) -> bool:
-        """No group of this session held by person ``pk`` shares a frame with group ``root``."""
-        return not any(group_frames[r] & group_frames[root] for r in session_groups.get(pk, ()))
-
-    for root, group in sorted(groups.items()):
-        refs: list = []
-        for t in group:
-            refs += identity_references(t.references, t.embedding)
-        if not refs:
-            continue
-        refs = identity.merge_references([], refs, k=identity.PERSON_REFERENCES)
-        group_refs[root] = refs
-        # two faces on one frame are two people: such a person is no candidate at all
-        known = {pk: p.embeddings for pk, p in people.items() if p.embeddings and apart(pk, root)}
-        decision = identity.decide(refs, known, rejected)
-        if decision.same:
-            person = people[decision.candidate]
-            person.embeddings = identity.merge_references(person.embeddings, refs)
-            person.save(update_fields=["embeddings"])
-        else:
-            person = Person.objects.create(owner_id=session.owner_id, number=next_number, embeddings=refs)
-            next_number += 1
-            people[person.pk] = person
-            thumbs.append((person, group))
-            if decision.outcome == identity.MAYBE:
-                suggest(people[decision.candidate], person, decision.distance, min(decision.margin, 1e6))
-        person_of[root] = person
-        session_groups[person.pk].append(root)
-        ids = [t.pk for t in group]
-        Track.objects.filter(pk__in=ids).update(person=person)
-        Observation.objects.filter(track_id__in=ids).update(person=person)
-
-    def allowed(earlier: int, later: int) -> bool:
-        a, b = person_of[earlier].pk, person_of[later].pk
-        return a != b and all(apart(a, r) for r in session_groups[b])
-
-    for earlier, later, d in session_suggestions(group_refs, group_frames, allowed):
-        suggest(person_of[earlier], person_of[later], d.distance, min(d.margin, 1e6))
-    if thumbs:
-        make_thumbnails(session, thumbs)
 
     frames_analysed = sum(session.segments.filter(run_id=run_id).values_list("frames", flat=True))
     with_face = run_obs.values("frame_index").distinct().count()
@@ -511,40 +435,3 @@ def finalize_session(session: Session) -> None:
     session.status = Session.Status.DONE
     session.error = ""
     session.save(update_fields=["frames_analysed", "face_share", "progress", "status", "error", "updated"])
-
-
-def make_thumbnails(session: Session, items: list[tuple[Person, list[Track]]]) -> None:
-    """A JPEG crop of each new person's largest face in the session (none when its media is gone)."""
-    from PIL import Image
-
-    from inference.media import iter_frames
-
-    if not session.original.name or session.media_deleted:
-        return
-    try:
-        with local_copy(session.original.name) as path:
-            for person, group in items:
-                obs = max(
-                    Observation.objects.filter(track__in=group),
-                    key=lambda o: (o.box_bottom - o.box_top) * (o.box_right - o.box_left),
-                    default=None,
-                )
-                if obs is None:
-                    continue
-                frame = next(iter_frames(path, start=obs.time, end=obs.time + 1.0), None)
-                if frame is None:
-                    continue
-                h, w = frame.image.shape[:2]
-                mh, mw = (obs.box_bottom - obs.box_top) // 4, (obs.box_right - obs.box_left) // 4
-                crop = frame.image[
-                    max(0, obs.box_top - mh) : min(h, obs.box_bottom + mh),
-                    max(0, obs.box_left - mw) : min(w, obs.box_right + mw),
-                ]
-                image = Image.fromarray(crop)
-                image.thumbnail((160, 160))
-                buf = io.BytesIO()
-                image.save(buf, format="JPEG", quality=85)
-                thumb = PersonThumbnail(person=person)
-                thumb.image.save("face.jpg", ContentFile(buf.getvalue()), save=True)
-    except (MediaError, OSError):
-        logger.warning("no thumbnails for session %s", session.pk, exc_info=True)

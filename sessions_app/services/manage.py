@@ -9,8 +9,8 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from audit import services as audit
 from sessions_app.models import Marker, Session
-from sessions_app.services import audit
 
 
 def _via(detail: str, via: str) -> str:

@@ -4,19 +4,23 @@ Files stored before ``Session.original_format``/``playable_format`` existed kept
 (``x.html``): until ``manage.py secure_media_names`` has renamed them, they are served by their sniffed
 first bytes (never their name). The rename copies first, points the row at the copies, and deletes the
 old files only after that commit; a session still running is left for a later run.
+
+Also: deleting a session's media (results kept) and removing stored files once a transaction commits.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
+from audit import services as audit
 from sessions_app.mediatypes import OTHER, detect_format, extension, safe_name, sniff_file, storage_name
 from sessions_app.models import Session
-from sessions_app.services.people import delete_files_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -103,3 +107,37 @@ def secure_names(session_id: int) -> str:
             default_storage.delete(copy)
     logger.info("session %s: media stored as %s", session_id, [name for name, _ in new.values()])
     return "secured"
+
+
+def delete_files_on_commit(names: set[str] | list[str]) -> None:
+    """Remove stored files once the surrounding transaction commits (at once outside one)."""
+    names = {n for n in names if n}
+
+    def remove() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    if names:
+        transaction.on_commit(remove)
+
+
+# sessions whose files are still being written or read: retention and the admin leave them alone
+RUNNING = (Session.Status.RECEIVING, Session.Status.QUEUED, Session.Status.ANALYSING)
+
+
+def delete_media(session: Session, *, actor: Any = None, request: Any = None, reason: str = "") -> bool:
+    """Remove the session's stored files, keep its rows; False when there was nothing to remove."""
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session.pk).first()
+        if session is None:
+            return False
+        names = [n for n in (session.original.name, session.playable.name) if n]
+        if not names and session.media_deleted:
+            return False
+        session.original, session.playable = "", ""
+        session.media_deleted = timezone.now()
+        session.stored_bytes = 0  # no longer counted against the owner's storage quota
+        session.save(update_fields=["original", "playable", "media_deleted", "stored_bytes", "updated"])
+        audit.record(actor, audit.Action.MEDIA_DELETED, session, request=request, detail=reason)
+        delete_files_on_commit(names)
+    return True

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
+from audit import services as audit
 from emotionsite import ratelimit
 from sessions_app.models import Session
-from sessions_app.services import audit, runs
+from sessions_app.services import runs
 from sessions_app.services.analysis import enqueue_analysis, plan_segments
 
 

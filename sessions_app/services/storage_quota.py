@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db.models import Sum
 
+from accounts.locks import lock_owner
 from emotionsite import diskspace
-from sessions_app.models import PersonThumbnail, Session, StorageQuota
-from sessions_app.services import people
+from sessions_app.models import Session, StorageQuota
 
 MB = 1024 * 1024
 
@@ -77,7 +78,8 @@ def quota_for(user_id: int) -> int:
 def stored_bytes(user_id: int) -> int:
     """What the user's stored files take (sessions' files and thumbnails), from the recorded sizes."""
     sessions = Session.objects.filter(owner_id=user_id).aggregate(n=Sum("stored_bytes"))["n"] or 0
-    thumbs = PersonThumbnail.objects.filter(person__owner_id=user_id).aggregate(n=Sum("size"))["n"] or 0
+    # the people room's face thumbnails, through the user's relations (sessions_app does not import people)
+    thumbs = get_user_model().objects.filter(pk=user_id).aggregate(n=Sum("people__thumbnails__size"))["n"] or 0
     return sessions + thumbs
 
 
@@ -123,7 +125,7 @@ def lock_and_check_stored(owner: Any, extra_bytes: int) -> None:
     """Inside a transaction that stores a file: serialise the owner's stores (their user row) and check the
     stored files alone (the file being stored may still be in staging, counted there). Two uploads that
     passed their start checks together cannot both land past the quota."""
-    people.lock_owner(owner.pk)
+    lock_owner(owner.pk)
     if diskspace.is_low(extra_bytes):
         raise DiskLow("The server's disk is nearly full, so the file could not be stored. Please try again later.")
     current = Usage(stored_bytes(owner.pk), quota_for(owner.pk))

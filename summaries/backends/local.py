@@ -132,10 +132,11 @@ def local_availability(cuda: bool | None = None) -> Availability:
 
 def _check_process_role() -> None:
     """Refuse to load an LLM in a worker that takes vision queues but not summaries (it would starve them)."""
-    from emotionsite.celery import _consumed_queues
+    from emotionsite.celery import consumed_queues
     from emotionsite.queues import VISION_QUEUES, Queue
 
-    if _consumed_queues and Queue.SUMMARIES.value not in _consumed_queues and _consumed_queues & VISION_QUEUES:
+    queues = consumed_queues()
+    if queues and Queue.SUMMARIES.value not in queues and queues & VISION_QUEUES:
         raise SummaryError("The local LLM runs only on a summaries worker.")
 
 

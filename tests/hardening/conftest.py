@@ -14,16 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from sessions_app.models import (
-    Marker,
-    Person,
-    PersonFlag,
-    PersonMerge,
-    PersonSuggestion,
-    PersonThumbnail,
-    Session,
-    Track,
-)
+from people.models import Person, PersonFlag, PersonMerge, PersonSuggestion, PersonThumbnail
+from sessions_app.models import Marker, Session, Track
 from tests.sessions.conftest import media_dir  # noqa: F401 - re-exported fixture
 
 MEDIA_BYTES = bytes(range(256)) * 8

@@ -27,7 +27,8 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import AnalysisRun, Marker, Person, PersonFlag, PersonSuggestion, Session
+from people.models import Person, PersonFlag, PersonSuggestion
+from sessions_app.models import AnalysisRun, Marker, Session
 from tests.hardening.conftest import MEDIA_BYTES, World
 from tests.sessions.conftest import communicator, cookie_for
 from tests.streamed import read_body

@@ -96,7 +96,7 @@ def test_password_change_revokes_every_token(client, user, password):
 
 def test_disabling_password_log_in_in_the_admin_revokes_every_token(client, admin_client, user, other):
     from api_tokens.models import ApiToken
-    from sessions_app.models import AuditEntry
+    from audit.models import AuditEntry
 
     client.force_login(user)
     keys = [_create(client, "one"), _create(client, "two")]

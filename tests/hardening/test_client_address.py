@@ -22,8 +22,9 @@ from axes.models import AccessAttempt
 from channels.testing import ApplicationCommunicator
 from django.contrib.auth import get_user_model
 
+from audit.models import AuditEntry
 from emotionsite.asgi import application
-from sessions_app.models import AuditEntry, Session
+from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,7 +163,7 @@ def test_forwarded_proto_counts_only_from_a_trusted_proxy(account, settings):
 
 
 def test_a_username_tried_from_many_addresses_is_slowed_down(account, settings):
-    from sessions_app.services.login_throttle import delay_after
+    from accounts.login_throttle import delay_after
 
     assert settings.EMOTION_LOGIN_USERNAME_FAILURE_LIMIT == 20  # the default
     settings.EMOTION_LOGIN_USERNAME_FAILURE_LIMIT = limit = 4

@@ -12,7 +12,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from conftest import ROOT, chromium_page, log_in
-from sessions_app.models import Person, Session
+from people.models import Person
+from sessions_app.models import Session
 
 WANTED = {
     "default-src": "'self'",
@@ -95,8 +96,8 @@ def test_pages_run_under_the_policy_in_chromium(user, password, daphne_server):
         "/settings/tokens/",
         "/accounts/password/",
         "/admin/",
-        "/admin/sessions_app/person/",
-        "/admin/sessions_app/person/name-faces/",
+        "/admin/people/person/",
+        "/admin/people/person/name-faces/",
         f"/admin/sessions_app/session/{done.pk}/change/",
         "/admin/api_tokens/apitoken/",
         "/api/docs/",

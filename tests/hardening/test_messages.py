@@ -66,7 +66,7 @@ def test_failed_analysis_shows_a_fixed_message(user, settings, tmp_path):
 
 @pytest.mark.django_db
 def test_failed_live_finish_shows_a_fixed_message(user, settings, tmp_path):
-    from sessions_app.services import live
+    from live import services as live
 
     settings.MEDIA_ROOT = tmp_path / "media"
     session = Session.objects.create(

@@ -19,7 +19,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from sessions_app.models import AuditEntry, Person, PersonThumbnail, Session
+from audit.models import AuditEntry
+from people.models import Person, PersonThumbnail
+from sessions_app.models import Session
 from tests.sessions.conftest import communicator, cookie_for, record_two_chunks
 
 
@@ -122,7 +124,7 @@ def test_sessions_page_shows_the_storage_used(settings, user, media, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_live_recordings_are_refused_when_full_and_bounded_by_what_is_left(client, user, settings, media):
-    from sessions_app.services import live
+    from live import services as live
 
     settings.EMOTION_STORAGE_QUOTA_BYTES = 1000
     settings.EMOTION_LIVE_MAX_BYTES = 1_000_000
@@ -152,7 +154,8 @@ def test_live_recordings_are_refused_when_full_and_bounded_by_what_is_left(clien
 
 @pytest.mark.django_db
 def test_disk_low_water_mark_refuses_everyone_and_healthz_says_so(settings, user, media):
-    from sessions_app.services import live, uploads
+    from live import services as live
+    from sessions_app.services import uploads
 
     settings.EMOTION_DISK_MIN_FREE_BYTES = 1 << 60  # more than any disk has free
     with pytest.raises(uploads.UploadError) as upload_refused:

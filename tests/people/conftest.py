@@ -12,7 +12,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 
-from sessions_app.models import Observation, Person, PersonThumbnail, Session, Track
+from people.models import Person, PersonThumbnail
+from sessions_app.models import Observation, Session, Track
 from tests.replay.conftest import (
     EVIL,  # noqa: F401 - the people tests import it from here
     add_observations,

@@ -9,7 +9,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from sessions_app.models import AuditEntry, Marker, Person, Segment, Session, UserSettings
+from audit.models import AuditEntry
+from people.models import Person, UserSettings
+from sessions_app.models import Marker, Segment, Session
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
 from tests.people.conftest import EVIL, counts, stored_path
 
@@ -45,11 +47,11 @@ def full_world(people_world, other_user):
 
     Heartbeat.objects.create(note="beat")
     Person.objects.create(owner=other_user, number=1, name="Other's person")
-    from sessions_app.models import PersonFlag, PersonSuggestion
+    from people.models import PersonFlag, PersonSuggestion
 
     PersonSuggestion.objects.create(owner=w.owner, person=w.alice, candidate=w.carol, score=0.4)
     PersonFlag.objects.create(person=w.alice, groups=[[w.tracks["a-alice"].pk], [w.tracks["b-alice"].pk]])
-    from sessions_app.models import PersonMerge
+    from people.models import PersonMerge
 
     PersonMerge.objects.create(owner=w.owner, keep=w.alice, merged_id=10**6, merged_number=9, merged_name="Gone")
     from sessions_app.models import StorageQuota
@@ -75,18 +77,18 @@ def test_every_model_registered_and_listed_for_staff(staff, full_world):
         change = staff.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
         assert change.status_code == 200, opts.label
         assert b"sk-secret-123" not in change.content and b"gAAAA" not in change.content  # never the key
-    search = staff.get(reverse("admin:sessions_app_person_changelist"), {"q": "Alice"})
+    search = staff.get(reverse("admin:people_person_changelist"), {"q": "Alice"})
     assert b"Alice" in search.content and b"Other&#x27;s person" not in search.content
 
 
 def test_admin_escapes_names_and_shows_thumbnails(staff, full_world):
     w = full_world
-    page = staff.get(reverse("admin:sessions_app_person_changelist")).content.decode()
+    page = staff.get(reverse("admin:people_person_changelist")).content.decode()
     assert EVIL not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     thumb = w.bob.thumbnails.get()
     assert f'<img src="{reverse("person_thumbnail", args=[thumb.pk])}" alt="&lt;img src=x' in page
     assert staff.get(reverse("person_thumbnail", args=[thumb.pk])).status_code == 200  # staff may load it
-    change = staff.get(reverse("admin:sessions_app_person_change", args=[w.bob.pk])).content.decode()
+    change = staff.get(reverse("admin:people_person_change", args=[w.bob.pk])).content.decode()
     assert EVIL not in change and reverse("person_thumbnail", args=[thumb.pk]) in change
     markers = staff.get(reverse("admin:sessions_app_marker_changelist")).content.decode()
     assert "<script>x</script>" not in markers and "&lt;script&gt;x&lt;/script&gt;" in markers
@@ -94,7 +96,7 @@ def test_admin_escapes_names_and_shows_thumbnails(staff, full_world):
 
 def test_admin_refused_to_non_staff(client, user, full_world):
     w = full_world
-    targets = [reverse("admin:index"), reverse("admin:sessions_app_person_name_faces")]
+    targets = [reverse("admin:index"), reverse("admin:people_person_name_faces")]
     targets += [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in registered()]
     for signed_in in (False, True):
         if signed_in:
@@ -103,18 +105,19 @@ def test_admin_refused_to_non_staff(client, user, full_world):
             response = client.get(url)
             assert response.status_code == 302 and "/admin/login/" in response.url, url
     action = client.post(
-        reverse("admin:sessions_app_person_changelist"),
+        reverse("admin:people_person_changelist"),
         {"action": "merge_selected", ACTION_CHECKBOX_NAME: [w.alice.pk, w.bob.pk]},
     )
     assert action.status_code == 302 and "/admin/login/" in action.url
     assert Person.objects.filter(pk=w.bob.pk).exists()
-    named = client.post(reverse("admin:sessions_app_person_name_faces"), {f"name_{w.carol.pk}": "Hacked"})
+    named = client.post(reverse("admin:people_person_name_faces"), {f"name_{w.carol.pk}": "Hacked"})
     assert named.status_code == 302 and Person.objects.get(pk=w.carol.pk).name == ""
 
 
 def post_action(client, model: str, action: str, ids, **extra):
+    app = "people" if model == "person" else "sessions_app"
     return client.post(
-        reverse(f"admin:sessions_app_{model}_changelist"),
+        reverse(f"admin:{app}_{model}_changelist"),
         {"action": action, ACTION_CHECKBOX_NAME: [str(i) for i in ids], **extra},
         follow=True,
     )
@@ -187,7 +190,7 @@ def test_admin_delete_person_removes_thumbnail_file(staff, full_world, django_ca
     w = full_world
     path = stored_path(w.carol.thumbnails.get().image.name)
     with django_capture_on_commit_callbacks(execute=True):
-        staff.post(reverse("admin:sessions_app_person_delete", args=[w.carol.pk]), {"post": "yes"})
+        staff.post(reverse("admin:people_person_delete", args=[w.carol.pk]), {"post": "yes"})
     assert not Person.objects.filter(pk=w.carol.pk).exists() and not path.exists()
     assert counts()[None] == 3 + 4  # kept, unattributed
 
@@ -195,7 +198,7 @@ def test_admin_delete_person_removes_thumbnail_file(staff, full_world, django_ca
 def test_face_naming_view_names_a_person(staff, full_world, other_user, staff_user):
     w = full_world
     unnamed = Person.objects.create(owner=other_user, number=2)
-    url = reverse("admin:sessions_app_person_name_faces")
+    url = reverse("admin:people_person_name_faces")
     page = staff.get(url).content.decode()
     assert page.count('class="face"') == 2  # Carol (Person 3) and the other user's Person 2
     assert f'name="name_{w.carol.pk}"' in page and f'name="name_{unnamed.pk}"' in page
@@ -207,5 +210,5 @@ def test_face_naming_view_names_a_person(staff, full_world, other_user, staff_us
     assert "Named 1 person." in response.content.decode()
     assert Person.objects.get(pk=w.carol.pk).name == "Carol" and Person.objects.get(pk=unnamed.pk).name == ""
     assert AuditEntry.objects.filter(action="renamed", actor=staff_user, owner=w.owner).count() == 1
-    listing = staff.get(reverse("admin:sessions_app_person_changelist")).content.decode()
+    listing = staff.get(reverse("admin:people_person_changelist")).content.decode()
     assert url in listing  # linked from the people changelist

@@ -13,7 +13,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from sessions_app.models import AuditEntry, Marker, Session, UserSettings
+from audit.models import AuditEntry
+from people.models import UserSettings
+from sessions_app.models import Marker, Session
 from summaries.models import AllowedLLMHost
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from inference import identity
-from sessions_app.models import AuditEntry, Person, PersonFlag, Session, Track
-from sessions_app.services import identity_flags
+from people import identity_flags
+from people.models import Person, PersonFlag
+from sessions_app.models import Session, Track
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +117,7 @@ def test_dismissed_flag_is_remembered_and_admin_action_flags(client, user, staff
     assert AuditEntry.objects.filter(action="flag_dismissed", actor=user).count() == 1
 
     client.force_login(staff_user)
-    changelist = reverse("admin:sessions_app_person_changelist")
+    changelist = reverse("admin:people_person_changelist")
     data = {"action": "flag_identity_conflicts", "_selected_action": [mixed.pk]}
     r = client.post(changelist, data, follow=True)
     assert "nothing was flagged" in r.content.decode()  # dismissed for these very tracks

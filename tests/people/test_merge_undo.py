@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sessions_app.models import AuditEntry, Person, PersonMerge, PersonThumbnail, Track
-from sessions_app.services import people
+from audit.models import AuditEntry
+from people import services as people
+from people.models import Person, PersonMerge, PersonThumbnail
+from sessions_app.models import Track
 from tests.people.conftest import add_thumbnail, counts
 from tests.replay.conftest import add_observations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import chromium_page, log_in
-from sessions_app.models import Person
+from people.models import Person
 from tests.people.conftest import EVIL
 from tests.replay.conftest import clip_session
 from tests.sessions import conftest as sessions_conftest

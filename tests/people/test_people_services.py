@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sessions_app.models import AuditEntry, Observation, Person, PersonThumbnail, Track
-from sessions_app.services import people
+from audit.models import AuditEntry
+from people import services as people
+from people.models import Person, PersonThumbnail
+from sessions_app.models import Observation, Track
 from tests.people.conftest import counts, embedding, stored_path
 from tests.sessions import conftest as sessions_conftest
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sessions_app.models import AuditEntry, Person, Track
+from audit.models import AuditEntry
+from people.models import Person
+from sessions_app.models import Track
 from tests.people.conftest import EVIL, counts, stored_path
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +166,6 @@ def test_unicode_digits_are_a_clear_400_not_a_crash(client, people_world, staff_
     assert Person.objects.filter(owner=w.owner).count() == 3
 
     client.force_login(staff_user)
-    naming = client.post(reverse("admin:sessions_app_person_name_faces"), {"name_²": "Eve", f"name_{w.carol.pk}": "C"})
+    naming = client.post(reverse("admin:people_person_name_faces"), {"name_²": "Eve", f"name_{w.carol.pk}": "C"})
     assert naming.status_code == 302 and Person.objects.get(pk=w.carol.pk).name == "C"
     assert client.get("/admin/sessions_app/session/%C2%B2/change/").status_code in (302, 404)

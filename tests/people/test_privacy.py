@@ -15,9 +15,11 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import AuditEntry, Marker, Observation, Person, PersonThumbnail, Session, Track, UserSettings
-from sessions_app.services import retention
-from sessions_app.tasks import apply_retention
+from audit.models import AuditEntry
+from people import retention
+from people.models import Person, PersonThumbnail, UserSettings
+from people.tasks import apply_retention
+from sessions_app.models import Marker, Observation, Session, Track
 from tests.people.conftest import add_thumbnail, embedding, stored_path
 from tests.replay.conftest import add_observations
 
@@ -214,7 +216,7 @@ def test_delete_account_leaves_no_row_or_file(
     (Path(settings.EMOTION_STAGING_DIR) / str(user.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.EMOTION_STAGING_DIR) / str(user.pk) / "live-1.rec").write_bytes(b"partial")
     before = user_rows(user.pk)
-    assert {"sessions_app.Session.owner", "sessions_app.Person.owner", "sessions_app.AuditEntry.actor"} <= set(before)
+    assert {"sessions_app.Session.owner", "people.Person.owner", "audit.AuditEntry.actor"} <= set(before)
     user_dirs = [media_root / "sessions" / str(user.pk), media_root / "people" / str(user.pk)]
     assert all(any(d.rglob("*")) for d in user_dirs)
 

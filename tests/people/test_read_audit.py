@@ -16,7 +16,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api_tokens.models import ApiToken
-from sessions_app.models import AuditEntry, Person, PersonSuggestion, Session
+from audit.models import AuditEntry
+from people.models import Person, PersonSuggestion
+from sessions_app.models import Session
 from summaries.models import Summary
 from tests.people.conftest import add_thumbnail
 
@@ -123,9 +125,9 @@ def test_admin_person_name_faces_and_summary_pages_are_audited(client, people_wo
         session=w.a, requested_by=w.owner, backend="local", status="done", text="calm", prompt="Alice: happy"
     )
     client.force_login(staff_user)
-    person_page = reverse("admin:sessions_app_person_change", args=[w.alice.pk])
+    person_page = reverse("admin:people_person_change", args=[w.alice.pk])
     summary_page = reverse("admin:summaries_summary_change", args=[summary.pk])
-    name_faces = reverse("admin:sessions_app_person_name_faces")
+    name_faces = reverse("admin:people_person_name_faces")
     for _ in range(2):
         assert client.get(person_page).status_code == 200
         page = client.get(name_faces)

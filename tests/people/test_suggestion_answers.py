@@ -8,8 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sessions_app.models import AuditEntry, Person, PersonSuggestion, Track
-from sessions_app.services import suggestions
+from audit.models import AuditEntry
+from people import suggestions
+from people.models import Person, PersonSuggestion
+from sessions_app.models import Track
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +115,7 @@ def test_admin_name_faces_shows_and_answers_suggestions(client, people_world, st
     w = people_world
     s = suggestions.suggest(w.alice, w.carol, 0.42, 0.05)
     client.force_login(staff_user)
-    page_url = reverse("admin:sessions_app_person_name_faces")
+    page_url = reverse("admin:people_person_name_faces")
     page = client.get(page_url).content.decode()
     shown = card(page, s)
     assert shown.index(thumb_url(w.alice)) < shown.index(thumb_url(w.carol)) and w.owner.username in shown

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sessions_app.models import AuditEntry, Person, PersonSuggestion
-from sessions_app.services import people, suggestions
-from sessions_app.services.people import PeopleError
+from audit.models import AuditEntry
+from people import services as people
+from people import suggestions
+from people.models import Person, PersonSuggestion
+from people.services import PeopleError
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from sessions_app.models import AuditEntry, Track
+from audit.models import AuditEntry
+from sessions_app.models import Track
 from tests.replay.conftest import clip_session
 from tests.sessions import conftest as sessions_conftest
 from tests.sessions.conftest import CLIP

@@ -10,7 +10,8 @@ from django.core.files import File
 from rest_framework.test import APIClient
 
 from inference.classes import EMOTIONS
-from sessions_app.models import Observation, Person, Session, Track
+from people.models import Person
+from sessions_app.models import Observation, Session, Track
 
 
 def probs(main: str, value: float) -> dict[str, float]:

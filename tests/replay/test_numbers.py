@@ -12,7 +12,8 @@ import re
 import pytest
 
 from inference.classes import EMOTIONS
-from sessions_app.models import Observation, Person, Session
+from people.models import Person
+from sessions_app.models import Observation, Session
 from tests.replay.conftest import add_observations
 from tests.streamed import read_body
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from audit.models import AuditEntry
 from conftest import ROOT, chromium_page, log_in
-from sessions_app.models import AuditEntry, Marker
+from sessions_app.models import Marker
 from tests.replay.conftest import EVIL, clip_session
 from tests.sessions import conftest as sessions_conftest
 from tests.sessions.conftest import CLIP

@@ -25,7 +25,7 @@ from bench.media import long_recording
 from bench.wsclient import WebSocket
 from bench.wsupload import upload_file
 from conftest import ROOT
-from sessions_app.consumers import SEQ_CHUNK_HEADER, SEQ_CHUNK_PREFIX
+from live.consumers import SEQ_CHUNK_HEADER, SEQ_CHUNK_PREFIX
 from sessions_app.models import Session
 from tests.runstack import PASSWORD, log_in
 

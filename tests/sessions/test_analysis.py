@@ -9,7 +9,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.files import File
 
-from sessions_app.models import Observation, Person, PersonThumbnail, Segment, Session, Track
+from people.models import Person, PersonThumbnail
+from sessions_app.models import Observation, Segment, Session, Track
 from tests.sessions.conftest import CLIP, cookie_for, wait_for_session, ws_upload
 
 

@@ -117,7 +117,7 @@ def test_a_live_recording_stamped_past_the_limit_fails_with_the_reason(user, tmp
     """The client stamps its recording: the finishing task checks it like an upload, before transcoding."""
     from django.core.files import File
 
-    from sessions_app.services.live import finish
+    from live.services import finish
 
     settings.MEDIA_ROOT = tmp_path / "media"
     session = Session.objects.create(owner=user, title="rec", source=Session.Source.LIVE, status=Session.Status.QUEUED)

@@ -14,8 +14,9 @@ from django.core.files import File
 from django.db import transaction
 
 from inference import identity
-from sessions_app.models import Observation, Person, PersonSuggestion, Segment, Session, Track
-from sessions_app.services import suggestions
+from people import suggestions
+from people.models import Person, PersonSuggestion
+from sessions_app.models import Observation, Segment, Session, Track
 from sessions_app.services.analysis import finalize_session
 from tests.inference.test_cuts import cut_clips  # noqa: F401 (the fixture: clips built from tw-performers)
 from tests.replay.conftest import add_observations

@@ -164,7 +164,7 @@ def test_live_session_end_to_end(client, user, media_dir, celery_worker_proc):
 
 
 def test_back_pressure_counts_frames_in_flight():
-    from sessions_app.services import live_state
+    from live import state as live_state
 
     session_id = 10**9  # no row needed: the counter lives in Redis
     live_state.cleanup(session_id)

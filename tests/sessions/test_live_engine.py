@@ -30,8 +30,8 @@ def _jpegs(path, fps: float = FPS, limit: int | None = None) -> list[tuple[float
 
 
 def _recording(user):
+    from live import state as live_state
     from sessions_app.models import Session
-    from sessions_app.services import live_state
 
     session = Session.objects.create(
         owner=user, title="live", source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=FPS
@@ -42,7 +42,8 @@ def _recording(user):
 
 def _serve(session, seq: int, t: float, jpeg: bytes) -> dict:
     """One frame as the consumer queues it and a live process serves it; the payload pushed to the page."""
-    from sessions_app.services import live, live_state
+    from live import services as live
+    from live import state as live_state
 
     assert live_state.reserve_frame(session.pk)
     live_state.push_frame(session.pk, seq, t, jpeg)
@@ -68,7 +69,8 @@ def test_live_matches_analyzer_on_the_same_jpegs_across_processes(user, media_di
     """Frame by frame, the live path equals ``Analyzer`` within 1e-4, also when every third frame is served
     by a process without the recording's engine (it rebuilds it from the state in Redis)."""
     from inference.pipeline import Analyzer, auto_detect_every
-    from sessions_app.services import live, live_state
+    from live import services as live
+    from live import state as live_state
 
     frames = _jpegs(media_dir / CLIP, limit=15)
     session = _recording(user)
@@ -128,8 +130,9 @@ def test_live_per_person_means_match_the_batch_path(user, media_dir):
 def test_people_cache_follows_rename_and_merge_during_a_recording(user, media_dir):
     from inference import identity
     from inference.pipeline import Analyzer, analyze_video
-    from sessions_app.models import Person
-    from sessions_app.services import live, people
+    from live import services as live
+    from people import services as people
+    from people.models import Person
 
     clip = media_dir / CLIP
     frames = _jpegs(clip, limit=24)
@@ -162,7 +165,8 @@ def test_people_cache_follows_rename_and_merge_during_a_recording(user, media_di
 def test_frames_waiting_together_are_served_in_order_and_older_ones_skipped(user, media_dir):
     """Frames that wait together are analysed by sequence number; one older than a frame already analysed
     is skipped, counted and reported, and leaves nothing in flight."""
-    from sessions_app.services import live, live_state
+    from live import services as live
+    from live import state as live_state
 
     frames = _jpegs(media_dir / CLIP, limit=4)
     session = _recording(user)
@@ -184,7 +188,8 @@ def test_recordings_waiting_together_share_one_emotion_batch(user, media_dir, mo
     from django.conf import settings
 
     from inference.pipeline import get_classifier
-    from sessions_app.services import live, live_state
+    from live import services as live
+    from live import state as live_state
 
     ONE_STEP = 1e-6 + 1e-12  # probabilities are rounded to 6 decimals; a batch of 2 may flip the last one
     frames = _jpegs(media_dir / CLIP, limit=6)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inference.errors import MediaError
-from sessions_app.services.live import decode_jpeg
+from live.services import decode_jpeg
 
 
 def _jpeg(width: int, height: int) -> bytes:

@@ -61,7 +61,7 @@ def test_two_live_processes_keep_a_recordings_order_and_state(
     client, user, media_dir, celery_worker_proc, service_env, tmp_path
 ):
     from inference.pipeline import Analyzer, auto_detect_every
-    from sessions_app.services import live
+    from live import services as live
 
     frames = _jpegs(media_dir / CLIP, limit=20)
     cookie = cookie_for(client, user)
@@ -136,7 +136,7 @@ def test_page_is_told_the_rate_the_server_holds(client, user, settings):
     from asgiref.sync import sync_to_async
     from PIL import Image
 
-    from sessions_app.services import live_state
+    from live import state as live_state
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (120, 90, 60)).save(buf, "JPEG")
@@ -170,7 +170,7 @@ def test_page_is_told_the_rate_the_server_holds(client, user, settings):
 
 
 def test_rate_goes_down_to_what_is_delivered_and_back_up_when_calm():
-    from sessions_app.services.live_rate import CALM_SECONDS, RateGovernor
+    from live.rate import CALM_SECONDS, RateGovernor
 
     gov = RateGovernor(5.0, now=0.0)
     for i in range(9):  # 3 results per second over 3 s

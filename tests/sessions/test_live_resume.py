@@ -80,15 +80,15 @@ async def _open(cookie: bytes, message: dict):
 
 
 def _staged(user, session_id: int) -> Path:
-    from sessions_app.services import live
+    from live import services as live
 
     return live.staging_path(user.pk, session_id)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_disconnect_without_stop_keeps_the_recording(client, user, webm, celery_worker_proc):
+    from live import resume as live_resume
     from sessions_app.models import Observation, Session
-    from sessions_app.services import live_resume
 
     cookie = cookie_for(client, user)
     chunks, frames = _chunks(webm), _frames(webm, 4)
@@ -213,8 +213,8 @@ async def _status(session_id: int) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_resume_of_another_users_session_is_refused(client, user, password, django_user_model):
+    from live import resume as live_resume
     from sessions_app.models import Session
-    from sessions_app.services import live_resume
 
     other = django_user_model.objects.create_user(username=f"{user.username}-2", password=password)
     owner_cookie = cookie_for(client, user)
@@ -259,8 +259,8 @@ def test_socket_gone_without_disconnect_is_reaped(client, user, webm, celery_wor
     """Daphne killed: no disconnect handler runs. The beat task finds the session silent and keeps it."""
     from channels.db import database_sync_to_async
 
+    from live import resume as live_resume
     from sessions_app.models import Session
-    from sessions_app.services import live_resume
 
     monkeypatch.setattr(live_resume, "QUIET_MARGIN", 0.0)  # silent for the grace period (2 s) is enough here
     cookie = cookie_for(client, user)

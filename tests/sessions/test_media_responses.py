@@ -12,7 +12,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from sessions_app.models import Person, PersonThumbnail, Session
+from people.models import Person, PersonThumbnail
+from sessions_app.models import Session
 from tests.sessions.conftest import cookie_for, ws_upload
 from tests.streamed import read_body
 

@@ -9,7 +9,8 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from sessions_app.models import Marker, Person, Session
+from people.models import Person
+from sessions_app.models import Marker, Session
 from summaries.base import LLMReply, SummaryCancelled
 from tests.replay.conftest import add_observations, api, probs  # noqa: F401 - re-exported for the tests here
 

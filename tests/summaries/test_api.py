@@ -60,7 +60,7 @@ def test_other_users_session_is_404(other_api, summary_session, user, django_cap
 def test_api_says_when_a_summary_predates_a_merge(api, summary_session, user):
     """The page's "made before people changed" note, through the API: a merge after a finished summary
     flags it (with the time of the change); a summary made after the merge is not flagged."""
-    from sessions_app.services.people import merge_people
+    from people.services import merge_people
 
     def listed() -> dict[int, tuple]:
         rows = api.get(_url(summary_session.pk)).json()

@@ -61,7 +61,8 @@ def test_digest_reads_observations_in_one_query(summary_session):
 
 
 def test_single_person_has_no_group_view(user):
-    from sessions_app.models import Person, Session
+    from people.models import Person
+    from sessions_app.models import Session
     from tests.replay.conftest import add_observations
 
     session = Session.objects.create(owner=user, title="One", status="done", duration=4.0, sample_fps=2.0)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from emotionsite import crypto
-from sessions_app.models import AuditEntry
 from summaries.backends.remote import RemoteLLM, remote_llm_for
 from summaries.base import SummaryError
 from summaries.models import AllowedLLMHost, LLMSettings

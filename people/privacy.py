@@ -1,0 +1,125 @@
+"""Privacy controls: per-user settings and "delete my account and all my data"."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.models import Session as LoginSession
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from audit import services as audit
+from people.models import PersonThumbnail, UserSettings
+from sessions_app.models import Session
+
+logger = logging.getLogger(__name__)
+
+RETENTION_MAX_DAYS = 36500
+
+
+class PrivacyError(Exception):
+    """A refused request, with a message fit to show the user."""
+
+
+def settings_for(user: Any) -> UserSettings:
+    return UserSettings.objects.get_or_create(user=user)[0]
+
+
+def check_retention_days(retention_days: int | None) -> None:
+    if retention_days is not None and not (1 <= retention_days <= RETENTION_MAX_DAYS):
+        raise PrivacyError(f"Keep media between 1 and {RETENTION_MAX_DAYS} days, or leave the field empty.")
+
+
+def update_settings(
+    user: Any,
+    retention_days: int | None,
+    keep_results: bool,
+    *,
+    actor: Any = None,
+    request: Any = None,
+    via: str = "",
+) -> UserSettings:
+    """Set ``user``'s retention; ``actor`` (default: the user) is who did it, e.g. staff in the admin."""
+    check_retention_days(retention_days)
+    prefs = settings_for(user)
+    prefs.retention_days, prefs.retention_keep_results = retention_days, keep_results
+    prefs.save()
+    kept = f"{retention_days} days" if retention_days else "forever"
+    audit.record(
+        user if actor is None else actor,
+        audit.Action.SETTINGS,
+        prefs,
+        request=request,
+        owner_id=user.pk,
+        detail=f"media kept {kept}; results {'kept' if keep_results else 'deleted'} with it"
+        + (f" ({via})" if via else ""),
+    )
+    return prefs
+
+
+def delete_settings(prefs: UserSettings, *, actor: Any, request: Any = None, via: str = "") -> None:
+    with transaction.atomic():
+        audit.record(actor, audit.Action.DELETED, prefs, request=request, owner_id=prefs.user_id, detail=via)
+        prefs.delete()
+
+
+def _walk(prefix: str) -> list[str]:
+    """Every stored file under ``prefix`` (files the rows no longer name, e.g. of an interrupted upload)."""
+    try:
+        dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [f"{prefix}/{f}" for f in files] + [name for d in dirs for name in _walk(f"{prefix}/{d}")]
+
+
+def _remove_user_files(names: set[str], user_id: int) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete %s of deleted user %s", name, user_id, exc_info=True)
+    for prefix in (f"sessions/{user_id}", f"people/{user_id}"):
+        for name in _walk(prefix):
+            default_storage.delete(name)
+        root = getattr(default_storage, "location", None)
+        if root:  # local storage: the empty folders go too
+            shutil.rmtree(Path(root) / prefix, ignore_errors=True)
+    shutil.rmtree(Path(settings.EMOTION_STAGING_DIR) / str(user_id), ignore_errors=True)
+
+
+def delete_account(user: Any, password: str, *, request: Any = None) -> None:
+    """Delete the user and every row and file of theirs, after checking their password.
+
+    Rows: sessions (observations, tracks, segments, markers, summaries cascade), people and thumbnails,
+    settings, LLM settings, API token, markers, audit entries about their own data, login records and
+    open login sessions. Entries they wrote about other people's data stay, pseudonymised (the user
+    row's ``pre_delete`` runs audit.forget_user, whichever way the row is deleted). Files are deleted
+    once the transaction has committed, so a failure leaves both rows and files in place. One
+    anonymous audit entry (the user's id only) records the deletion.
+    """
+    if not user.check_password(password or ""):
+        raise PrivacyError("The password is not correct; nothing was deleted.")
+    user_id, username = user.pk, user.get_username()
+    with transaction.atomic():
+        names = {n for pair in Session.objects.filter(owner=user).values_list("original", "playable") for n in pair}
+        names |= set(PersonThumbnail.objects.filter(person__owner=user).values_list("image", flat=True))
+        names.discard("")
+        _delete_login_records(user_id, username)
+        user.delete()  # cascades: sessions and all below them, people, markers, settings, token, summaries' rows;
+        # its pre_delete signal pseudonymises the audit trail (audit.forget_user)
+        audit.record(None, audit.Action.ACCOUNT_DELETED, object_type="user", object_id=user_id)
+        transaction.on_commit(lambda: _remove_user_files(names, user_id))
+
+
+def _delete_login_records(user_id: int, username: str) -> None:
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username=username).delete()
+    # Login sessions store the user id in their encoded data; few rows, decoded one by one.
+    stale = [s.pk for s in LoginSession.objects.all() if s.get_decoded().get("_auth_user_id") == str(user_id)]
+    LoginSession.objects.filter(pk__in=stale).delete()
