@@ -19,6 +19,7 @@ import io
 import logging
 import math
 import os
+import tempfile
 import time
 import warnings
 from collections import OrderedDict
@@ -544,7 +545,10 @@ def finish(session_id: int) -> str:
     Session.objects.filter(pk=session_id).update(status=Session.Status.ANALYSING, progress=0.1)
     send_state(Session.objects.get(pk=session_id))
     raw_name = session.original.name
-    out = Path(settings.EMOTION_STAGING_DIR) / f"live-{session_id}-{os.getpid()}.mp4"
+    # this worker's own temporary folder: the staging folder belongs to the web machines
+    fd, tmp = tempfile.mkstemp(suffix=".mp4", prefix=f"live-{session_id}-")
+    os.close(fd)
+    out = Path(tmp)
     try:
         with local_copy(raw_name) as src:
             # the client stamps the recording: its frames' times are checked like an upload's
