@@ -162,20 +162,25 @@ def test_live_recording_is_analysed_on_the_second_host(two_hosts, media_dir):
     status, error = two_hosts.wait_session(rec.session_id)
     assert status == "done", (error, two_hosts.logs())
 
-    # every frame came back from the second host's live worker, equal to the engine run here on the same JPEGs
+    # the frames came back from the second host's live worker (a busy one may skip a frame for a later one,
+    # as for any recording), equal to the engine run here on the same JPEGs in the same order
     results = {m["seq"]: m for m in rec.of_type("live.result")}
-    assert sorted(results) == list(range(len(frames))), (rec.skipped, list(results))
+    assert len(results) + rec.skipped == len(frames) and len(results) >= len(frames) - 2, (rec.skipped, list(results))
     reference = Analyzer(detect_every=auto_detect_every(FPS))
     stored = _observations(two_hosts, rec.session_id)
-    for seq, (t, jpeg) in enumerate(frames):
+    faces = 0
+    for seq in sorted(results):
+        t, jpeg = frames[seq]
         want = reference.process(decode_jpeg(jpeg), index=slot_index(t, FPS), time=t)
         got = results[seq]["faces"]
-        assert len(got) == len(want.faces) == 1, (seq, got)
+        assert len(got) == len(want.faces), (seq, got)
+        faces += len(got)
         for face, payload in zip(want.faces, got, strict=True):
             probs = np.array([face.probabilities[e] for e in EMOTIONS])
             assert np.abs(np.array(payload["probabilities"]) - probs).max() <= 1e-4
             assert payload["box"] == list(face.box)
             assert np.abs(stored[(want.index, face.slot)][3] - probs).max() <= 1e-4  # and stored so
+    assert faces >= len(results) - 1  # the clip's one face in (nearly) every frame
     assert "sessions_app.serve_live_frames" in two_hosts.workers["live"].log()
 
     # after Stop the second host's inference worker filled the slots the live frames did not cover
