@@ -32,8 +32,8 @@ def unavailable() -> str | None:
     """Why a second host cannot be made here, or None."""
     if os.geteuid() != 0:
         return "needs root to make a network namespace and veth pair"
-    if not shutil.which("ip") or not shutil.which("unshare"):
-        return "needs iproute2's `ip` and util-linux's `unshare`"
+    if not all(shutil.which(tool) for tool in ("ip", "unshare", "nsenter")):
+        return "needs iproute2's `ip` and util-linux's `unshare` and `nsenter`"
     probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     if probe.returncode != 0:
         return f"`ip netns` is unavailable: {probe.stderr.strip()}"
