@@ -23,10 +23,11 @@ def _existing(path: Path) -> Path:
 
 def free_bytes() -> int | None:
     """The least free space of the media and staging file systems; None when it cannot be read."""
+    # media in a bucket (EMOTION_MEDIA_STORAGE=s3) take no room here: only the staging disk counts
+    folders = [settings.EMOTION_STAGING_DIR] if settings.EMOTION_MEDIA_STORAGE == "s3" else [settings.MEDIA_ROOT]
+    folders += [settings.EMOTION_STAGING_DIR]
     try:
-        return min(
-            shutil.disk_usage(_existing(folder)).free for folder in (settings.MEDIA_ROOT, settings.EMOTION_STAGING_DIR)
-        )
+        return min(shutil.disk_usage(_existing(folder)).free for folder in folders)
     except OSError:
         logger.warning("free disk space unknown", exc_info=True)
         return None

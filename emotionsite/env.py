@@ -136,3 +136,11 @@ def with_database_name(url: str, name: str) -> str:
     """The same server URL pointing at another database (the test database, for example)."""
     parts = urlsplit(url)
     return parts._replace(path=f"/{name}").geturl()
+
+
+def s3_origin(url: str) -> str:
+    """``http://127.0.0.1:9000/path`` -> ``http://127.0.0.1:9000``: the origin a page's CSP must allow."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return f"{parts.scheme}://{parts.netloc}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from emotionsite.env import (
     parse_database_url,
     read_env_file,
     read_secret_file,
+    s3_origin,
 )
 from emotionsite.proxy import parse_networks
 from emotionsite.queues import TASK_ROUTES, Queue, QueueTimeLimits
@@ -215,8 +217,39 @@ STATIC_ROOT = Path(env_str("EMOTION_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Media (uploads, playable copies, recordings, thumbnails): the local disk under MEDIA_ROOT, or an
+# S3-compatible bucket (docs/architecture.md "Media storage") that web machines and workers on other
+# hosts share; every read and write goes through default_storage (emotionsite/mediastore.py).
+EMOTION_MEDIA_STORAGE = env_choice("EMOTION_MEDIA_STORAGE", ("local", "s3"), "local")
+EMOTION_S3_ENDPOINT_URL = env_str("EMOTION_S3_ENDPOINT_URL").strip()  # empty: AWS itself
+EMOTION_S3_BUCKET = env_str("EMOTION_S3_BUCKET").strip()
+# media views redirect to a short-lived presigned URL instead of streaming through the web machine
+EMOTION_MEDIA_SIGNED_URLS = env_bool("EMOTION_MEDIA_SIGNED_URLS", False) and EMOTION_MEDIA_STORAGE == "s3"
+EMOTION_MEDIA_SIGNED_URL_SECONDS = max(1, env_int("EMOTION_MEDIA_SIGNED_URL_SECONDS", 300))
+_media_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if EMOTION_MEDIA_STORAGE == "s3":
+    if not EMOTION_S3_BUCKET:
+        raise ImproperlyConfigured("EMOTION_MEDIA_STORAGE=s3 needs EMOTION_S3_BUCKET")
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EMOTION_S3_BUCKET,
+            "endpoint_url": EMOTION_S3_ENDPOINT_URL or None,
+            "region_name": env_str("EMOTION_S3_REGION").strip() or None,
+            # None: boto3's own chain (environment, instance role); the _FILE variants suit secrets
+            "access_key": env_str("EMOTION_S3_ACCESS_KEY_ID").strip() or None,
+            "secret_key": env_str("EMOTION_S3_SECRET_ACCESS_KEY").strip() or None,
+            "default_acl": None,  # the bucket's own (private): nothing is public
+            "querystring_auth": True,
+            "querystring_expire": EMOTION_MEDIA_SIGNED_URL_SECONDS,
+            "file_overwrite": False,  # like the disk: a name in use gets a suffix, never replaced
+            "signature_version": "s3v4",
+            # path-style for S3-compatible servers (MinIO, Ceph, moto) that have no per-bucket host names
+            "addressing_style": "path" if EMOTION_S3_ENDPOINT_URL else None,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
@@ -264,6 +297,8 @@ EMOTION_WEB_IO_THREADS = max(1, env_int("EMOTION_WEB_IO_THREADS", 4))
 # Sessions: websocket uploads are staged here (per user) until complete and probed; analysis
 # samples videos at EMOTION_DEFAULT_SAMPLE_FPS and cuts them into segments under a lease.
 EMOTION_STAGING_DIR = Path(env_str("EMOTION_STAGING_DIR", str(VAR_DIR / "staging")))
+# this web machine's name: a resumed upload or recording staged on another one is refused (sticky /ws/)
+EMOTION_WEB_NODE = env_str("EMOTION_WEB_NODE", socket.gethostname()).strip() or socket.gethostname()
 EMOTION_DEFAULT_SAMPLE_FPS = float(env_str("EMOTION_DEFAULT_SAMPLE_FPS", "5"))
 EMOTION_SEGMENT_SECONDS = env_int("EMOTION_SEGMENT_SECONDS", 20)
 EMOTION_SEGMENT_LEASE_SECONDS = env_int("EMOTION_SEGMENT_LEASE_SECONDS", 120)
@@ -352,13 +387,19 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp) on every response that has none of its own: scripts and styles only
 # from the site's files (no inline code or style attributes), websockets to the site (`'self'` does not
 # cover ws:/wss: in every browser), no framing, plugins or foreign form targets.
+# with signed media URLs the pages' <img>/<video> load from the bucket's origin
+_SIGNED_MEDIA_ORIGINS = (
+    [s3_origin(EMOTION_S3_ENDPOINT_URL) if EMOTION_S3_ENDPOINT_URL else "https://*.amazonaws.com"]
+    if EMOTION_MEDIA_SIGNED_URLS
+    else []
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:"],
-        "media-src": [SELF, "blob:"],
+        "img-src": [SELF, "data:", "blob:", *_SIGNED_MEDIA_ORIGINS],
+        "media-src": [SELF, "blob:", *_SIGNED_MEDIA_ORIGINS],
         "connect-src": [SELF, "ws:", "wss:"],
         "frame-ancestors": [NONE],
         "object-src": [NONE],

@@ -82,6 +82,10 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         """No Stop: keep what arrived. A Celery task finishes the session after the resume grace period
         (this handler may be cut short when Daphne stops; the task outlives it)."""
         args = (self.session_id, self.generation, self.staging_path, time.time())
+        try:  # with media in a bucket, a worker on another machine can finish it from there
+            await file_work(live.keep_in_store, self.scope["user"].pk, self.session_id, self.staging_path)
+        except Exception:  # noqa: BLE001 - the local file stays; a worker on this machine still finishes it
+            logger.exception("live session %s: could not copy the recording to the store", self.session_id)
         try:
             await sync_to_async(live_resume.schedule_finish)(*args)
         except BROKER_ERRORS:  # no broker: finish now (no resume possible), rather than lose the recording

@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from emotionsite import mediastore, webnode
 from live import services as live
 from live import state as live_state
 from sessions_app.models import Session
+from sessions_app.services.analysis import local_copy
 from sessions_app.timefmt import clock
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,9 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
             raise live.LiveError(NOT_FOUND)
         if session.status != Session.Status.RECEIVING:
             raise live.LiveError("This recording has already ended; it can no longer be resumed.")
+        if not path.exists() and webnode.held_elsewhere(live.NODE_KIND, session_id):
+            # its chunks are staged on another web machine: continuing here would split the recording
+            raise live.LiveError(webnode.ELSEWHERE.format(what="recording"))
         chunks = _chunks_held(session_id, path)
         if chunks is None:
             if path.exists() and path.stat().st_size:
@@ -63,6 +69,7 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
             chunks = 0
         session.live_generation += 1
         session.save(update_fields=["live_generation", "updated"])
+    live.claim_node(session_id)
     return session, chunks
 
 
@@ -96,6 +103,20 @@ def finish_after_disconnect(session_id: int, generation: int, path: str, lost_ti
         if session.live_generation != generation:
             return "resumed"
         lost_at = max(0.0, float(lost_time) - session.created.timestamp())
+        kept = live.kept_name(session.owner_id, session_id)
+        if (
+            (not staged.exists() or not staged.stat().st_size)
+            and mediastore.is_remote()
+            and default_storage.exists(kept)
+        ):
+            # staged on another web machine, which copied it to the bucket when the socket closed
+            Session.objects.filter(pk=session_id).update(connection_lost_at=lost_at)
+            with local_copy(kept) as copy:
+                live.store_recording(session_id, copy)
+            logger.info(
+                "live session %s: connection lost at %.1f s, recording kept (from the bucket)", session_id, lost_at
+            )
+            return "stored"
         if not staged.exists() or staged.stat().st_size == 0:
             staged.unlink(missing_ok=True)
             live.fail(

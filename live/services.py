@@ -19,6 +19,7 @@ import io
 import logging
 import math
 import os
+import tempfile
 import time
 import warnings
 from collections import OrderedDict
@@ -32,11 +33,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 
-from emotionsite import ratelimit
+from emotionsite import mediastore, ratelimit, webnode
 from inference.classes import EMOTIONS
 from inference.errors import MediaError, TooLongError
 from live import state as live_state
@@ -101,7 +103,16 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
     )
     runs.start_run(session, current=True)  # a first analysis: its results show as they arrive
     live_state.cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
+    claim_node(session.pk)
     return session
+
+
+NODE_KIND = "live"
+
+
+def claim_node(session_id: int) -> None:
+    """This web machine stages the recording: a resume reaching another one is refused (sticky /ws/)."""
+    webnode.claim(NODE_KIND, session_id, settings.EMOTION_MAX_DURATION_SECONDS + 3600)
 
 
 def staging_path(owner_id: int, session_id: int) -> Path:
@@ -134,9 +145,28 @@ def append_chunk(fh: Any, session_id: int, count: int, data: bytes) -> None:
             logger.warning("live session %s: could not record the chunk count", session_id)
 
 
+def kept_name(owner_id: int, session_id: int) -> str:
+    """Where, with media in a bucket, a dropped recording's staged file is copied for the finishing task."""
+    return f"staging/{int(owner_id)}/live-{int(session_id)}.rec"
+
+
+def keep_in_store(owner_id: int, session_id: int, path: Path) -> None:
+    """With media in a bucket, copy what arrived of a dropped recording there: the worker that finishes it
+    after the grace period may run on another machine than this web one (a resume here continues the
+    local file; the next drop replaces the copy)."""
+    if not mediastore.is_remote() or not path.exists() or not path.stat().st_size:
+        return
+    name = kept_name(owner_id, session_id)
+    default_storage.delete(name)
+    with open(path, "rb") as fh:
+        default_storage.save(name, File(fh))
+
+
 def store_recording(session_id: int, path: Path) -> Session:
     """Save the staged recording as the session's original and queue the finishing task."""
     session = Session.objects.get(pk=session_id)
+    if mediastore.is_remote():  # a copy kept at an earlier drop is not needed any more
+        default_storage.delete(kept_name(session.owner_id, session_id))
     if not path.exists() or path.stat().st_size == 0:
         fail(session_id, "No recording arrived; nothing to analyse.")
         return Session.objects.get(pk=session_id)
@@ -544,7 +574,10 @@ def finish(session_id: int) -> str:
     Session.objects.filter(pk=session_id).update(status=Session.Status.ANALYSING, progress=0.1)
     send_state(Session.objects.get(pk=session_id))
     raw_name = session.original.name
-    out = Path(settings.EMOTION_STAGING_DIR) / f"live-{session_id}-{os.getpid()}.mp4"
+    # this worker's own temporary folder: the staging folder belongs to the web machines
+    fd, tmp = tempfile.mkstemp(suffix=".mp4", prefix=f"live-{session_id}-")
+    os.close(fd)
+    out = Path(tmp)
     try:
         with local_copy(raw_name) as src:
             # the client stamps the recording: its frames' times are checked like an upload's

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from audit import services as audit
+from emotionsite import mediastore
 from people.models import PersonThumbnail, UserSettings
 from sessions_app.models import Session
 
@@ -85,9 +86,8 @@ def _remove_user_files(names: set[str], user_id: int) -> None:
     for prefix in (f"sessions/{user_id}", f"people/{user_id}"):
         for name in _walk(prefix):
             default_storage.delete(name)
-        root = getattr(default_storage, "location", None)
-        if root:  # local storage: the empty folders go too
-            shutil.rmtree(Path(root) / prefix, ignore_errors=True)
+        if not mediastore.is_remote():  # local storage: the empty folders go too (a bucket has none)
+            shutil.rmtree(Path(default_storage.location) / prefix, ignore_errors=True)
     shutil.rmtree(Path(settings.EMOTION_STAGING_DIR) / str(user_id), ignore_errors=True)
 
 

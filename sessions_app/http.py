@@ -3,6 +3,11 @@
 Every answer (200, 206, 416) carries the caller's content type (from the server's allow-list, never the
 file's name), a ``Content-Disposition``, ``nosniff`` and ``Content-Security-Policy: sandbox``: a stored
 file opened on its own is never a page of this origin that could run script.
+
+With signed media URLs (``EMOTION_MEDIA_SIGNED_URLS``, S3 storage only) an image or video is answered with a
+302 to a short-lived presigned URL of the bucket instead, carrying the same content type and disposition;
+the bucket cannot send ``nosniff`` or a CSP, so anything else (``application/octet-stream``) keeps streaming
+through here, sandboxed. The views authorise and audit before calling :func:`serve_stored_file`.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import re
 from collections.abc import Iterator
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
+from emotionsite import mediastore
 from emotionsite.streaming import BATCH_BYTES, streaming_response
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -21,15 +27,13 @@ CHUNK = BATCH_BYTES
 
 def _stream(name: str, start: int, length: int) -> Iterator[bytes]:
     """Only ``length`` bytes from ``start``, a chunk at a time (the range, never the file)."""
-    with default_storage.open(name, "rb") as fh:
-        fh.seek(start)
-        left = length
-        while left > 0:
-            data = fh.read(min(CHUNK, left))
-            if not data:
-                break
-            left -= len(data)
-            yield data
+    yield from mediastore.read_range(name, start, length, CHUNK)
+
+
+def redirects_to_store(content_type: str) -> bool:
+    """Whether a file of this type is answered by a redirect to the bucket: images and videos only, which a
+    browser shows as media and never runs as a page whatever their bytes (the bucket sends no sandbox)."""
+    return mediastore.signed_urls() and content_type.startswith(("image/", "video/"))
 
 
 def _media_headers(response: HttpResponse, disposition: str) -> HttpResponse:
@@ -49,6 +53,11 @@ def serve_stored_file(request: HttpRequest, name: str, content_type: str, conten
     """The file ``name`` from default storage; honours a single ``Range: bytes=a-b`` header (206)."""
     if not name or not default_storage.exists(name):
         raise Http404("no such file")
+    if redirects_to_store(content_type):
+        response = HttpResponseRedirect(mediastore.signed_url(name, content_type, content_disposition))
+        response["Cache-Control"] = "private, no-store"  # the URL expires; ask again next time
+        response["Referrer-Policy"] = "no-referrer"
+        return response
     size = default_storage.size(name)
     start, end, status = 0, size - 1, 200
     header = request.headers.get("Range", "")

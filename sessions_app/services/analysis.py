@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import time as _time
@@ -26,12 +25,12 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.locks import lock_owner
+from emotionsite import mediastore
 from inference.errors import MediaError
 from sessions_app.models import AnalysisRun, Observation, Segment, Session, Track
 from sessions_app.services import runs
@@ -177,8 +176,8 @@ def local_copy(name: str) -> Iterator[Path]:
     """Copy a stored file to a local temporary file (storage may be remote) and remove it afterwards."""
     fd, tmp = tempfile.mkstemp(suffix=Path(name).suffix, prefix="emotion-")
     try:
-        with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
+        with os.fdopen(fd, "wb") as out:
+            mediastore.download(name, out)  # from the bucket straight to this file (no second spool)
         yield Path(tmp)
     finally:
         with suppress(FileNotFoundError):

@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
-from emotionsite import ratelimit
+from emotionsite import ratelimit, webnode
 from sessions_app.services import storage_quota
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,11 @@ class StagedUpload:
         for p in (self.path, self.meta_path, self.ingest_path):
             with suppress(FileNotFoundError):
                 p.unlink()
+        webnode.release(NODE_KIND, self.node_id)
+
+    @property
+    def node_id(self) -> str:
+        return f"{self.user_id}:{self.upload_id}"
 
     def ingest(self, owner: Any):
         """Probe and store the complete file as a session; the staging files go either way. Only the
@@ -204,7 +209,16 @@ def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id:
         upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), title, size, 0)
         upload.path.touch()
         upload._write_meta()
+    _claim(upload)
     return upload
+
+
+NODE_KIND = "upload"
+
+
+def _claim(upload: StagedUpload) -> None:
+    """This web machine holds the staged file: a resume reaching another one is refused, not restarted."""
+    webnode.claim(NODE_KIND, upload.node_id, settings.EMOTION_STAGING_MAX_AGE_HOURS * 3600)
 
 
 def _resume(user_id: int, upload_id: Any, name: str, title: str, size: int) -> StagedUpload:
@@ -214,6 +228,8 @@ def _resume(user_id: int, upload_id: Any, name: str, title: str, size: int) -> S
         raise UploadError("Unknown upload id.") from None
     ratelimit.hit("upload_resumes", user_id)  # probes of unknown ids count too
     upload = StagedUpload(user_id, upload_id, name, title, size, 0)
+    if not upload.path.exists() and webnode.held_elsewhere(NODE_KIND, upload.node_id):
+        raise UploadError(webnode.ELSEWHERE.format(what="upload"))  # staged on another web machine
     with _locked(upload.path) as fh:  # the current holder's write finishes first
         meta = _read_meta(upload.meta_path)
         if meta and meta.get("size") != size:
@@ -224,6 +240,7 @@ def _resume(user_id: int, upload_id: Any, name: str, title: str, size: int) -> S
         _check_quota(user_id, 0)  # this upload counts at its announced size
         upload.generation = _generation(meta) + 1
         upload._write_meta()  # from here on, the older connection's chunks are refused
+    _claim(upload)
     return upload
 
 

@@ -1,0 +1,76 @@
+"""Several web machines: a resumed upload or live recording staged on another machine's disk is refused
+with a message, never started afresh (emotionsite/webnode.py). Two machines are simulated in one process:
+each has its own EMOTION_WEB_NODE and staging folder; Redis is shared, as it is between real machines."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from emotionsite import webnode
+from sessions_app.services import uploads
+from tests.sessions.conftest import SEQ_CHUNK, communicator, cookie_for, ws_upload
+
+ELSEWHERE_UPLOAD = webnode.ELSEWHERE.format(what="upload")
+ELSEWHERE_RECORDING = webnode.ELSEWHERE.format(what="recording")
+
+
+def _machine(settings, tmp_path, name: str) -> None:
+    settings.EMOTION_WEB_NODE = name
+    settings.EMOTION_STAGING_DIR = tmp_path / name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_resumed_on_another_web_machine_is_refused(client, user, settings, tmp_path):
+    cookie = cookie_for(client, user)
+    data = os.urandom(30_000)
+    _machine(settings, tmp_path, "web-a")
+    first = async_to_sync(ws_upload)(cookie, data, "clip.mp4", chunk=10_000, stop_after_chunks=1)
+    upload_id = first["ready"]["upload_id"]
+    assert first["offset"] == 10_000
+
+    _machine(settings, tmp_path, "web-b")  # the reconnect reaches the other machine
+    other = async_to_sync(ws_upload)(cookie, data, "clip.mp4", upload_id=upload_id)
+    unknown = async_to_sync(ws_upload)(cookie, data, "clip.mp4", upload_id=str(uuid.uuid4()))
+    assert other == {"ready": None, "offset": 0, "final": {"type": "error", "message": ELSEWHERE_UPLOAD}}
+    assert unknown["final"] == {"type": "error", "message": uploads.GONE}  # unknown everywhere: not "elsewhere"
+    assert not list((tmp_path / "web-b").rglob("*.part"))  # nothing started afresh there
+
+    _machine(settings, tmp_path, "web-a")  # back on its own machine it carries on where it stopped
+    again = async_to_sync(ws_upload)(cookie, data, "clip.mp4", upload_id=upload_id, stop_after_chunks=0)
+    assert again["ready"] == {"type": "ready", "upload_id": upload_id, "offset": 10_000}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_recording_resumed_on_another_web_machine_is_refused(client, user, settings, tmp_path):
+    cookie = cookie_for(client, user)
+
+    async def open_(message: dict):
+        comm = communicator("/ws/live/", cookie)
+        assert (await comm.connect(timeout=10))[0]
+        await comm.send_json_to(message)
+        return comm, await comm.receive_json_from(timeout=10)
+
+    async def run():
+        _machine(settings, tmp_path, "web-a")
+        first, started = await open_({"type": "start", "fps": 2})
+        await first.send_to(bytes_data=SEQ_CHUNK.pack(3, 0) + b"a" * 600)
+        ack = await first.receive_json_from(timeout=5)
+        sid = started["session_id"]
+        _machine(settings, tmp_path, "web-b")
+        other, refused = await open_({"type": "resume", "session_id": sid})
+        await other.disconnect()
+        _machine(settings, tmp_path, "web-a")
+        second, resumed = await open_({"type": "resume", "session_id": sid})
+        await first.disconnect()
+        await second.disconnect()
+        return ack, refused, resumed
+
+    ack, refused, resumed = async_to_sync(run)()
+    assert ack == {"type": "chunk.ack", "received": 1}
+    assert refused == {"type": "error", "message": ELSEWHERE_RECORDING}
+    assert resumed["type"] == "resumed" and resumed["chunks"] == 1  # the same recording, not a fresh one
+    assert not list((tmp_path / "web-b").rglob("*.rec"))
