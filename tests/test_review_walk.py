@@ -270,7 +270,8 @@ def test_singer_suggestion_confirmed_in_the_page(walk, django_db_blocker):
     Known gap (docs/benchmarks.md, identity within a session): the singer's first close-up is too far from
     his other shots for the fitted limit, so the clip ends as three people (the singer twice), not two."""
     with chromium_page() as page:
-        page.on("dialog", lambda d: d.accept())  # "Confirm (merge)" asks first
+        asked: list[str] = []
+        page.on("dialog", lambda d: (asked.append(d.message), d.accept()))  # "Confirm (merge)" asks first
         log_in(page, walk.base, walk.username, PASSWORD)
         page.goto(f"{walk.base}/people/")
         tiles = page.locator("#people-list li.person")
@@ -283,6 +284,7 @@ def test_singer_suggestion_confirmed_in_the_page(walk, django_db_blocker):
                 suggestions.first.locator("button[value=confirm]").click()
             confirmed += 1
         assert tiles.count() == before - confirmed >= 2, tiles.locator(".person-name").all_inner_texts()
+        assert len(asked) == confirmed and all(q.startswith("Merge ") for q in asked), asked  # one question each
     with django_db_blocker.unblock():
         seen = people_by_time(walk.username)
     assert all(len(sides) == 1 for sides in seen.values()), "the singer and the other face became one person"

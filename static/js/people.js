@@ -30,11 +30,3 @@ for (const form of document.querySelectorAll("form.rename-form")) {
     }
   });
 }
-
-// "Confirm (merge)" on a suggestion asks first: a merge moves one person's faces and observations to the
-// other. "Not the same" needs no question (nothing moves; the answer is remembered).
-for (const form of document.querySelectorAll("form[data-confirm]")) {
-  form.addEventListener("submit", (event) => {
-    if (event.submitter?.value === "confirm" && !window.confirm(form.dataset.confirm)) event.preventDefault();
-  });
-}
