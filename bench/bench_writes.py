@@ -39,7 +39,7 @@ def observation(session, track, frame: int):
 
 def bench_rows(batched: int, single: int) -> dict[str, float]:
     from django.contrib.auth import get_user_model
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from sessions_app.models import Observation, Session, Track
     from sessions_app.services.analysis import BATCH
@@ -56,13 +56,22 @@ def bench_rows(batched: int, single: int) -> dict[str, float]:
             for i in range(0, len(rows), BATCH):
                 Observation.objects.bulk_create(rows[i : i + BATCH], ignore_conflicts=True)
         batched_rate = batched / (time.perf_counter() - t)
+        with connection.cursor() as cur:  # table + indexes per row: what a day of observations takes on disk
+            cur.execute("ANALYZE sessions_app_observation")
+            cur.execute("SELECT pg_total_relation_size('sessions_app_observation')")
+            table_bytes = cur.fetchone()[0]
+        bytes_per_row = table_bytes / max(1, Observation.objects.count())
         t = time.perf_counter()
         for f in range(batched, batched + single):  # as a live frame is stored: one insert, autocommit
             Observation.objects.bulk_create([observation(session, track, f)], ignore_conflicts=True)
         single_rate = single / (time.perf_counter() - t)
     finally:
         user_model.objects.filter(username="bench-writes").delete()
-    return {"rows_per_s_batched": batched_rate, "frames_per_s_single_insert": single_rate}
+    return {
+        "rows_per_s_batched": batched_rate,
+        "frames_per_s_single_insert": single_rate,
+        "bytes_per_row": bytes_per_row,
+    }
 
 
 async def bench_layer(n: int) -> dict[str, float]:
