@@ -3,7 +3,7 @@
     .venv/bin/python -m bench                       # everything, full length (about 20 min on 2 cores)
     .venv/bin/python -m bench --quick               # shorter variants of each (a few minutes)
     .venv/bin/python -m bench --only latency,upload # a subset: inference, latency, capacity, timeline,
-                                                    # upload, ingest, long, identity
+                                                    # upload, ingest, long, identity, writes
     .venv/bin/python -m bench --only identity       # people across sessions and cuts (bench/identity*.py)
     .venv/bin/python -m bench --json out.json       # the rows as JSON too
 
