@@ -7,7 +7,7 @@ that dies drops off within that, one that stops cleanly at once. Its pool proces
 models (the main process never touches CUDA: a CUDA context does not survive the fork), write
 ``emotion:workers:<node>:weights`` with the emotion weights they really loaded (file, version, SHA-256,
 device, GPU), once loaded and again after vision tasks; the main process keeps its expiry in step.
-Reading is a SCAN over a handful of keys, no broadcast, so a page never waits for the workers.
+Reading is a set of node names and one MGET, no broadcast, so a page never waits for the workers.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from emotionsite.queues import Queue
 logger = logging.getLogger(__name__)
 
 PREFIX = "emotion:workers:"
+INDEX = "emotion:workers"  # the set of node names that have reported
 WEIGHTS_SUFFIX = ":weights"
 _stop = threading.Event()
 _last_weights_report = 0.0
@@ -71,6 +72,7 @@ def publish(node: str, facts: dict[str, Any]) -> None:
     r = redisconn.client(2)
     pipe = r.pipeline()
     pipe.set(PREFIX + node, json.dumps(facts), ex=_ttl())
+    pipe.sadd(INDEX, node)  # read back without scanning the whole key space
     pipe.expire(PREFIX + node + WEIGHTS_SUFFIX, _ttl())  # the pool's report lives as long as the worker
     pipe.execute()
 
@@ -100,7 +102,9 @@ def report_loaded_weights(node: str, *, at_most_every: float = 0.0) -> bool:
 
 
 def forget(node: str) -> None:
-    redisconn.client(2).delete(PREFIX + node, PREFIX + node + WEIGHTS_SUFFIX)
+    r = redisconn.client(2)
+    r.delete(PREFIX + node, PREFIX + node + WEIGHTS_SUFFIX)
+    r.srem(INDEX, node)
 
 
 def start_heartbeat(node: str, queues: frozenset[str]) -> threading.Thread:
@@ -131,16 +135,15 @@ def published() -> list[dict[str, Any]]:
     """Every worker that reported within its expiry, by node name, each with ``weights`` (or None) and
     ``age`` (seconds since its last beat)."""
     r = redisconn.client(2)
-    names = sorted(
-        k.decode()[len(PREFIX) :] for k in r.scan_iter(match=PREFIX + "*", count=200) if not k.endswith(b":weights")
-    )
+    names = sorted(n.decode() for n in r.smembers(INDEX))
     if not names:
         return []
     raw = r.mget([PREFIX + n for n in names] + [PREFIX + n + WEIGHTS_SUFFIX for n in names])
     now = time.time()
     out = []
-    for facts, weights in zip(raw[: len(names)], raw[len(names) :], strict=True):
-        if not facts:  # expired between the scan and the read
+    for name, facts, weights in zip(names, raw[: len(names)], raw[len(names) :], strict=True):
+        if not facts:  # its report expired: a worker that died without a clean stop
+            r.srem(INDEX, name)
             continue
         row = json.loads(facts)
         row["weights"] = json.loads(weights) if weights else None

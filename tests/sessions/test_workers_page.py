@@ -57,3 +57,19 @@ def test_workers_page_and_older_weights_follow_what_the_worker_loaded(
         assert b'id="reanalyse-form"' in client.get(f"/sessions/{session.pk}/").content
     finally:
         delete_session(session)
+
+
+def test_only_inference_workers_count_and_a_stopped_worker_drops_off():
+    """ "Older weights" means weights no inference worker loads: a live-only worker's do not count."""
+    loaded = {"file": "emotion-large.pt", "version": "v-live", "sha256": "1" * 16, "device": "cuda", "gpu": "X"}
+    node = "test-live-only@here"
+    workers.publish(node, {"node": node, "host": "here", "queues": ["live"], "at": time.time()})
+    workers.publish_weights(node, loaded)
+    try:
+        row = next(w for w in workers.published() if w["node"] == node)
+        assert row["weights"] == loaded and row["age"] < 60
+        assert loaded not in workers.loaded_weights()
+        assert loaded in workers.loaded_weights("live")
+    finally:
+        workers.forget(node)
+    assert node not in {w["node"] for w in workers.published()}
