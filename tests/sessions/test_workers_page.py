@@ -54,7 +54,8 @@ def test_workers_page_and_older_weights_follow_what_the_worker_loaded(
         # the same version label, other bytes: the results were not made by what the workers load
         run = session.current_run
         AnalysisRun.objects.filter(pk=run.pk).update(model_versions={**run.model_versions, "emotion_sha256": "0" * 16})
-        assert b'id="reanalyse-form"' in client.get(f"/sessions/{session.pk}/").content
+        page = client.get(f"/sessions/{session.pk}/").content.decode()
+        assert 'id="reanalyse-form"' in page and "updated since under the same name" in page
     finally:
         delete_session(session)
 
