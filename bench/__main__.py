@@ -3,7 +3,7 @@
     .venv/bin/python -m bench                       # everything, full length (about 20 min on 2 cores)
     .venv/bin/python -m bench --quick               # shorter variants of each (a few minutes)
     .venv/bin/python -m bench --only latency,upload # a subset: inference, latency, capacity, timeline,
-                                                    # upload, ingest, long, identity
+                                                    # upload, ingest, long, identity, writes
     .venv/bin/python -m bench --only identity       # people across sessions and cuts (bench/identity*.py)
     .venv/bin/python -m bench --json out.json       # the rows as JSON too
 
@@ -40,7 +40,7 @@ from bench.wsclient import WebSocket  # noqa: E402
 from bench.wsupload import upload_file  # noqa: E402
 
 CLIP = "talking_face_retalking_2.mp4"
-ALL = ("inference", "latency", "capacity", "timeline", "upload", "ingest", "long", "identity")
+ALL = ("inference", "latency", "capacity", "timeline", "upload", "ingest", "long", "identity", "writes")
 LIVE_FPS = 5.0
 TARGET_RECORDINGS = 4  # the capacity target: this many held at LIVE_FPS, p95 under 150 ms
 DELETE_TIMELINE_USER = (
@@ -242,6 +242,27 @@ def bench_timeline(stack: Stack, args) -> list[dict]:
             f"the query alone {query.group(1) if query else '?'} ms",
         )
     ]
+
+
+def bench_writes(stack: Stack, args) -> list[dict]:
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_writes.py"), *(["--quick"] if args.quick else [])]
+    out = subprocess.run(cmd, cwd=ROOT, env=dict(stack.env), capture_output=True, text=True, timeout=900)
+    try:
+        m = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return [row("observation writes / channel layer", "failed", "", (out.stdout + out.stderr)[-300:])]
+    return [
+        row("observation rows written, batched (a segment)", f"{m['rows_per_s_batched']:,.0f} rows/s", "",
+            f"bulk_create in batches of 1,000 in one transaction, one process; {m['bytes_per_row']:.0f} bytes a "
+            "row on disk with its indexes"),
+        row("live frames stored, one insert each", f"{m['frames_per_s_single_insert']:,.0f} frames/s", "",
+            "one single-row insert per frame, autocommit, one process"),
+        row("channel layer messages", f"{m['layer_messages_per_s']:,.0f} messages/s", "",
+            f"group_send to a one-channel group and receive, windows of 50, one process: sends "
+            f"{m['layer_sends_per_s']:,.0f}/s, receives {m['layer_receives_per_s']:,.0f}/s"),
+        row("channel layer messages, 20 groups at once", f"{m['layer_messages_per_s_concurrent']:,.0f} messages/s", "",
+            "20 one-channel groups sent to and received from concurrently (asyncio) in one process"),
+    ]  # fmt: skip
 
 
 def bench_upload(stack: Stack, args) -> list[dict]:

@@ -6,7 +6,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import celeryd_init, worker_process_init
+from celery.signals import celeryd_init, task_postrun, worker_process_init, worker_ready, worker_shutdown
 
 from emotionsite.queues import VISION_QUEUES
 
@@ -56,6 +56,35 @@ def _warm_up_models(**kwargs) -> None:
     if callable(warmup):
         logger.info("warming up vision models (device=%s)", settings.EMOTION_WORKER_DEVICE)
         warmup(device=settings.EMOTION_WORKER_DEVICE)
+        from emotionsite import workers
+
+        workers.report_loaded_weights(_worker_hostname)
+
+
+@task_postrun.connect
+def _report_weights_after_task(**kwargs) -> None:
+    """A pool process that loaded its models on demand (warm-up off) reports them after a task."""
+    from django.conf import settings
+
+    if _worker_hostname and needs_vision_models(_consumed_queues):
+        from emotionsite import workers
+
+        workers.report_loaded_weights(_worker_hostname, at_most_every=settings.EMOTION_WORKER_BEAT_SECONDS)
+
+
+@worker_ready.connect
+def _start_publishing(sender=None, **kwargs) -> None:
+    """The main process publishes its host and load for the workers page (emotionsite.workers)."""
+    from emotionsite import workers
+
+    workers.start_heartbeat(_worker_hostname, frozenset(_consumed_queues))
+
+
+@worker_shutdown.connect
+def _stop_publishing(sender=None, **kwargs) -> None:
+    from emotionsite import workers
+
+    workers.stop_heartbeat(_worker_hostname)
 
 
 def consumed_queues() -> frozenset[str]:

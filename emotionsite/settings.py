@@ -314,6 +314,7 @@ EMOTION_MIN_FACE_QUALITY = float(env_str("EMOTION_MIN_FACE_QUALITY", "0.25"))
 EMOTION_WORKER_DEVICE = env_choice("EMOTION_WORKER_DEVICE", ("auto", "cpu", "cuda"), "auto")
 os.environ.setdefault("EMOTION_WORKER_DEVICE", EMOTION_WORKER_DEVICE)  # the Django-free engine reads it
 EMOTION_WORKER_WARMUP = env_bool("EMOTION_WORKER_WARMUP", True)
+EMOTION_WORKER_BEAT_SECONDS = env_int("EMOTION_WORKER_BEAT_SECONDS", 10)  # workers publish host, load, weights
 
 # Summaries' LLM backends (summaries/backends/). The local model: a Hugging Face name or a local folder;
 # empty = tiiuae/falcon-7b-instruct on a CUDA worker, Qwen/Qwen2.5-1.5B-Instruct on a CPU-only one.

@@ -6,7 +6,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from emotionsite import ratelimit
+from emotionsite import ratelimit, views
 from emotionsite.health import health_report
 
 
@@ -22,6 +22,7 @@ def healthz(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("staff/workers/", views.workers_page, name="workers"),
     # browsers ask for /favicon.ico whatever the page links; send them to the linked SVG
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("api/", include("sessions_app.api_urls")),

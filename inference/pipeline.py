@@ -46,6 +46,11 @@ def get_classifier(device: str = "auto", weights_path=None, allow_untrained: boo
     return _CLASSIFIERS[key]
 
 
+def loaded_classifiers() -> list:
+    """The classifiers this process has loaded with the default weights (what a worker reports)."""
+    return [clf for (_, path, untrained), clf in _CLASSIFIERS.items() if path == "None" and not untrained]
+
+
 def normalised_entropy(p: np.ndarray) -> float:
     """Entropy of a probability vector over its maximum, log(K): 0 for a sure answer, 1 for uniform."""
     q = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1.0)

@@ -11,11 +11,12 @@ import numpy as np
 import torch
 
 from inference.classes import EMOTIONS
+from inference.emotion import choice
 from inference.emotion import weights as weights_mod
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS_DIR = choice.WEIGHTS_DIR
 CPU_WEIGHTS = WEIGHTS_DIR / "emotion.pt"  # vgg-s, fast on CPU
-CUDA_WEIGHTS = WEIGHTS_DIR / "emotion-large.pt"  # vgg-m, more accurate, for GPUs
+CUDA_WEIGHTS = WEIGHTS_DIR / "emotion-large.pt"  # vgg-m; a CUDA worker loads it only when the figures say so
 
 # FER-2013 faces span about eyebrows to chin and fill the 48x48 frame; the crop is a
 # square of CROP_SCALE x the face size around the face centre, rotated so the eyes are level.
@@ -109,8 +110,8 @@ def _fuse(model: torch.nn.Module) -> torch.nn.Module:
 class EmotionClassifier:
     """Loads an emotion weights file and classifies batches of face crops.
 
-    ``weights_path=None`` picks ``emotion.pt`` (vgg-s) on CPU and ``emotion-large.pt``
-    (vgg-m) on CUDA. Untrained placeholder weights are refused unless
+    ``weights_path=None`` picks the device's default by the measured figures
+    (``inference/emotion/choice.py``: today ``emotion.pt`` on both). Untrained placeholder weights are refused unless
     ``allow_untrained=True`` (tests only).
     """
 
@@ -119,8 +120,9 @@ class EmotionClassifier:
     ):
         self.device = resolve_device(device)
         if weights_path is None:
-            weights_path = CUDA_WEIGHTS if self.device.type == "cuda" and CUDA_WEIGHTS.is_file() else CPU_WEIGHTS
+            weights_path = choice.default_weights(self.device.type)
         self.weights_path = Path(weights_path)
+        self.digest = choice.file_digest(self.weights_path)  # what was loaded, recorded with each run
         w = weights_mod.load(self.weights_path)
         if not w.trained and not allow_untrained:
             raise UntrainedWeightsError(
@@ -140,6 +142,17 @@ class EmotionClassifier:
             torch.set_flush_denormal(True)  # fp16-stored weights leave denormals that slow CPUs 3x
         # BatchNorm folded into the convolutions, channels-last layout: ~15% faster on CPU
         self.model = _fuse(w.build_model()).to(self.device).eval().to(memory_format=torch.channels_last)
+
+    def identity(self) -> dict[str, str]:
+        """The loaded weights as runs record them and workers publish them."""
+        gpu = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else ""
+        return {
+            "file": self.weights_path.name,
+            "version": self.version,
+            "sha256": self.digest,
+            "device": self.device.type,
+            "gpu": gpu,
+        }
 
     @property
     def classes(self) -> tuple[str, ...]:

@@ -352,6 +352,9 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
             )
         )
     versions = {"emotion": str(getattr(analyzer.classifier, "version", "")), "detector": analyzer.detector}
+    if hasattr(analyzer.classifier, "identity"):  # the bytes really loaded: "older weights" compares these
+        loaded = analyzer.classifier.identity()
+        versions.update(emotion_file=loaded["file"], emotion_sha256=loaded["sha256"], device=loaded["device"])
     run_id = seg.run_id or runs.open_run_id_or_start(session)
     for track in tracks:
         track.run_id = run_id

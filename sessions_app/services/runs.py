@@ -8,12 +8,10 @@ a failed run leaves the current one and its results untouched.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from emotionsite import workers
 from sessions_app.models import AnalysisRun, Observation, Session, Track
 
 
@@ -80,23 +78,30 @@ def fail_run(session_id: int) -> bool:
     return current != run_id
 
 
-@lru_cache(maxsize=1)
-def current_weights_version() -> str:
-    """The version of the emotion weights the workers load now (read once per process)."""
-    from inference.emotion import weights
-    from inference.emotion.classifier import CPU_WEIGHTS, CUDA_WEIGHTS
+def loaded_weights() -> list[dict[str, str]]:
+    """The emotion weights the inference workers report they loaded (``emotionsite.workers``); empty while
+    none has reported (none running, or none has loaded its models yet)."""
+    return workers.loaded_weights()
 
-    path = CUDA_WEIGHTS if settings.EMOTION_WORKER_DEVICE == "cuda" and CUDA_WEIGHTS.is_file() else CPU_WEIGHTS
-    try:
-        return weights.load(path).version
-    except (OSError, ValueError):
-        return ""
+
+def current_weights_version() -> str:
+    """The version(s) of the weights the inference workers load now, for the page ("" when unknown)."""
+    return ", ".join(sorted({w["version"] for w in loaded_weights()}))
+
+
+def made_with(run: AnalysisRun, loaded: dict[str, str]) -> bool:
+    """Whether ``run`` was made with the ``loaded`` weights: the same bytes when the run recorded their
+    hash, else (runs from before hashes were recorded) the same version."""
+    digest = (run.model_versions or {}).get("emotion_sha256")
+    if digest and loaded.get("sha256"):
+        return digest == loaded["sha256"]
+    return bool(run.weights_version) and run.weights_version == loaded.get("version")
 
 
 def outdated(session: Session) -> bool:
-    """True when the session's results come from weights other than the workers' current ones."""
+    """True when the session's results come from weights that no inference worker loads now. Unknown
+    (no worker has reported) is not outdated: a re-analysis offered then could change nothing."""
     if session.status != Session.Status.DONE or session.current_run_id is None:
         return False
-    mine = session.emotion_weights_version
-    now = current_weights_version()
-    return bool(now) and mine != now
+    loaded = loaded_weights()
+    return bool(loaded) and not any(made_with(session.current_run, w) for w in loaded)

@@ -7,6 +7,8 @@ naming it. For each row the audit checks an anonymous visitor, another signed-in
 - ``user``: anonymous → 302 to the login page (pages) or 401/403 (API); any signed-in user gets ``expect``,
   and another user's response never contains ``leak`` (the owner's data).
 - ``owner``: anonymous as above, another user → 404, the owner → ``expect`` (and ``contains``).
+- ``staff``: anonymous as above, signed-in users who are not staff (the owner too) → 404, staff → ``expect``
+  (and ``contains``).
 
 The admin (namespace ``admin``) is audited separately: staff only, for every registered model.
 State-changing rows (POST/PUT/PATCH/DELETE) are also sent without a CSRF token and must get 403.
@@ -39,7 +41,7 @@ STATE_CHANGING = {"post", "put", "patch", "delete"}
 @dataclass(frozen=True)
 class Check:
     url: Callable[[World], str]
-    access: str  # "public" | "user" | "owner"
+    access: str  # "public" | "user" | "owner" | "staff"
     method: str = "get"
     expect: int = 200  # what the owner (or, for public/user rows, anyone allowed) gets
     data: dict[str, Any] | None = None
@@ -312,6 +314,8 @@ ROUTES: dict[str, list[Check]] = {
         Check(lambda w: "/privacy/", "user", "post", 302, {"retention_days": "30"}),
     ],
     "audit_log": [Check(lambda w: "/privacy/audit/", "user")],
+    # names worker hosts: staff only (tests/test_workers_page.py checks what it shows)
+    "workers": [Check(lambda w: "/staff/workers/", "staff", contains=b'id="workers"')],
     "account_delete": [
         Check(
             lambda w: "/privacy/delete-account/",
@@ -440,7 +444,7 @@ def test_route_access(world, name):
         other = _send(world.client("other"), check, url, world)
         if check.access == "public":
             assert other.status_code == expect, f"{label} signed in: {other.status_code}"
-        elif check.access == "owner":
+        elif check.access in ("owner", "staff"):
             assert other.status_code == 404, f"{label} another user: {other.status_code}, expected 404"
         elif check.access == "user":
             wanted = check.expect if check.other_gets is None else check.other_gets
@@ -450,6 +454,9 @@ def test_route_access(world, name):
             if check.unchanged:
                 check.unchanged(world)
         owner = _send(world.client("owner"), check, url, world)
+        if check.access == "staff":
+            assert owner.status_code == 404, f"{label} a user who is not staff: {owner.status_code}, expected 404"
+            owner = _send(world.client("staff"), check, url, world)
         assert owner.status_code == expect, f"{label} owner: {owner.status_code}, expected {expect}"
         if check.contains:
             assert check.contains in _body(owner), f"{label}: {check.contains!r} missing for the owner"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 
+from emotionsite import workers
+from inference.emotion.choice import default_weights, file_digest
 from sessions_app.models import AnalysisRun, Observation, Session
 from sessions_app.services.runs import current_observations, current_weights_version
 from tests.sessions.test_analysis import _stored_session
@@ -18,9 +23,21 @@ def _reanalyse(client, session, django_capture_on_commit_callbacks):
     return session
 
 
+@pytest.fixture
+def reporting_worker():
+    """This test process analyses in-process; it reports what it loaded as an inference worker's pool does."""
+    node = f"test-runs-{uuid.uuid4().hex[:6]}@here"
+    workers.publish(node, {"node": node, "host": "here", "queues": ["inference"], "at": time.time()})
+    yield node
+    workers.forget(node)
+
+
+OLD = {"emotion": "0-old"}  # a run from before hashes were recorded: compared by version
+
+
 @pytest.mark.django_db
 def test_reanalysis_switches_only_when_complete_and_a_failure_keeps_the_old_run(
-    client, user, media_dir, django_capture_on_commit_callbacks
+    client, user, media_dir, django_capture_on_commit_callbacks, reporting_worker
 ):
     from sessions_app.tasks import analyse_segment
 
@@ -29,10 +46,12 @@ def test_reanalysis_switches_only_when_complete_and_a_failure_keeps_the_old_run(
     assert analyse_segment(session.pk, 0) == "done"
     session.refresh_from_db()
     first = session.current_run
+    assert workers.report_loaded_weights(reporting_worker)
     assert first.status == "done" and first.weights_version == current_weights_version() != ""
+    assert first.model_versions["emotion_sha256"] == file_digest(default_weights("cpu"))
     assert b'id="reanalyse-form"' not in client.get(f"/sessions/{session.pk}/").content  # current weights
     # results made by older weights: the page offers a re-analysis
-    AnalysisRun.objects.filter(pk=first.pk).update(weights_version="0-old")
+    AnalysisRun.objects.filter(pk=first.pk).update(weights_version="0-old", model_versions=OLD)
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert 'id="reanalyse-form"' in page and "0-old" in page
     old_obs = list(current_observations(session).values_list("pk", flat=True))
@@ -60,7 +79,7 @@ def test_reanalysis_switches_only_when_complete_and_a_failure_keeps_the_old_run(
     assert b'id="reanalyse-form"' not in client.get(f"/sessions/{session.pk}/").content
 
     # a run that fails leaves the current one and its results untouched
-    AnalysisRun.objects.filter(pk=second.pk).update(weights_version="0-old")
+    AnalysisRun.objects.filter(pk=second.pk).update(weights_version="0-old", model_versions=OLD)
     session = _reanalyse(client, session, django_capture_on_commit_callbacks)
     third = AnalysisRun.objects.filter(session=session).latest("pk")
     session.original.storage.delete(session.original.name)  # the stored file vanished mid-way
