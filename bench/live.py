@@ -66,9 +66,11 @@ async def record(
     title: str = "live",
     during: tuple[int, Callable[[], None]] | None = None,
     stop_timeout: float = 180,
+    stop: bool = True,
 ) -> Recording:
     """Send ``frames`` in real time; ``during=(i, fn)`` runs ``fn`` in a thread when frame ``i`` is sent
-    (the frames keep flowing meanwhile). Returns once the server answered ``stopped`` (or closed)."""
+    (the frames keep flowing meanwhile). Returns once the server answered ``stopped`` (or closed); with
+    ``stop=False`` the socket just closes after the last chunk, as a dropped connection does."""
     rec = Recording(rate=fps)
     ws = await WebSocket.connect(ws_base + "/ws/live/", cookie=cookie)
     await ws.send_json({"type": "start", "title": title, "fps": fps})
@@ -128,7 +130,7 @@ async def record(
             await ws.send_bytes(b"\x02" + chunk)
         if side is not None:
             await side
-        if rec.closed is None:
+        if rec.closed is None and stop:
             await ws.send_json({"type": "stop"})
             await asyncio.wait_for(stopped.wait(), stop_timeout)
     finally:

@@ -162,6 +162,27 @@ def keep_in_store(owner_id: int, session_id: int, path: Path) -> None:
         default_storage.save(name, File(fh))
 
 
+def remove_finished_recordings(root: Path | None = None) -> int:
+    """Delete this machine's staged live recordings (``live-<id>.rec``) whose session no longer receives:
+    with media in a bucket, a dropped recording is finished by a worker elsewhere from the bucket's copy,
+    and the web machine that staged it is the only one that can remove its file. Returns how many went."""
+    root = Path(settings.EMOTION_STAGING_DIR) if root is None else root
+    staged = {}
+    for path in root.glob("*/live-*.rec"):
+        with contextlib.suppress(ValueError):
+            staged[int(path.stem.removeprefix("live-"))] = path
+    if not staged:
+        return 0
+    receiving = set(Session.objects.filter(pk__in=staged, status=Session.Status.RECEIVING).values_list("pk", flat=True))
+    removed = 0
+    for session_id, path in staged.items():
+        if session_id not in receiving:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
 def store_recording(session_id: int, path: Path) -> Session:
     """Save the staged recording as the session's original and queue the finishing task."""
     session = Session.objects.get(pk=session_id)

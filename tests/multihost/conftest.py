@@ -168,7 +168,8 @@ def two_hosts(media_dir, tmp_path_factory) -> Iterator[TwoHosts]:  # noqa: F811 
             redis_url=redis.url,
             warmup=False,
             extra_env={**web_only, "EMOTION_VAR_DIR": str(web_dir / "var"), "EMOTION_DEFAULT_SAMPLE_FPS": SAMPLE_FPS,
-                       "EMOTION_WEB_NODE": "web-host", "EMOTION_LIMIT_HEALTHZ": "off"},
+                       "EMOTION_WEB_NODE": "web-host", "EMOTION_LIMIT_HEALTHZ": "off",
+                       "EMOTION_LIVE_RESUME_GRACE_SECONDS": "2"},  # a dropped recording is finished soon
         )  # fmt: skip
         web.start()
         stack = TwoHosts(link, postgres, redis, store, web, web_dir, workers)

@@ -192,3 +192,28 @@ def test_live_recording_is_analysed_on_the_second_host(two_hosts, media_dir):
     assert two_hosts.store.keys(playable)[playable] > 0
     assert _web_files(two_hosts) == []
     assert {name: w.files() for name, w in two_hosts.workers.items()} == {"inference": [], "live": []}
+
+
+def test_dropped_recording_is_finished_on_the_second_host(two_hosts, media_dir):
+    """A live socket that closes without Stop: the web host copies what arrived to the bucket, and once the
+    grace period passes the second host (which never saw the web host's staging disk) finishes it from there."""
+    clip = media_dir / CLIP
+    frames = jpeg_frames(clip, FPS, n=4)
+    rec = run(
+        record(
+            two_hosts.web.ws_base, two_hosts.user["cookie"], frames, fps=FPS, recording=clip.read_bytes(), stop=False
+        )
+    )
+    assert rec.session_id and not rec.of_type("error") and not rec.of_type("stopped"), rec.messages
+    status, error = two_hosts.wait_session(rec.session_id)
+    assert status == "done", (error, two_hosts.logs())
+    indexes = {index for index, _ in _observations(two_hosts, rec.session_id)}
+    assert indexes == set(range(10)), sorted(indexes)  # the whole 5 s recording at 2 fps, not only the live frames
+    playable = two_hosts.sql("SELECT playable FROM sessions_app_session WHERE id = %s", (rec.session_id,))[0][0]
+    assert playable.endswith(".mp4") and two_hosts.store.keys(playable)[playable] > 0
+    assert {name: w.files() for name, w in two_hosts.workers.items()} == {"inference": [], "live": []}
+    # only the web machine can remove what it staged: its hourly clean_staging (deploy/systemd) does
+    staged = _web_files(two_hosts)
+    assert [Path(p).name for p in staged] == [f"live-{rec.session_id}.rec"], staged
+    out = two_hosts.web.manage("clean_staging")
+    assert "1 finished recording(s)" in out and _web_files(two_hosts) == []

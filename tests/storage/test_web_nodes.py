@@ -4,6 +4,7 @@ each has its own EMOTION_WEB_NODE and staging folder; Redis is shared, as it is 
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 
@@ -74,3 +75,24 @@ def test_live_recording_resumed_on_another_web_machine_is_refused(client, user, 
     assert refused == {"type": "error", "message": ELSEWHERE_RECORDING}
     assert resumed["type"] == "resumed" and resumed["chunks"] == 1  # the same recording, not a fresh one
     assert not list((tmp_path / "web-b").rglob("*.rec"))
+
+
+@pytest.mark.django_db
+def test_clean_staging_removes_only_recordings_that_no_longer_receive(user, settings, tmp_path):
+    """A web machine's ``manage.py clean_staging``: the staged file of a live session finished elsewhere goes,
+    one still receiving (it may be resumed here) stays, and so does anything that is not a recording."""
+    from django.core.management import call_command
+
+    from sessions_app.models import Session
+
+    _machine(settings, tmp_path, "web-a")
+    folder = tmp_path / "web-a" / str(user.pk)
+    folder.mkdir(parents=True)
+    live = Session.objects.create(owner=user, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
+    done = Session.objects.create(owner=user, source=Session.Source.LIVE, status=Session.Status.DONE)
+    for name in (f"live-{live.pk}.rec", f"live-{done.pk}.rec", "live-999999.rec", "notes.txt"):
+        (folder / name).write_bytes(b"webm")
+    out = io.StringIO()
+    call_command("clean_staging", stdout=out)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f"live-{live.pk}.rec", "notes.txt"])
+    assert "2 finished recording(s)" in out.getvalue()
