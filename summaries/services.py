@@ -56,7 +56,7 @@ def request_summary(
 
     Audited here, so the page, the API and the admin write the same entry."""
     if not may_summarize(user, session):
-        raise SummaryError("Your role in this project does not allow summaries.")
+        raise SummaryError("You can only summarize sessions of projects where you are an owner or analyst.")
     if backend not in Summary.Backend.values:
         raise SummaryError("Choose one of the backends: " + ", ".join(Summary.Backend.labels) + ".")
     if session.status != "done":
@@ -130,7 +130,7 @@ def _enqueue(summary: Summary) -> None:
 def cancel_summary(summary: Summary, user: Any) -> Summary:
     """Queued: cancelled at once and its task revoked. Running: flagged; the run stops at its next check."""
     if not may_summarize(user, summary.session):
-        raise SummaryError("Your role in this project does not allow cancelling summaries.")
+        raise SummaryError("You can only cancel summaries in projects where you are an owner or analyst.")
     with transaction.atomic():
         row = Summary.objects.select_for_update().get(pk=summary.pk)
         if row.is_finished:
@@ -270,7 +270,9 @@ def run_summary(summary_id: int, *, llm: LLM | None = None, heuristic_only: bool
     run = _Run(summary)
     try:
         if summary.requested_by_id and not may_summarize(summary.requested_by, summary.session):
-            raise SummaryError("Your role in this project does not allow summaries.")  # checked again where it runs
+            raise SummaryError(
+                "You can only summarize sessions of projects where you are an owner or analyst."
+            )  # checked again where it runs
         if heuristic_only and summary.backend != Summary.Backend.HEURISTIC:
             raise RuntimeError(f"{summary.backend} summary sent to the heuristic task")  # a routing bug: not here
         run.check()
