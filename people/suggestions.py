@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit import services as audit
 from people.models import Person, PersonSuggestion
 from people.services import PeopleError, merge_people
+from projects.models import Project
 
 Status = PersonSuggestion.Status
 
@@ -51,18 +52,21 @@ def suggest(person: Person, candidate: Person, score: float, margin: float) -> P
         return _pair(person.project_id, person.pk, candidate.pk).filter(status=Status.OPEN).first()
 
 
+def _project_id(project: Any) -> int:
+    # a project or its id; anything else (a user, as before projects) is a TypeError, never a wrong id
+    return project.pk if isinstance(project, Project) else int(project)
+
+
 def rejected_pairs(project: Any) -> set[frozenset[int]]:
     """The project's pairs of people marked "not the same" (person ids); ``project``: a project or its id."""
-    project_id = getattr(project, "pk", project)
-    rows = PersonSuggestion.objects.filter(person__project_id=project_id, status=Status.REJECTED)
+    rows = PersonSuggestion.objects.filter(person__project_id=_project_id(project), status=Status.REJECTED)
     return {frozenset(pair) for pair in rows.values_list("person_id", "candidate_id")}
 
 
 def open_suggestions(project: Any):
     """The project's open suggestions, newest first, with both people loaded."""
-    project_id = getattr(project, "pk", project)
     return (
-        PersonSuggestion.objects.filter(person__project_id=project_id, status=Status.OPEN)
+        PersonSuggestion.objects.filter(person__project_id=_project_id(project), status=Status.OPEN)
         .select_related("person", "candidate")
         .order_by("-created", "-pk")
     )
