@@ -634,6 +634,7 @@ def test_pages_send_security_headers(world):
 def test_websocket_routes_access(world):
     """Anonymous → close 4401; another user → 4404 on owned routes; the owner (or any user) connects."""
     cookies = {who: cookie_for(Client(), getattr(world, who)) for who in ("owner", "other")}
+    cookies["viewer"] = cookie_for(Client(), world.extra["viewer"])
 
     async def attempt(path: str, cookie: bytes | None) -> tuple[bool, int | None]:
         comm = communicator(path, cookie)
@@ -650,6 +651,10 @@ def test_websocket_routes_access(world):
             assert other == ((False, 4404) if access == "owner" else (True, None)), f"another user {route}: {other}"
             connected, _ = await attempt(path, cookies["owner"])
             assert connected, f"owner {route}"
+        # a shared project's session: its viewer follows it (viewing is every role's); a non-member gets 4404
+        shared = f"/ws/sessions/{world.extra['t_session'].pk}/"
+        assert (await attempt(shared, cookies["viewer"]))[0], "the viewer of the shared project"
+        assert await attempt(shared, cookies["other"]) == (False, 4404)
 
     async_to_sync(run)()
 
