@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "api_tokens",
+    "projects",
     "sessions_app",
     "people",
     "live",

@@ -121,7 +121,9 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             if self.session_id is not None:
                 raise live.LiveError("This recording has already started.")
             user = self.scope["user"]
-            session = await database_sync_to_async(live.start_session)(user, message.get("title"), message.get("fps"))
+            session = await database_sync_to_async(live.start_session)(
+                user, message.get("title"), message.get("fps"), message.get("project")
+            )
             self.session_id = session.pk
             await self._join(session)
             path = await sync_to_async(live.staging_path)(user.pk, session.pk)

@@ -25,6 +25,8 @@ from django.utils import timezone
 from emotionsite import mediastore, webnode
 from live import services as live
 from live import state as live_state
+from projects import access
+from projects.access import Action
 from sessions_app.models import Session
 from sessions_app.services.analysis import local_copy
 from sessions_app.timefmt import clock
@@ -54,7 +56,7 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
             .filter(pk=session_id, owner_id=owner.pk, source=Session.Source.LIVE)
             .first()
         )
-        if session is None:
+        if session is None or not access.can(owner, session, Action.RECORD):  # removed from the project meanwhile
             raise live.LiveError(NOT_FOUND)
         if session.status != Session.Status.RECEIVING:
             raise live.LiveError("This recording has already ended; it can no longer be resumed.")

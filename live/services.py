@@ -82,7 +82,18 @@ def slot_index(t: float, fps: float) -> int:
 
 
 # --------------------------------------------------------------------------- consumer side
-def start_session(owner: Any, title: Any, fps: Any) -> Session:
+def start_session(owner: Any, title: Any, fps: Any, project: Any = None) -> Session:
+    """A new live recording of ``owner`` in ``project`` (default: their personal one; a project where
+    their role does not allow recording is refused)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from projects.services import NOT_YOURS, project_for_new
+
+    try:
+        project_id = project_for_new(owner, project)
+    except (Http404, PermissionDenied):
+        raise LiveError(NOT_YOURS) from None
     try:
         fps = float(fps if fps is not None else DEFAULT_FPS)
     except (TypeError, ValueError):
@@ -99,7 +110,12 @@ def start_session(owner: Any, title: Any, fps: Any) -> Session:
     ratelimit.hit("live", owner.pk)
     title = (str(title or "").strip()[:200]) or "Live recording"
     session = Session.objects.create(
-        owner=owner, title=title, source=Session.Source.LIVE, status=Session.Status.RECEIVING, sample_fps=fps
+        owner=owner,
+        project_id=project_id,
+        title=title,
+        source=Session.Source.LIVE,
+        status=Session.Status.RECEIVING,
+        sample_fps=fps,
     )
     runs.start_run(session, current=True)  # a first analysis: its results show as they arrive
     live_state.cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
@@ -219,10 +235,10 @@ def fail(session_id: int, message: str) -> None:
     live_state.cleanup(session_id)
 
 
-# --------------------------------------------------------------------------- worker: the owner's people
+# --------------------------------------------------------------------------- worker: the project's people
 @dataclass
 class People:
-    """An owner's known people as a live process caches them (reloaded when ``version`` moves)."""
+    """A project's known people as a live process caches them (reloaded when ``version`` moves)."""
 
     version: int
     known: dict[int, list]  # person id -> reference descriptors
@@ -233,19 +249,20 @@ class People:
 _PEOPLE: dict[int, People] = {}
 
 
-def people_for(owner_id: int, version: int) -> People:
-    """The owner's people, from the process's cache unless they changed (``live_state.bump_people``)."""
-    cached = _PEOPLE.get(owner_id)
+def people_for(project_id: int, version: int) -> People:
+    """The project's people (never another project's), from the process's cache unless they changed
+    (``live_state.bump_people``)."""
+    cached = _PEOPLE.get(project_id)
     if cached is not None and cached.version == version:
         return cached
-    rows = list(Person.objects.filter(owner_id=owner_id).values_list("pk", "embeddings", "name", "number"))
+    rows = list(Person.objects.filter(project_id=project_id).values_list("pk", "embeddings", "name", "number"))
     people = People(
         version=version,
         known={pk: emb for pk, emb, _, _ in rows if emb},
-        rejected=rejected_pairs(owner_id),
+        rejected=rejected_pairs(project_id),
         labels={pk: name or f"Person {number}" for pk, _, name, number in rows},
     )
-    _PEOPLE[owner_id] = people
+    _PEOPLE[project_id] = people
     return people
 
 
@@ -403,8 +420,8 @@ def _serve_waiting(leases: dict[int, Any]) -> dict[int, list[dict]]:
                 live_state.release_frame(session_id)
             forget_engine(session_id)
             continue
-        version, people_version = live_state.state_version(session_id, session.owner_id)
-        people = people_for(session.owner_id, people_version)
+        version, people_version = live_state.state_version(session_id, session.project_id)
+        people = people_for(session.project_id, people_version)
         opened.append((session, leases[session_id], _engine(session, version, people), people))
     servings: list[_Serving] = []
     for session, lease, engine, people in opened:

@@ -22,15 +22,15 @@ from people.models import Person, PersonSuggestion
 logger = logging.getLogger(__name__)
 
 
-def _bump_later(owner_id: int | None) -> None:
-    if owner_id is None:
+def _bump_later(project_id: int | None) -> None:
+    if project_id is None:
         return
 
     def bump() -> None:
         try:
-            live_state.bump_people(owner_id)
+            live_state.bump_people(project_id)
         except RedisError:  # Redis away: live recordings need it too; the change itself is saved
-            logger.warning("could not tell live workers that the people of user %s changed", owner_id)
+            logger.warning("could not tell live workers that the people of project %s changed", project_id)
 
     transaction.on_commit(bump)
 
@@ -40,4 +40,7 @@ def _bump_later(owner_id: int | None) -> None:
 @receiver(post_save, sender=PersonSuggestion, dispatch_uid="sessions_app.suggestion_changed.save")
 @receiver(post_delete, sender=PersonSuggestion, dispatch_uid="sessions_app.suggestion_changed.delete")
 def people_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    _bump_later(instance.owner_id)
+    if isinstance(instance, Person):
+        _bump_later(instance.project_id)
+    else:  # a suggestion: its person's project (a person deleted with it has bumped it already)
+        _bump_later(Person.objects.filter(pk=instance.person_id).values_list("project_id", flat=True).first())

@@ -43,8 +43,8 @@ def key(session_id: int, what: str) -> str:
 WAITING_KEY = "live:waiting"
 
 
-def people_key(owner_id: int) -> str:
-    return f"live:people:{owner_id}"
+def people_key(project_id: int) -> str:
+    return f"live:people:project:{project_id}"
 
 
 # --------------------------------------------------------------------------- frames in flight
@@ -136,11 +136,11 @@ def lease(session_id: int):
 
 
 # --------------------------------------------------------------------------- engine state
-def state_version(session_id: int, owner_id: int) -> tuple[int, int]:
-    """(the recording's state version, the owner's people version), in one round trip."""
+def state_version(session_id: int, project_id: int) -> tuple[int, int]:
+    """(the recording's state version, its project's people version), in one round trip."""
     pipe = redis_client().pipeline(transaction=False)
     pipe.get(key(session_id, "version"))
-    pipe.get(people_key(owner_id))
+    pipe.get(people_key(project_id))
     state, people = pipe.execute()
     return int(state or 0), int(people or 0)
 
@@ -163,9 +163,9 @@ def save_state(session_id: int, state: dict) -> int:
     return int(version)
 
 
-def bump_people(owner_id: int) -> None:
-    """An owner's people changed (a name, a merge, a deletion, a rejected pair): live workers reload them."""
-    redis_client().incr(people_key(owner_id))
+def bump_people(project_id: int) -> None:
+    """A project's people changed (a name, a merge, a deletion, a rejected pair): live workers reload them."""
+    redis_client().incr(people_key(project_id))
 
 
 # --------------------------------------------------------------------------- slots seen, stale frames

@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from people import services as people
 from people import suggestions
-from people.selectors import get_suggestion_or_404, owner_suggestions
+from people.selectors import get_suggestion_or_404, user_suggestions
+from projects.access import Action
 
 
 class SuggestedPersonSerializer(serializers.Serializer):
@@ -44,7 +45,7 @@ class SuggestionConfirmedSerializer(serializers.Serializer):
 
 
 def _suggestion(request, suggestion_id: int):
-    return get_suggestion_or_404(request.user, suggestion_id)
+    return get_suggestion_or_404(request.user, suggestion_id, Action.PEOPLE)
 
 
 def _answered(exc: Exception) -> Response:
@@ -54,10 +55,10 @@ def _answered(exc: Exception) -> Response:
 class SuggestionListView(APIView):
     @extend_schema(
         responses=SuggestionSerializer(many=True),
-        summary="Your open suggestions: pairs of people that are possibly the same person, newest first",
+        summary="Open suggestions of your projects: pairs of people that are possibly the same person, newest first",
     )
     def get(self, request):
-        return Response(SuggestionSerializer(owner_suggestions(request.user), many=True).data)
+        return Response(SuggestionSerializer(user_suggestions(request.user), many=True).data)
 
 
 class SuggestionConfirmView(APIView):

@@ -10,6 +10,7 @@ from django import forms
 
 from people.selectors import visible_people
 from people.services import NAME_MAX
+from projects.access import Action
 
 SPLIT_ERROR = "Choose one of this person's tracks to split off."
 MERGE_ERROR = "Choose the person to keep and the person to merge into them."
@@ -44,7 +45,7 @@ class MergeForm(forms.Form):
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["keep"].queryset = self.fields["other"].queryset = visible_people(user)
+        self.fields["keep"].queryset = self.fields["other"].queryset = visible_people(user, Action.PEOPLE)
 
 
 class MergePickForm(forms.Form):
@@ -57,7 +58,7 @@ class MergePickForm(forms.Form):
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pick"].queryset = visible_people(user)
+        self.fields["pick"].queryset = visible_people(user, Action.PEOPLE)
 
     def clean_pick(self) -> list[Any]:
         picked = list(self.cleaned_data["pick"])

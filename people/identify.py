@@ -1,4 +1,4 @@
-"""The identity step at the end of a session's analysis: who, among the owner's people, each face is.
+"""The identity step at the end of a session's analysis: who, among its project's people, each face is.
 
 Connected to ``sessions_app.signals.tracks_ready`` (people/receivers.py): sessions_app sends it from
 ``finalize_session`` inside its transaction, with the session row locked, so sessions_app never imports
@@ -11,27 +11,27 @@ from collections import defaultdict
 
 from django.db.models import Max
 
-from accounts.locks import lock_owner
 from inference import identity
 from inference.tracking import identity_references, merge_tracks, session_suggestions
 from people.models import Person
 from people.suggestions import rejected_pairs, suggest
 from people.thumbnails import make_thumbnails
+from projects.services import lock_project
 from sessions_app.models import Observation, Session, Track
 
 
 def link_people(session: Session, run_id: int | None) -> None:
-    """Join the session's tracks across segments and attach each group to the owner's people.
+    """Join the session's tracks across segments and attach each group to the project's people.
 
-    Each group of tracks (one human within the session) is compared with the owner's people by
-    ``inference.identity.decide``: SAME links it (its references join the person's), MAYBE makes a new
-    person with a suggestion to confirm (``people.suggestions``), NEW makes a new person. Pairs the
-    owner marked "not the same" are never linked automatically. A person holding a group seen on the
+    Each group of tracks (one human within the session) is compared with the project's people (never
+    another project's) by ``inference.identity.decide``: SAME links it (its references join the person's),
+    MAYBE makes a new person with a suggestion to confirm (``people.suggestions``), NEW makes a new
+    person. Pairs marked "not the same" are never linked automatically. A person holding a group seen on the
     same frame as this one is no candidate. Then the session's people are offered to each other where
     their groups never share a frame and ``inference.tracking.session_suggestions`` finds them close
     (``identity.decide_within``): a suggestion, never a link.
 
-    People creation is serialised per owner by locking the owner's user row.
+    People creation is serialised per project by locking the project's row.
     """
     tracks = list(Track.objects.filter(session=session, run_id=run_id).order_by("segment_index", "first_time", "pk"))
     frames: dict[int, set] = defaultdict(set)
@@ -49,10 +49,11 @@ def link_people(session: Session, run_id: int | None) -> None:
     for t in tracks:
         groups[merged.get(t.pk, t.pk)].append(t)
 
-    lock_owner(session.owner_id)
-    people = {p.pk: p for p in Person.objects.filter(owner_id=session.owner_id)}
-    rejected = rejected_pairs(session.owner_id)
-    next_number = (Person.objects.filter(owner_id=session.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
+    lock_project(session.project_id)
+    # the project's face library only: a face is never linked to a person of another project
+    people = {p.pk: p for p in Person.objects.filter(project_id=session.project_id)}
+    rejected = rejected_pairs(session.project_id)
+    next_number = (Person.objects.filter(project_id=session.project_id).aggregate(m=Max("number"))["m"] or 0) + 1
     thumbs: list[tuple[Person, list[Track]]] = []
     group_frames = {root: set().union(*(frames[t.pk] for t in group)) for root, group in groups.items()}
     group_refs: dict[int, list] = {}
@@ -79,7 +80,9 @@ def link_people(session: Session, run_id: int | None) -> None:
             person.embeddings = identity.merge_references(person.embeddings, refs)
             person.save(update_fields=["embeddings"])
         else:
-            person = Person.objects.create(owner_id=session.owner_id, number=next_number, embeddings=refs)
+            person = Person.objects.create(
+                owner_id=session.owner_id, project_id=session.project_id, number=next_number, embeddings=refs
+            )
             next_number += 1
             people[person.pk] = person
             thumbs.append((person, group))

@@ -20,10 +20,12 @@ def thumbnail_path(instance: PersonThumbnail, filename: str) -> str:
 
 
 class Person(models.Model):
-    """Someone seen in the owner's sessions; reference embeddings identify them in later ones."""
+    """Someone seen in a project's sessions; reference embeddings identify them in later ones."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="people")
-    number = models.PositiveIntegerField()  # per-owner sequence: "Person 4"
+    # the face library is the project's: identity is decided among its people only (people.identify)
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="people")
+    number = models.PositiveIntegerField()  # per-project sequence: "Person 4"
     name = models.CharField(max_length=120, blank=True)
     embeddings = models.JSONField(default=list, blank=True)  # list of 128-float lists
     # Consent of the person filmed to the processing of their face data (recorded by the owner).
@@ -34,11 +36,18 @@ class Person(models.Model):
 
     class Meta:
         db_table = "sessions_app_person"
-        ordering = ["owner", "number"]
-        constraints = [models.UniqueConstraint(fields=["owner", "number"], name="person_owner_number_unique")]
+        ordering = ["project", "number"]
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="person_project_number_unique")]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.project_id is None and self.owner_id is not None:  # no project given: the maker's personal one
+            from projects.services import personal_project_id
+
+            self.project_id = personal_project_id(self.owner_id)
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

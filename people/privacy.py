@@ -11,10 +11,12 @@ from django.conf import settings
 from django.contrib.sessions.models import Session as LoginSession
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 
 from audit import services as audit
 from emotionsite import mediastore
 from people.models import PersonThumbnail, UserSettings
+from projects import services as projects
 from sessions_app.models import Session
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,9 @@ def _walk(prefix: str) -> list[str]:
     return [f"{prefix}/{f}" for f in files] + [name for d in dirs for name in _walk(f"{prefix}/{d}")]
 
 
-def _remove_user_files(names: set[str], user_id: int) -> None:
+def _remove_user_files(names: set[str], user_id: int, keep: frozenset[str] = frozenset()) -> None:
+    """Delete ``names``, then whatever else is stored under the user's folders except ``keep`` (the files
+    of sessions and people they made in projects shared with others, which stay there)."""
     for name in names:
         try:
             default_storage.delete(name)
@@ -85,34 +89,83 @@ def _remove_user_files(names: set[str], user_id: int) -> None:
             logger.warning("could not delete %s of deleted user %s", name, user_id, exc_info=True)
     for prefix in (f"sessions/{user_id}", f"people/{user_id}"):
         for name in _walk(prefix):
-            default_storage.delete(name)
-        if not mediastore.is_remote():  # local storage: the empty folders go too (a bucket has none)
+            if name not in keep:
+                default_storage.delete(name)
+        if not keep and not mediastore.is_remote():  # local storage: the empty folders go too (a bucket has none)
             shutil.rmtree(Path(default_storage.location) / prefix, ignore_errors=True)
     shutil.rmtree(Path(settings.EMOTION_STAGING_DIR) / str(user_id), ignore_errors=True)
+
+
+def _hand_over(user: Any) -> None:
+    """What ``user`` made in projects shared with others stays there (sessions, people, markers, answers),
+    its maker now one of the project's owners; audited per project."""
+    from people.models import Person, PersonMerge, PersonSuggestion
+    from sessions_app.models import Marker
+
+    for project in projects.shared_projects(user):
+        heir = projects.heir(project, user.pk)
+        moved = Session.objects.filter(project=project, owner=user).update(owner_id=heir)
+        Person.objects.filter(project=project, owner=user).update(owner_id=heir)
+        PersonSuggestion.objects.filter(person__project=project, owner=user).update(owner_id=heir)
+        PersonMerge.objects.filter(keep__project=project, owner=user).update(owner_id=heir)
+        Marker.objects.filter(session__project=project, author=user).update(author_id=heir)
+        audit.record(
+            None,
+            audit.Action.CHANGED,
+            project,
+            owner_id=heir,
+            detail=f"a member's account was deleted: {moved} sessions stay",
+        )
 
 
 def delete_account(user: Any, password: str, *, request: Any = None) -> None:
     """Delete the user and every row and file of theirs, after checking their password.
 
-    Rows: sessions (observations, tracks, segments, markers, summaries cascade), people and thumbnails,
-    settings, LLM settings, API token, markers, audit entries about their own data, login records and
-    open login sessions. Entries they wrote about other people's data stay, pseudonymised (the user
-    row's ``pre_delete`` runs audit.forget_user, whichever way the row is deleted). Files are deleted
-    once the transaction has committed, so a failure leaves both rows and files in place. One
-    anonymous audit entry (the user's id only) records the deletion.
+    Refused while they are the last owner of a project with other members. Their projects nobody else is
+    in go whole (sessions with observations, tracks, segments, markers and summaries, people and
+    thumbnails); in projects shared with others what they made stays, handed to an owner there. Then
+    settings, LLM settings, API token, audit entries about their own data, login records and open login
+    sessions. Entries they wrote about other people's data stay, pseudonymised (the user row's
+    ``pre_delete`` runs audit.forget_user, whichever way the row is deleted). Files are deleted once the
+    transaction has committed, so a failure leaves both rows and files in place. One anonymous audit
+    entry (the user's id only) records the deletion.
     """
     if not user.check_password(password or ""):
         raise PrivacyError("The password is not correct; nothing was deleted.")
+    blocking = projects.last_owned_shared(user)
+    if blocking:
+        names = ", ".join(f"“{p.name}”" for p in blocking)
+        raise PrivacyError(
+            f"You are the last owner of {names}, which others are in: make one of them an owner first. "
+            "Nothing was deleted."
+        )
     user_id, username = user.pk, user.get_username()
     with transaction.atomic():
-        names = {n for pair in Session.objects.filter(owner=user).values_list("original", "playable") for n in pair}
-        names |= set(PersonThumbnail.objects.filter(person__owner=user).values_list("image", flat=True))
+        _hand_over(user)
+        solo = projects.sole_projects(user)
+        gone = Session.objects.filter(project__in=solo)
+        names = {n for pair in gone.values_list("original", "playable") for n in pair}
+        names |= set(PersonThumbnail.objects.filter(person__project__in=solo).values_list("image", flat=True))
         names.discard("")
+        # files under the user's folders that stay: those of what they made in shared projects
+        mine = f"sessions/{user_id}/"
+        stay = Session.objects.exclude(project__in=solo).filter(
+            Q(original__startswith=mine) | Q(playable__startswith=mine)
+        )
+        keep = {n for pair in stay.values_list("original", "playable") for n in pair}
+        faces = PersonThumbnail.objects.exclude(person__project__in=solo).filter(image__startswith=f"people/{user_id}/")
+        keep |= set(faces.values_list("image", flat=True))
         _delete_login_records(user_id, username)
-        user.delete()  # cascades: sessions and all below them, people, markers, settings, token, summaries' rows;
+        gone.delete()  # sessions of their projects made by members who left
+        PersonThumbnail.objects.filter(person__project__in=solo).delete()
+        from people.models import Person
+
+        Person.objects.filter(project__in=solo).delete()
+        user.delete()  # cascades: their settings, token, memberships, summaries' rows;
         # its pre_delete signal pseudonymises the audit trail (audit.forget_user)
+        projects.delete_projects(solo)
         audit.record(None, audit.Action.ACCOUNT_DELETED, object_type="user", object_id=user_id)
-        transaction.on_commit(lambda: _remove_user_files(names, user_id))
+        transaction.on_commit(lambda: _remove_user_files(names, user_id, frozenset(keep)))
 
 
 def _delete_login_records(user_id: int, username: str) -> None:

@@ -12,20 +12,20 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.locks import lock_owner
 from people import services as people
 from people.models import UserSettings
+from projects.services import lock_project
 from sessions_app.models import Observation, Session, Track
 from sessions_app.services.media import RUNNING, delete_media
 
 
 def delete_session_and_its_people(session: Session, *, reason: str) -> int:
     """Delete the session, then its people left in no session; returns how many people went. One
-    transaction, the owner's row locked first (as people's writes do), so a failure leaves both."""
+    transaction, the project's row locked first (as people's writes do), so a failure leaves both."""
     from sessions_app.services.manage import delete_session
 
     with transaction.atomic():
-        lock_owner(session.owner_id)
+        lock_project(session.project_id)
         seen = set(Track.objects.filter(session=session, person__isnull=False).values_list("person_id", flat=True))
         seen |= set(
             Observation.objects.filter(session=session, person__isnull=False)
@@ -34,7 +34,7 @@ def delete_session_and_its_people(session: Session, *, reason: str) -> int:
         )
         delete_session(session, detail=reason)
         return people.delete_people_in_no_session(
-            session.owner_id, seen, reason=f"in no session any more: their sessions were {reason}"
+            session.project_id, seen, reason=f"in no session any more: their sessions were {reason}"
         )
 
 
@@ -44,7 +44,9 @@ def apply_retention(now=None) -> dict[str, int]:
     counts = {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}
     for prefs in UserSettings.objects.filter(retention_days__isnull=False).select_related("user"):
         cutoff = now - timedelta(days=prefs.retention_days)
-        old = Session.objects.filter(owner=prefs.user, created__lt=cutoff).exclude(status__in=RUNNING)
+        # a user's setting covers their personal project only: in a shared project it is not theirs alone
+        old = Session.objects.filter(project__personal=True, project__memberships__user=prefs.user)
+        old = old.filter(created__lt=cutoff).exclude(status__in=RUNNING)
         reason = f"older than {prefs.retention_days} days (retention)"
         if prefs.retention_keep_results:
             for session in old.filter(media_deleted__isnull=True):

@@ -9,31 +9,57 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 
 from people.models import Person, PersonFlag, PersonMerge, PersonSuggestion, PersonThumbnail
+from projects import access
+from projects.access import Action
 from sessions_app.models import Observation, Session
 
 # The orders of the people page (``?sort=``): key, label; the first is the default.
 PEOPLE_SORTS = {"number": "Number", "time": "Time on screen", "seen": "Last seen", "name": "Name"}
 
 
-def visible_people(user: Any):
-    qs = Person.objects.all()
-    return qs if user.is_staff else qs.filter(owner=user)
+def visible_people(user: Any, action: Action = Action.VIEW):
+    """People of the projects where ``user``'s role allows ``action`` (staff: all)."""
+    return access.visible(Person.objects.all(), user, action)
 
 
-def get_person_or_404(user: Any, person_id: Any) -> Person:
-    """The person if ``user`` owns it or is staff; 404 otherwise (never 403: ids of others stay unknown)."""
-    return get_object_or_404(visible_people(user), pk=person_id)
+def get_person_or_404(user: Any, person_id: Any, action: Action = Action.VIEW) -> Person:
+    """The person for ``action``: 404 outside its project (ids of other projects stay unknown), 403 for a
+    member whose role does not allow it (projects.access.require)."""
+    person = get_object_or_404(Person.objects.all(), pk=person_id)
+    access.require(user, person, action)
+    return person
+
+
+def page_project(user: Any, project_id: Any = None):
+    """The project a people page shows: ``project_id`` if ``user`` is a member (404 otherwise), else
+    their personal project."""
+    from projects.models import Project
+    from projects.services import personal_project
+
+    if project_id in (None, ""):
+        return personal_project(user)
+    try:
+        project = Project.objects.filter(pk=int(project_id)).first()
+    except (TypeError, ValueError):
+        project = None
+    if project is None:
+        from django.http import Http404
+
+        raise Http404("no such project")
+    access.require(user, project, Action.VIEW)
+    return project
 
 
 def _interval(sample_fps: float, source: str) -> float:
     return 1.0 / sample_fps if sample_fps and source != Session.Source.IMAGE else 0.0
 
 
-def people_overview(owner: Any, person_ids: list[int] | None = None) -> list[Person]:
-    """The owner's people by number, each with ``thumbs``, ``appearances`` [{session_id, title, frames,
-    seconds, created}] (newest session first), ``time_on_screen`` (seconds; sampled frames / sample rate,
-    0 for images) and ``last_seen`` (when the newest session they appear in was made; None: none)."""
-    qs = Person.objects.filter(owner=owner).prefetch_related(
+def people_overview(project: Any, person_ids: list[int] | None = None) -> list[Person]:
+    """The project's people by number (``project``: a project or its id), each with ``thumbs``,
+    ``appearances`` [{session_id, title, frames, seconds, created}] (newest session first),
+    ``time_on_screen`` (seconds; sampled frames / sample rate, 0 for images) and ``last_seen`` (when the
+    newest session they appear in was made; None: none)."""
+    qs = Person.objects.filter(project_id=getattr(project, "pk", project)).prefetch_related(
         Prefetch("thumbnails", queryset=PersonThumbnail.objects.order_by("created"), to_attr="thumbs")
     )
     if person_ids is not None:
@@ -65,10 +91,10 @@ def people_overview(owner: Any, person_ids: list[int] | None = None) -> list[Per
     return people
 
 
-def people_page(owner: Any, query: str = "", sort: str = "number") -> list[Person]:
+def people_page(project: Any, query: str = "", sort: str = "number") -> list[Person]:
     """:func:`people_overview` filtered by a part of the shown name (case-insensitive) and ordered by
     ``sort`` (a key of :data:`PEOPLE_SORTS`; longest on screen and most recently seen first)."""
-    people = people_overview(owner)
+    people = people_overview(project)
     query = " ".join(query.split()).casefold()
     if query:
         people = [p for p in people if query in p.display_name.casefold()]
@@ -81,9 +107,8 @@ def people_page(owner: Any, query: str = "", sort: str = "number") -> list[Perso
     return people
 
 
-def visible_merges(user: Any):
-    qs = PersonMerge.objects.all()
-    return qs if user.is_staff else qs.filter(owner=user)
+def visible_merges(user: Any, action: Action = Action.VIEW):
+    return access.visible(PersonMerge.objects.all(), user, action, via="keep__project")
 
 
 def undoable_merges(person: Person) -> list[PersonMerge]:
@@ -91,8 +116,10 @@ def undoable_merges(person: Person) -> list[PersonMerge]:
     return list(PersonMerge.objects.filter(keep=person, undone_at__isnull=True).order_by("-created", "-pk"))
 
 
-def get_merge_or_404(user: Any, merge_id: Any) -> PersonMerge:
-    return get_object_or_404(visible_merges(user), pk=merge_id)
+def get_merge_or_404(user: Any, merge_id: Any, action: Action = Action.VIEW) -> PersonMerge:
+    merge = get_object_or_404(PersonMerge.objects.select_related("keep"), pk=merge_id)
+    access.require(user, merge, action)
+    return merge
 
 
 def person_tracks(person: Person) -> list:
@@ -101,14 +128,15 @@ def person_tracks(person: Person) -> list:
 
 
 # --------------------------------------------------------------------------- suggestions and flags
-def visible_suggestions(user: Any):
-    """Suggestions ``user`` may answer: their own, or everyone's for staff (the rule of the people pages)."""
-    qs = PersonSuggestion.objects.all()
-    return qs if user.is_staff else qs.filter(owner=user)
+def visible_suggestions(user: Any, action: Action = Action.VIEW):
+    """Suggestions of the projects where ``user``'s role allows ``action`` (staff: all)."""
+    return access.visible(PersonSuggestion.objects.all(), user, action, via="person__project")
 
 
-def get_suggestion_or_404(user: Any, suggestion_id: Any) -> PersonSuggestion:
-    return get_object_or_404(visible_suggestions(user).select_related("person", "candidate"), pk=suggestion_id)
+def get_suggestion_or_404(user: Any, suggestion_id: Any, action: Action = Action.VIEW) -> PersonSuggestion:
+    suggestion = get_object_or_404(PersonSuggestion.objects.select_related("person", "candidate"), pk=suggestion_id)
+    access.require(user, suggestion, action)
+    return suggestion
 
 
 def _first_thumbs(prefix: str) -> Prefetch:
@@ -132,14 +160,19 @@ def suggestion_cards(qs, limit: int | None = None) -> list[PersonSuggestion]:
     return rows
 
 
-def owner_suggestions(owner: Any) -> list[PersonSuggestion]:
-    return suggestion_cards(PersonSuggestion.objects.filter(owner=owner))
+def project_suggestions(project: Any) -> list[PersonSuggestion]:
+    return suggestion_cards(PersonSuggestion.objects.filter(person__project_id=getattr(project, "pk", project)))
+
+
+def user_suggestions(user: Any) -> list[PersonSuggestion]:
+    """Open suggestions of every project ``user`` is a member of (the API's list; staff's own too)."""
+    return suggestion_cards(PersonSuggestion.objects.filter(person__project__in=access.project_ids(user)))
 
 
 def person_suggestions(person: Person) -> list[PersonSuggestion]:
     """Open suggestions about ``person``, each with ``other`` (the other person) and ``other_thumb``."""
     rows = suggestion_cards(
-        PersonSuggestion.objects.filter(owner_id=person.owner_id).filter(
+        PersonSuggestion.objects.filter(person__project_id=person.project_id).filter(
             Q(person_id=person.pk) | Q(candidate_id=person.pk)
         )
     )
@@ -149,10 +182,11 @@ def person_suggestions(person: Person) -> list[PersonSuggestion]:
     return rows
 
 
-def flagged_people(owner: Any) -> list[Person]:
-    """The owner's people with an open "possibly several people" flag."""
+def flagged_people(project: Any) -> list[Person]:
+    """The project's people with an open "possibly several people" flag."""
     flagged = PersonFlag.objects.filter(status=PersonFlag.Status.OPEN, kind=PersonFlag.Kind.SPLIT)
-    return list(Person.objects.filter(owner=owner, flags__in=flagged).distinct().order_by("number"))
+    people = Person.objects.filter(project_id=getattr(project, "pk", project), flags__in=flagged)
+    return list(people.distinct().order_by("number"))
 
 
 def flag_groups(person: Person, tracks: list) -> tuple[PersonFlag | None, list[list]]:

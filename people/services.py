@@ -1,7 +1,8 @@
-"""Owner and staff actions on people: rename, consent, merge, split a track off, delete with all face data.
+"""Members' and staff actions on people: rename, consent, merge, split a track off, delete with all face data.
+(Who may do which is decided by the callers through projects.access.)
 
 Every write runs in one transaction with the rows it changes locked, so a finalize running at the same
-time (it locks the owner's user row before it creates people) sees either the old or the new state.
+time (it locks the project's row before it creates people) sees either the old or the new state.
 Stored files are removed only after the transaction commits.
 """
 
@@ -15,9 +16,9 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from accounts.locks import lock_owner
 from audit import services as audit
 from people.models import Person, PersonMerge, PersonThumbnail
+from projects.services import lock_project
 from sessions_app.models import Observation, Session, Track
 from sessions_app.services.media import delete_files_on_commit
 
@@ -75,15 +76,15 @@ def merge_people(
 ) -> dict[str, int]:
     """Move ``other``'s observations, tracks, thumbnails and embeddings to ``keep`` and delete ``other``.
 
-    Returns how many rows moved. Both must belong to the same owner. A :class:`PersonMerge` keeps what
+    Returns how many rows moved. Both must belong to the same project. A :class:`PersonMerge` keeps what
     :func:`undo_merge` needs to reverse it (not for ``undoable=False``: a step inside another action).
     """
     if keep.pk == other.pk:
         raise PeopleError("Choose two different people to merge.")
-    if keep.owner_id != other.owner_id:
-        raise PeopleError("Only people of the same owner can be merged.")
+    if keep.project_id != other.project_id:
+        raise PeopleError("Only people of the same project can be merged.")
     with transaction.atomic():
-        lock_owner(keep.owner_id)
+        lock_project(keep.project_id)
         locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[keep.pk, other.pk]).order_by("pk")}
         if len(locked) != 2:
             raise PeopleError("One of the people no longer exists.")
@@ -162,7 +163,7 @@ def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) ->
     from datetime import datetime
 
     with transaction.atomic():
-        lock_owner(merge.owner_id)
+        lock_project(merge.keep.project_id)
         merge = PersonMerge.objects.select_for_update().filter(pk=merge.pk).select_related("keep").first()
         if merge is None:
             raise PeopleError("This merge can no longer be undone: the person it went into is gone.")
@@ -171,14 +172,16 @@ def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) ->
         keep = Person.objects.select_for_update().get(pk=merge.keep_id)
         if Person.objects.filter(pk=merge.merged_id).exists():
             raise PeopleError("This merge was already undone.")
-        taken = Person.objects.filter(owner_id=merge.owner_id, number=merge.merged_number).exists()
+        project_id = keep.project_id
+        taken = Person.objects.filter(project_id=project_id, number=merge.merged_number).exists()
         number = merge.merged_number
         if taken:  # a later person took the number: the next free one
-            number = (Person.objects.filter(owner_id=merge.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
+            number = (Person.objects.filter(project_id=project_id).aggregate(m=Max("number"))["m"] or 0) + 1
         consent = merge.merged_consent or {}
         back = Person.objects.create(
             pk=merge.merged_id,
             owner_id=merge.owner_id,
+            project_id=project_id,
             number=number,
             name=merge.merged_name,
             embeddings=merge.merged_embeddings,
@@ -212,7 +215,7 @@ def undo_merge(merge: PersonMerge, *, actor: Any = None, request: Any = None) ->
 
 
 def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Person:
-    """Give one track (and its observations) of a person to a new person of the same owner."""
+    """Give one track (and its observations) of a person to a new person of the same project."""
     from inference import identity
     from inference.tracking import identity_references
 
@@ -221,13 +224,13 @@ def split_track(track: Track, *, actor: Any = None, request: Any = None) -> Pers
         old = track.person
         if old is None:
             raise PeopleError("This track belongs to nobody; there is nothing to split it from.")
-        lock_owner(old.owner_id)
+        lock_project(old.project_id)
         old = Person.objects.select_for_update().get(pk=old.pk)
         if not Track.objects.filter(person=old).exclude(pk=track.pk).exists():
             raise PeopleError(f"This is the only track of {old.display_name}; there is nothing to split off.")
-        number = (Person.objects.filter(owner_id=old.owner_id).aggregate(m=Max("number"))["m"] or 0) + 1
+        number = (Person.objects.filter(project_id=old.project_id).aggregate(m=Max("number"))["m"] or 0) + 1
         refs = identity_references(track.references, track.embedding)
-        new = Person.objects.create(owner_id=old.owner_id, number=number, embeddings=refs)
+        new = Person.objects.create(owner_id=old.owner_id, project_id=old.project_id, number=number, embeddings=refs)
         people_changed(tracks=Track.objects.filter(pk=track.pk))
         Track.objects.filter(pk=track.pk).update(person=new)
         Observation.objects.filter(track=track).update(person=new)
@@ -269,7 +272,7 @@ def delete_person(
     ends the audit entry's detail (why the system deleted them).
     """
     with transaction.atomic():
-        lock_owner(person.owner_id)
+        lock_project(person.project_id)
         person = Person.objects.select_for_update().filter(pk=person.pk).first()
         if person is None:
             raise PeopleError("This person no longer exists.")
@@ -299,18 +302,18 @@ def delete_person(
     return {"observations": observations, "thumbnails": len(files)}
 
 
-def delete_people_in_no_session(owner_id: int, person_ids: set[int], *, reason: str = "") -> int:
-    """Delete those of the owner's ``person_ids`` who appear in no session any more (no track, no
+def delete_people_in_no_session(project_id: int, person_ids: set[int], *, reason: str = "") -> int:
+    """Delete those of the project's ``person_ids`` who appear in no session any more (no track, no
     observation), with their face data, as ``delete_person`` does; returns how many went.
 
     For retention that deletes whole sessions: a deletion by hand keeps people by design, but a user who
     chose not to keep results must not keep the faces of people seen only in the deleted sessions.
     """
     with transaction.atomic():
-        lock_owner(owner_id)  # a finalize linking a new face to one of them has finished, or finds them gone
+        lock_project(project_id)  # a finalize linking a new face to one of them has finished, or finds them gone
         seen = Exists(Track.objects.filter(person=OuterRef("pk")))
         observed = Exists(Observation.objects.filter(person=OuterRef("pk")))
-        gone = Person.objects.filter(owner_id=owner_id, pk__in=person_ids).filter(~seen, ~observed)
+        gone = Person.objects.filter(project_id=project_id, pk__in=person_ids).filter(~seen, ~observed)
         for person in gone:
             delete_person(person, keep_observations=False, reason=reason)
         return len(gone)

@@ -17,12 +17,13 @@ from django.utils import timezone
 from audit import services as audit
 from people.models import Person, PersonSuggestion
 from people.services import PeopleError, merge_people
+from projects.models import Project
 
 Status = PersonSuggestion.Status
 
 
-def _pair(owner_id: int, a: int, b: int):
-    return PersonSuggestion.objects.filter(owner_id=owner_id).filter(
+def _pair(project_id: int, a: int, b: int):
+    return PersonSuggestion.objects.filter(person__project_id=project_id).filter(
         Q(person_id=a, candidate_id=b) | Q(person_id=b, candidate_id=a)
     )
 
@@ -32,9 +33,9 @@ def suggest(person: Person, candidate: Person, score: float, margin: float) -> P
 
     An open suggestion of the same pair keeps its row (its score is refreshed when the new one is closer).
     """
-    if person.pk == candidate.pk or person.owner_id != candidate.owner_id:
+    if person.pk == candidate.pk or person.project_id != candidate.project_id:
         return None
-    existing = _pair(person.owner_id, person.pk, candidate.pk).first()
+    existing = _pair(person.project_id, person.pk, candidate.pk).first()
     if existing is not None:
         if existing.status != Status.OPEN:
             return None
@@ -48,21 +49,24 @@ def suggest(person: Person, candidate: Person, score: float, margin: float) -> P
                 owner_id=person.owner_id, person=person, candidate=candidate, score=float(score), margin=float(margin)
             )
     except IntegrityError:  # made at the same moment by another finalize
-        return _pair(person.owner_id, person.pk, candidate.pk).filter(status=Status.OPEN).first()
+        return _pair(person.project_id, person.pk, candidate.pk).filter(status=Status.OPEN).first()
 
 
-def rejected_pairs(owner: Any) -> set[frozenset[int]]:
-    """The owner's pairs of people marked "not the same" (person ids)."""
-    owner_id = getattr(owner, "pk", owner)
-    rows = PersonSuggestion.objects.filter(owner_id=owner_id, status=Status.REJECTED)
+def _project_id(project: Any) -> int:
+    # a project or its id; anything else (a user, as before projects) is a TypeError, never a wrong id
+    return project.pk if isinstance(project, Project) else int(project)
+
+
+def rejected_pairs(project: Any) -> set[frozenset[int]]:
+    """The project's pairs of people marked "not the same" (person ids); ``project``: a project or its id."""
+    rows = PersonSuggestion.objects.filter(person__project_id=_project_id(project), status=Status.REJECTED)
     return {frozenset(pair) for pair in rows.values_list("person_id", "candidate_id")}
 
 
-def open_suggestions(owner: Any):
-    """The owner's open suggestions, newest first, with both people loaded."""
-    owner_id = getattr(owner, "pk", owner)
+def open_suggestions(project: Any):
+    """The project's open suggestions, newest first, with both people loaded."""
     return (
-        PersonSuggestion.objects.filter(owner_id=owner_id, status=Status.OPEN)
+        PersonSuggestion.objects.filter(person__project_id=_project_id(project), status=Status.OPEN)
         .select_related("person", "candidate")
         .order_by("-created", "-pk")
     )
@@ -115,7 +119,7 @@ def move_answers(keep: Person, other: Person) -> None:
         if third == keep.pk:
             row.delete()
             continue
-        existing = _pair(keep.owner_id, keep.pk, third).first()
+        existing = _pair(keep.project_id, keep.pk, third).first()
         if existing is not None:
             if row.status == Status.REJECTED and existing.status != Status.REJECTED:
                 existing.status, existing.decided_at, existing.decided_by = row.status, row.decided_at, row.decided_by

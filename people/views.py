@@ -24,13 +24,16 @@ from people.selectors import (
     get_merge_or_404,
     get_person_or_404,
     get_suggestion_or_404,
-    owner_suggestions,
+    page_project,
     people_overview,
     people_page,
     person_suggestions,
     person_tracks,
+    project_suggestions,
     undoable_merges,
 )
+from projects import access
+from projects.access import Action
 from sessions_app.http import disposition, serve_stored_file
 
 
@@ -46,23 +49,28 @@ def _back(request, default: str) -> HttpResponseRedirect:
 
 
 @login_required
-def people_list(request, *, status: int = 200):
+def people_list(request, *, status: int = 200, project=None):
+    """The people of one project (``?project=``, default the personal one): a face library per project."""
     query = request.GET.get("q", "")[:120]
     sort = request.GET.get("sort", "")
     sort = sort if sort in PEOPLE_SORTS else next(iter(PEOPLE_SORTS))
+    project = project or page_project(request.user, request.GET.get("project"))
     context = {
-        "people": people_page(request.user, query, sort),
+        "project": project,
+        "projects": list(access.projects_for(request.user)),
+        "can_edit": access.can(request.user, project, Action.PEOPLE),
+        "people": people_page(project, query, sort),
         "query": query,
         "sort": sort,
         "sorts": PEOPLE_SORTS.items(),
-        "suggestions": owner_suggestions(request.user),
-        "flagged": flagged_people(request.user),
+        "suggestions": project_suggestions(project),
+        "flagged": flagged_people(project),
     }
     return render(request, "people/list.html", context, status=status)
 
 
 def _detail_page(request, person, *, status: int = 200):
-    overview = people_overview(person.owner, [person.pk])[0]
+    overview = people_overview(person.project_id, [person.pk])[0]
     tracks = person_tracks(person)
     for t in tracks:
         t.show_faces = track_faces.can_show(t)
@@ -74,7 +82,8 @@ def _detail_page(request, person, *, status: int = 200):
         "flag": flag,
         "flag_groups": groups,
         "merges": undoable_merges(person),
-        "others": [p for p in people_overview(person.owner) if p.pk != person.pk],
+        "others": [p for p in people_overview(person.project_id) if p.pk != person.pk],
+        "can_edit": access.can(request.user, person, Action.PEOPLE),
     }
     return render(request, "people/detail.html", context, status=status)
 
@@ -103,7 +112,7 @@ def track_faces_image(request, person_id: int, track_id: int):
 @login_required
 @require_POST
 def person_rename(request, person_id: int):
-    person = get_person_or_404(request.user, person_id)
+    person = get_person_or_404(request.user, person_id, Action.PEOPLE)
     try:
         person = people.rename_person(person, request.POST.get("name", ""), actor=request.user, request=request)
     except people.PeopleError as exc:
@@ -120,7 +129,7 @@ def person_rename(request, person_id: int):
 @login_required
 @require_POST
 def person_consent(request, person_id: int):
-    person = get_person_or_404(request.user, person_id)
+    person = get_person_or_404(request.user, person_id, Action.CONSENT)
     given = request.POST.get("consent_given") in ("1", "on", "true", "yes")
     try:
         people.set_consent(person, given, request.POST.get("consent_note", ""), actor=request.user, request=request)
@@ -157,10 +166,10 @@ def people_merge(request):
         pair = _merge_pair(request)
         if pair is None:  # a bad or foreign id: the list again, with the message, as a 400
             return people_list(request, status=400)
-        if pair[0].pk == pair[1].pk or pair[0].owner_id != pair[1].owner_id:
-            messages.error(request, "Choose two different people of the same owner to merge.")
+        if pair[0].pk == pair[1].pk or pair[0].project_id != pair[1].project_id:
+            messages.error(request, "Choose two different people of the same project to merge.")
             return people_list(request, status=400)
-        keep, other = people_overview(pair[0].owner, [pair[0].pk, pair[1].pk])
+        keep, other = people_overview(pair[0].project_id, [pair[0].pk, pair[1].pk])
         if keep.pk != pair[0].pk:
             keep, other = other, keep
         return render(request, "people/merge_confirm.html", {"keep": keep, "other": other})
@@ -187,7 +196,7 @@ def people_merge(request):
 @login_required
 @require_POST
 def merge_undo(request, merge_id: int):
-    merge = get_merge_or_404(request.user, merge_id)
+    merge = get_merge_or_404(request.user, merge_id, Action.PEOPLE)
     keep_id = merge.keep_id
     try:
         back = people.undo_merge(merge, actor=request.user, request=request)
@@ -201,7 +210,7 @@ def merge_undo(request, merge_id: int):
 @login_required
 @require_POST
 def person_split(request, person_id: int):
-    person = get_person_or_404(request.user, person_id)
+    person = get_person_or_404(request.user, person_id, Action.PEOPLE)
     form = SplitForm(person, request.POST)
     if not form.is_valid():  # no track, a bad id or another person's track
         messages.error(request, first_error(form))
@@ -221,7 +230,7 @@ def person_split(request, person_id: int):
 @require_POST
 def person_flag_dismiss(request, person_id: int):
     """The owner says "these tracks are one person": the flag closes and is not raised again for the same tracks."""
-    person = get_person_or_404(request.user, person_id)
+    person = get_person_or_404(request.user, person_id, Action.PEOPLE)
     flag = identity_flags.open_flag(person)
     if flag is None:
         messages.error(request, "This person has no open flag.")
@@ -239,7 +248,7 @@ def person_flag_dismiss(request, person_id: int):
 @require_POST
 def suggestion_answer(request, suggestion_id: int):
     """Confirm (the candidate is merged into the person) or "not the same" (remembered) for a suggestion."""
-    suggestion = get_suggestion_or_404(request.user, suggestion_id)
+    suggestion = get_suggestion_or_404(request.user, suggestion_id, Action.PEOPLE)
     form = SuggestionAnswerForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Answer with Confirm or Not the same.")
@@ -265,7 +274,7 @@ def suggestion_answer(request, suggestion_id: int):
 @login_required
 @require_POST
 def person_delete(request, person_id: int):
-    person = get_person_or_404(request.user, person_id)
+    person = get_person_or_404(request.user, person_id, Action.DELETE)
     choice = request.POST.get("observations", "")
     if choice not in ("keep", "remove"):
         messages.error(request, "Choose whether to keep their observations (unattributed) or remove them.")
@@ -319,9 +328,7 @@ def account_delete(request):
 
 @login_required
 def person_thumbnail(request, thumbnail_id: int):
-    qs = PersonThumbnail.objects.select_related("person")
-    if not request.user.is_staff:
-        qs = qs.filter(person__owner=request.user)
+    qs = access.visible(PersonThumbnail.objects.select_related("person"), request.user, via="person__project")
     thumb = get_object_or_404(qs, pk=thumbnail_id)
     audit.record_read(request.user, thumb.person, what=audit.Read.FACES, request=request)
     # thumbnails are JPEGs the server encoded itself (people.thumbnails)

@@ -19,9 +19,11 @@ from rest_framework.views import APIView
 
 from audit import services as audit
 from emotionsite import ratelimit
+from projects import access
+from projects.access import Action
 from sessions_app.models import Marker, Session
 from sessions_app.reliability import counts_all
-from sessions_app.selectors import face_boxes, owned_session, people_summary, timeline
+from sessions_app.selectors import face_boxes, get_session_or_404, people_summary, timeline
 from sessions_app.services import manage, storage_quota
 
 
@@ -32,6 +34,7 @@ class SessionSerializer(serializers.ModelSerializer):
         model = Session
         fields = [
             "id",
+            "project",
             "title",
             "source",
             "status",
@@ -56,6 +59,7 @@ class SessionSerializer(serializers.ModelSerializer):
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    project = serializers.IntegerField(required=False, help_text="The project's id (default: your personal project)")
 
 
 class PersonSummarySerializer(serializers.Serializer):
@@ -72,12 +76,13 @@ class PersonSummarySerializer(serializers.Serializer):
     attention = serializers.FloatField(allow_null=True, help_text="0..1; None when no face of the person was counted")
 
 
-def session_for(request, session_id: int, *, reading: str = audit.Read.RESULTS) -> Session:
-    """The session if the user may reach it (else 404); a ``GET`` of another user's session is audited as
-    ``reading`` (the server decides: no header or client kind can skip the entry)."""
-    session = owned_session(request.user, session_id)
-    if session is None:
-        raise Http404("no such session")
+def session_for(
+    request, session_id: int, *, reading: str = audit.Read.RESULTS, action: Action = Action.VIEW
+) -> Session:
+    """The session if the user may do ``action`` on it (404 outside its project, 403 when the role does not
+    allow it); a ``GET`` of another user's session is audited as ``reading`` (the server decides: no
+    header or client kind can skip the entry)."""
+    session = get_session_or_404(request.user, session_id, action)
     if request.method == "GET":
         audit.record_read(request.user, session, what=reading, request=request)
     return session
@@ -94,9 +99,10 @@ def _declared_length(request) -> int:
 class SessionListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses=SessionSerializer(many=True), summary="Your sessions, newest first")
+    @extend_schema(responses=SessionSerializer(many=True), summary="The sessions of your projects, newest first")
     def get(self, request):
-        sessions = Session.objects.filter(owner=request.user).order_by("-created")
+        # the user's projects, staff's too (the admin lists everyone's)
+        sessions = Session.objects.filter(project__in=access.project_ids(request.user)).order_by("-created")
         return Response(SessionSerializer(sessions, many=True).data)
 
     @extend_schema(
@@ -105,6 +111,7 @@ class SessionListView(APIView):
         summary="Create a session by uploading a video or image",
     )
     def post(self, request):
+        from projects.services import project_for_new
         from sessions_app.services.ingest import IngestError, ingest_file
 
         ratelimit.hit("uploads", request.user.pk)  # 429 through the API's exception handler
@@ -115,6 +122,8 @@ class SessionListView(APIView):
         form = UploadSerializer(data=request.data)
         if not form.is_valid():
             return Response({"detail": "Send the video or image as the multipart field 'file'.", **form.errors}, 400)
+        # before the file is stored: a project the user may not record into is 404 / 403
+        project_id = project_for_new(request.user, form.validated_data.get("project"))
         upload = form.validated_data["file"]
         if upload.size > settings.EMOTION_UPLOAD_MAX_BYTES:
             limit = settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024)
@@ -126,7 +135,8 @@ class SessionListView(APIView):
             with os.fdopen(fd, "wb") as fh:
                 for chunk in upload.chunks():
                     fh.write(chunk)
-            session = ingest_file(request.user, tmp, upload.name, form.validated_data.get("title", ""))
+            title = form.validated_data.get("title", "")
+            session = ingest_file(request.user, tmp, upload.name, title, project=project_id)
         except IngestError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         finally:
@@ -210,7 +220,7 @@ class SessionMarkersView(APIView):
         summary="Drop a marker with a short note at a time of the session",
     )
     def post(self, request, session_id: int):
-        session = session_for(request, session_id)
+        session = session_for(request, session_id, action=Action.ANNOTATE)
         form = MarkerInputSerializer(data=request.data)
         if not form.is_valid():
             return Response({"detail": _marker_error(form), **form.errors}, status=status.HTTP_400_BAD_REQUEST)
@@ -233,7 +243,7 @@ class SessionMarkersView(APIView):
 class SessionMarkerView(APIView):
     @extend_schema(responses={204: None}, summary="Delete one marker")
     def delete(self, request, session_id: int, marker_id: int):
-        session = session_for(request, session_id)
+        session = session_for(request, session_id, action=Action.ANNOTATE)
         marker = session.markers.filter(pk=marker_id).first()
         if marker is None:
             raise Http404("no such marker")

@@ -167,6 +167,9 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
         if not isinstance(message, dict) or message.get("type") != "start":
             raise uploads.UploadError("Expected a start message first.")
         user = self.scope["user"]
+        project_id = None
+        if not message.get("upload_id"):  # a resume keeps the project it started with
+            project_id = await database_sync_to_async(uploads.project_of_new_upload)(user, message.get("project"))
         self.upload = await io_work(
             uploads.start_upload,
             user.pk,
@@ -174,6 +177,7 @@ class UploadConsumer(SignedInSocket, AsyncWebsocketConsumer):
             message.get("size"),
             message.get("title"),
             message.get("upload_id"),
+            project_id,
         )
         await self._join_group(self.upload)
         await self.send(

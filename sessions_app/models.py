@@ -35,7 +35,7 @@ def _media_path(instance: Session, filename: str) -> str:
 
 
 class Session(models.Model):
-    """One recording or upload of one owner, and the state of its analysis."""
+    """One recording or upload, made by ``owner`` in ``project``, and the state of its analysis."""
 
     class Source(models.TextChoices):
         LIVE = "live", "Live recording"
@@ -50,6 +50,8 @@ class Session(models.Model):
         FAILED = "failed", "Failed"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings")
+    # who may reach it (projects.access); ``owner`` is who made it. PROTECT: a project goes only once empty
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="sessions")
     title = models.CharField(max_length=200)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.UPLOAD)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING)
@@ -86,10 +88,20 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["owner", "-created"])]
+        indexes = [
+            models.Index(fields=["owner", "-created"]),
+            models.Index(fields=["project", "-created"], name="sessions_ap_project_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if self.project_id is None and self.owner_id is not None:  # no project chosen: the maker's personal one
+            from projects.services import personal_project_id
+
+            self.project_id = personal_project_id(self.owner_id)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("session_detail", args=[self.pk])

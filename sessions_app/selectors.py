@@ -8,6 +8,8 @@ from django.db.models import Avg, Count
 from django.shortcuts import get_object_or_404
 
 from inference.classes import EMOTIONS
+from projects import access
+from projects.access import Action
 from sessions_app.models import Session, Track
 from sessions_app.reliability import quality_bar, reliable_q
 from sessions_app.services.runs import current_observations
@@ -19,26 +21,32 @@ from sessions_app.units import percent
 Person = Track._meta.get_field("person").related_model
 
 
-def _visible(user: Any):
-    qs = Session.objects.all()
-    return qs if user.is_staff else qs.filter(owner=user)
+def visible_sessions(user: Any, action: Action = Action.VIEW):
+    """Sessions of the projects where ``user``'s role allows ``action`` (staff: all)."""
+    return access.visible(Session.objects.all(), user, action)
 
 
-def owned_session(user: Any, session_id: Any) -> Session | None:
-    """The session if ``user`` may see it (owner or staff), else None: callers answer 404."""
+def owned_session(user: Any, session_id: Any, action: Action = Action.VIEW) -> Session | None:
+    """The session if ``user`` may do ``action`` on it (a member whose role allows it, or staff), else
+    None: callers answer 404 (websockets close 4404)."""
     try:
-        return _visible(user).filter(pk=int(session_id)).first()
+        return visible_sessions(user, action).filter(pk=int(session_id)).select_related("project").first()
     except (TypeError, ValueError):
         return None
 
 
-def get_session_or_404(user: Any, session_id: Any) -> Session:
-    return get_object_or_404(_visible(user), pk=session_id)
+def get_session_or_404(user: Any, session_id: Any, action: Action = Action.VIEW) -> Session:
+    """The session for ``action``: 404 unless ``user`` is a member of its project (or staff), 403 when
+    their role does not allow ``action`` (projects.access.require)."""
+    session = get_object_or_404(Session.objects.select_related("project"), pk=session_id)
+    access.require(user, session, action)
+    return session
 
 
 def sessions_for(user: Any) -> list[Session]:
-    """The user's sessions, newest first, each with ``people_list`` (people seen, with thumbnails)."""
-    sessions = list(Session.objects.filter(owner=user).order_by("-created"))
+    """The sessions of every project the user is in, newest first, each with ``people_list`` (people
+    seen, with thumbnails) and its project."""
+    sessions = list(_member_sessions(user))
     if not sessions:
         return sessions
     people = Person.objects.filter(tracks__session__in=sessions).distinct().prefetch_related("thumbnails")
@@ -105,6 +113,12 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
             }
         )
     return out
+
+
+def _member_sessions(user: Any):
+    # the home page lists the user's projects' sessions, staff's too (the admin lists everyone's)
+    ids = access.project_ids(user, Action.VIEW)
+    return Session.objects.filter(project__in=ids).select_related("project").order_by("-created")
 
 
 # --------------------------------------------------------------------------- replay: timeline data

@@ -10,6 +10,8 @@ from django.views.decorators.http import require_POST
 from audit import services as audit
 from emotionsite import ratelimit
 from emotionsite.streaming import streaming_response
+from projects import access
+from projects.access import Action
 from sessions_app import exports, mediatypes
 from sessions_app.http import disposition, serve_stored_file
 from sessions_app.reliability import counts_all
@@ -27,7 +29,10 @@ def home(request):
 
 @login_required
 def new_session(request):
-    return render(request, "sessions/new.html", {"max_mb": settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024)})
+    # the projects the user may record into; the personal one first (the default)
+    projects = list(access.projects_for(request.user, Action.RECORD))
+    context = {"max_mb": settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024), "projects": projects}
+    return render(request, "sessions/new.html", context)
 
 
 @login_required
@@ -63,7 +68,7 @@ def session_people_cards(request, session_id: int):
 @require_POST
 def session_reanalyse(request, session_id: int):
     """Analyse the session again with the current model (owner or staff; rate limited like the admin's)."""
-    session = get_session_or_404(request.user, session_id)
+    session = get_session_or_404(request.user, session_id, Action.RECORD)
     try:
         reanalyse_session(session, actor=request.user, request=request)
     except ReanalysisError as exc:
@@ -78,7 +83,7 @@ def session_reanalyse(request, session_id: int):
 @login_required
 @require_POST
 def session_rename(request, session_id: int):
-    session = get_session_or_404(request.user, session_id)
+    session = get_session_or_404(request.user, session_id, Action.RECORD)
     manage.rename_session(session, request.POST.get("title", ""), actor=request.user, request=request)
     return redirect(session.get_absolute_url())
 
@@ -86,7 +91,7 @@ def session_rename(request, session_id: int):
 @login_required
 @require_POST
 def session_delete(request, session_id: int):
-    session = get_session_or_404(request.user, session_id)
+    session = get_session_or_404(request.user, session_id, Action.DELETE)
     manage.delete_session(session, actor=request.user, request=request)
     messages.success(request, f"Deleted “{session.title}”.")
     return redirect("home")

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Read
+from projects.access import Action
 from sessions_app.api import session_for
 from sessions_app.reliability import counts_all
 from summaries.base import SummaryError
@@ -54,13 +55,13 @@ class SummaryRequestSerializer(serializers.Serializer):
     )
 
 
-def _summaries(request, session_id: int):
+def _summaries(request, session_id: int, action: Action = Action.VIEW):
     """The session's summaries; reading them (GET) is audited as a read of summaries."""
-    return summaries_of(session_for(request, session_id, reading=Read.SUMMARIES))
+    return summaries_of(session_for(request, session_id, reading=Read.SUMMARIES, action=action))
 
 
-def _summary(request, session_id: int, summary_id: int) -> Summary:
-    summary = _summaries(request, session_id).filter(pk=summary_id).first()
+def _summary(request, session_id: int, summary_id: int, action: Action = Action.VIEW) -> Summary:
+    summary = _summaries(request, session_id, action).filter(pk=summary_id).first()
     if summary is None:
         raise Http404("no such summary")
     return summary
@@ -77,7 +78,7 @@ class SessionSummariesView(APIView):
         summary="Queue a new summary of the session by one backend (heuristic, local or remote)",
     )
     def post(self, request, session_id: int):
-        session = session_for(request, session_id)
+        session = session_for(request, session_id, action=Action.SUMMARIZE)
         form = SummaryRequestSerializer(data=request.data)
         if not form.is_valid():
             choices = ", ".join(Summary.Backend.values)
@@ -108,7 +109,7 @@ class SessionSummaryCancelView(APIView):
         summary="Cancel a queued or running summary",
     )
     def post(self, request, session_id: int, summary_id: int):
-        summary = _summary(request, session_id, summary_id)
+        summary = _summary(request, session_id, summary_id, Action.SUMMARIZE)
         try:
             summary = cancel_summary(summary, request.user)
         except SummaryError as exc:

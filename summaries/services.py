@@ -19,6 +19,8 @@ from django.utils import timezone
 from accounts.locks import lock_owner
 from audit import services as audit
 from emotionsite import ratelimit
+from projects import access
+from projects.access import Action
 from sessions_app.services.progress import send_summary_state
 from summaries import heuristic
 from summaries.base import LLM, SummaryCancelled, SummaryError, SummaryResult
@@ -36,7 +38,9 @@ LLM_BACKENDS = (Summary.Backend.LOCAL, Summary.Backend.REMOTE)  # minutes each, 
 
 
 def may_summarize(user: Any, session: Any) -> bool:
-    return bool(user and user.is_authenticated and (user.is_staff or session.owner_id == user.pk))
+    """Owners and analysts of the session's project (and staff) request and cancel summaries; a remote
+    LLM one runs with the requesting member's own LLM settings and key (run_summary)."""
+    return access.can(user, session, Action.SUMMARIZE)
 
 
 def push(summary: Summary) -> None:
@@ -52,7 +56,7 @@ def request_summary(
 
     Audited here, so the page, the API and the admin write the same entry."""
     if not may_summarize(user, session):
-        raise SummaryError("You can only summarize your own sessions.")
+        raise SummaryError("You can only summarize sessions of projects where you are an owner or analyst.")
     if backend not in Summary.Backend.values:
         raise SummaryError("Choose one of the backends: " + ", ".join(Summary.Backend.labels) + ".")
     if session.status != "done":
@@ -126,7 +130,7 @@ def _enqueue(summary: Summary) -> None:
 def cancel_summary(summary: Summary, user: Any) -> Summary:
     """Queued: cancelled at once and its task revoked. Running: flagged; the run stops at its next check."""
     if not may_summarize(user, summary.session):
-        raise SummaryError("You can only cancel summaries of your own sessions.")
+        raise SummaryError("You can only cancel summaries in projects where you are an owner or analyst.")
     with transaction.atomic():
         row = Summary.objects.select_for_update().get(pk=summary.pk)
         if row.is_finished:
@@ -266,7 +270,9 @@ def run_summary(summary_id: int, *, llm: LLM | None = None, heuristic_only: bool
     run = _Run(summary)
     try:
         if summary.requested_by_id and not may_summarize(summary.requested_by, summary.session):
-            raise SummaryError("You can only summarize your own sessions.")  # checked again where it runs
+            raise SummaryError(
+                "You can only summarize sessions of projects where you are an owner or analyst."
+            )  # checked again where it runs
         if heuristic_only and summary.backend != Summary.Backend.HEURISTIC:
             raise RuntimeError(f"{summary.backend} summary sent to the heuristic task")  # a routing bug: not here
         run.check()

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from projects.access import Action
 from sessions_app.reliability import counts_all
 from sessions_app.selectors import get_session_or_404
 from summaries.base import SummaryError
@@ -22,7 +23,7 @@ def _back(session) -> str:
 @login_required
 @require_POST
 def summary_create(request, session_id: int):
-    session = get_session_or_404(request.user, session_id)
+    session = get_session_or_404(request.user, session_id, Action.SUMMARIZE)
     try:
         include = counts_all(request)  # the page's one switch, recorded on the summary
         request_summary(
@@ -36,7 +37,7 @@ def summary_create(request, session_id: int):
 @login_required
 @require_POST
 def summary_cancel(request, session_id: int, summary_id: int):
-    session = get_session_or_404(request.user, session_id)
+    session = get_session_or_404(request.user, session_id, Action.SUMMARIZE)
     summary = Summary.objects.filter(session=session, pk=summary_id).first()
     if summary is None:
         raise Http404("no such summary")

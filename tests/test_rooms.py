@@ -16,7 +16,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["inference", "emotionsite", "audit", "accounts", "api_tokens", "sessions_app", "people", "live", "summaries"]
+ORDER = [
+    "inference",
+    "emotionsite",
+    "audit",
+    "accounts",
+    "api_tokens",
+    "projects",
+    "sessions_app",
+    "people",
+    "live",
+    "summaries",
+]
 WIRING = {"emotionsite.urls", "emotionsite.routing", "emotionsite.asgi"}
 RANK = {room: i for i, room in enumerate(ORDER)}
 

@@ -36,16 +36,25 @@ def too_long_message(what: str, seconds: float, limit: float) -> str:
     )
 
 
-def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "") -> Session:
-    """Probe ``path``, store it, create a queued session and enqueue its analysis.
+def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "", project: Any = None) -> Session:
+    """Probe ``path``, store it, create a queued session in ``project`` (default: the owner's personal
+    one; refused unless the owner's role there still allows recording) and enqueue its analysis.
 
     Nothing is left behind on failure: no row, no stored file. A video longer than
     EMOTION_MAX_DURATION_SECONDS is refused before anything is stored.
     """
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from projects.services import NOT_YOURS, project_for_new
     from sessions_app.services.analysis import enqueue_analysis, plan_segments
     from sessions_app.services.playable import is_browser_playable
     from sessions_app.tasks import prepare_playable
 
+    try:  # checked again here: a member removed while uploading adds nothing
+        project_id = project_for_new(owner, project)
+    except (Http404, PermissionDenied):
+        raise IngestError(NOT_YOURS) from None
     limit = settings.EMOTION_MAX_DURATION_SECONDS
     shown_name = Path(name or "upload").name or "upload"
     try:
@@ -72,6 +81,7 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "")
                 raise IngestError(str(exc)) from None
             session = Session.objects.create(
                 owner=owner,
+                project_id=project_id,
                 title=title,
                 source=Session.Source.IMAGE if info.kind == "image" else Session.Source.UPLOAD,
                 status=Session.Status.QUEUED,

@@ -61,6 +61,7 @@ class StagedUpload:
     size: int
     offset: int
     generation: int = 0  # this connection's hold on the upload: 0 at start, one more per resume
+    project_id: int | None = None  # where the session goes (None: the uploader's personal project)
 
     @property
     def path(self) -> Path:
@@ -108,7 +109,7 @@ class StagedUpload:
         with self._held():
             self.path.rename(self.ingest_path)
         try:
-            return ingest_file(owner, self.ingest_path, self.name, self.title)
+            return ingest_file(owner, self.ingest_path, self.name, self.title, project=self.project_id)
         finally:
             self.discard()
 
@@ -121,7 +122,13 @@ class StagedUpload:
             yield fh
 
     def _write_meta(self) -> None:
-        meta = {"name": self.name, "title": self.title, "size": self.size, "generation": self.generation}
+        meta = {
+            "name": self.name,
+            "title": self.title,
+            "size": self.size,
+            "generation": self.generation,
+            "project": self.project_id,
+        }
         tmp = self.meta_path.with_suffix(".tmp.json")  # replaced whole: readers never see half a file
         tmp.write_text(json.dumps(meta))
         tmp.replace(self.meta_path)
@@ -186,8 +193,11 @@ def _check_quota(user_id: int, more: int) -> None:
         )
 
 
-def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id: Any = None) -> StagedUpload:
-    """Begin a new upload, or resume ``upload_id`` of this user at its staged size (taking it over)."""
+def start_upload(
+    user_id: int, name: Any, size: Any, title: Any = "", upload_id: Any = None, project_id: int | None = None
+) -> StagedUpload:
+    """Begin a new upload into ``project_id`` (checked by the caller, and again at ingest), or resume
+    ``upload_id`` of this user at its staged size (taking it over; it keeps the project it started with)."""
     if size == 0 and not isinstance(size, bool):
         raise UploadError("The file is empty.")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -206,7 +216,7 @@ def start_upload(user_id: int, name: Any, size: Any, title: Any = "", upload_id:
             raise UploadError(str(exc)) from None
         _check_quota(user_id, size)
         ratelimit.hit("uploads", user_id)
-        upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), title, size, 0)
+        upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), title, size, 0, project_id=project_id)
         upload.path.touch()
         upload._write_meta()
     _claim(upload)
@@ -235,6 +245,7 @@ def _resume(user_id: int, upload_id: Any, name: str, title: str, size: int) -> S
         if meta and meta.get("size") != size:
             raise UploadError("That upload was of a different file: start again.")
         upload.name, upload.title = meta.get("name", name), meta.get("title", title)
+        upload.project_id = meta.get("project")
         upload.offset = min(os.fstat(fh.fileno()).st_size, size)
         fh.truncate(upload.offset)
         _check_quota(user_id, 0)  # this upload counts at its announced size
@@ -275,3 +286,16 @@ def clean_stale(max_age_hours: float | None = None) -> int:
     if removed:
         logger.info("removed %d abandoned staging file(s) from %s", removed, root)
     return removed
+
+
+def project_of_new_upload(user: Any, project: Any) -> int:
+    """The project a websocket upload goes to (projects.services.project_for_new), refusals as UploadError."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from projects.services import NOT_YOURS, project_for_new
+
+    try:
+        return project_for_new(user, project)
+    except (Http404, PermissionDenied):
+        raise UploadError(NOT_YOURS) from None

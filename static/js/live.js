@@ -23,6 +23,7 @@ const skippedLine = document.getElementById("record-skipped");
 const statusLine = document.getElementById("record-status");
 const analysisBar = document.getElementById("record-progress");
 const titleInput = document.getElementById("record-title");
+const projectSelect = document.getElementById("session-project");
 const markerForm = document.getElementById("marker-form");
 
 let sessionId = null; // the live session
@@ -238,7 +239,7 @@ async function record() {
   const connect = () => {
     resuming = sessionId != null;
     ws = controlSocket("/ws/live/", {
-      start: () => (resuming ? { type: "resume", session_id: sessionId } : { type: "start", title: titleInput.value, fps: FPS }),
+      start: () => (resuming ? { type: "resume", session_id: sessionId } : { type: "start", title: titleInput.value, fps: FPS, project: projectSelect ? projectSelect.value : null }),
       onMessage,
       onClose,
     });

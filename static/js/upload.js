@@ -10,6 +10,7 @@ const form = document.getElementById("upload-form");
 const statusLine = document.getElementById("upload-status");
 const uploadBar = document.getElementById("upload-progress");
 const analysisBar = document.getElementById("analysis-progress");
+const projectSelect = document.getElementById("session-project");
 
 function say(text) {
   statusLine.textContent = text;
@@ -22,7 +23,14 @@ function upload(file, title) {
     const connect = () => {
       let finished = false;
       const ws = controlSocket("/ws/upload/", {
-        start: () => ({ type: "start", name: file.name, size: file.size, title, upload_id: uploadId }),
+        start: () => ({
+          type: "start",
+          name: file.name,
+          size: file.size,
+          title,
+          upload_id: uploadId,
+          project: projectSelect ? projectSelect.value : null,
+        }),
         onMessage(msg) {
           if (msg.type === "ready") {
             uploadId = msg.upload_id;

@@ -44,7 +44,7 @@ class World:
     def client(self, who: str | None, **kwargs) -> Client:
         c = Client(**kwargs)
         if who is not None:
-            c.force_login(getattr(self, who))
+            c.force_login(getattr(self, who, None) or self.extra[who])  # "analyst", "viewer": in extra
         return c
 
 
@@ -82,4 +82,48 @@ def world(db, settings, tmp_path) -> World:
     extra["merge"] = PersonMerge.objects.create(
         owner=owner, keep=person, merged_id=10**6, merged_number=9, merged_name="Merged Person"
     )
+    extra.update(shared_project(owner, users))
     return World(owner, other, staff, session, victim, person, thumbnail, marker, extra=extra)
+
+
+def shared_project(owner: Any, users: Any) -> dict[str, Any]:
+    """A project the owner shares with an analyst and a viewer, holding one of each kind of object (the
+    role rows of the access audit use them), and an empty shared project (to delete)."""
+    from projects.models import Membership, Project
+    from summaries.models import Summary
+
+    team = Project.objects.create(name="Team Project")
+    analyst = users.create_user(username="team-analyst", password=None)
+    viewer = users.create_user(username="team-viewer", password=None)
+    for user, role in ((owner, "owner"), (analyst, "analyst"), (viewer, "viewer")):
+        Membership.objects.create(project=team, user=user, role=role)
+    empty = Project.objects.create(name="Empty Project")
+    Membership.objects.create(project=empty, user=owner, role="owner")
+    session = Session.objects.create(
+        owner=owner, project=team, title="Team Session", status=Session.Status.DONE, progress=1.0, duration=10.0
+    )
+    session.original.save("team.mp4", ContentFile(MEDIA_BYTES), save=False)
+    session.playable.name = session.original.name
+    session.save()
+    person = Person.objects.create(owner=owner, project=team, number=1, name="Team Person")
+    person2 = Person.objects.create(owner=owner, project=team, number=2, name="Team Second")
+    thumbnail = PersonThumbnail(person=person)
+    thumbnail.image.save("team.jpg", ContentFile(b"\xff\xd8\xff\xe0teamjpeg"), save=True)
+    return {
+        "team": team,
+        "empty_project": empty,
+        "analyst": analyst,
+        "viewer": viewer,
+        "t_session": session,
+        "t_person": person,
+        "t_person2": person2,
+        "t_thumbnail": thumbnail,
+        "t_marker": Marker.objects.create(session=session, author=analyst, time=1.0, note="team note"),
+        "t_summary": Summary.objects.create(session=session, requested_by=owner, backend="heuristic", text="teamwork"),
+        "t_suggestion": PersonSuggestion.objects.create(owner=owner, person=person, candidate=person2),
+        "t_flag": PersonFlag.objects.create(person=person, groups=[[1], [2]], distance=0.9),
+        "t_track": Track.objects.create(session=session, person=person, key="0:1", count=1, last_time=1.0),
+        "t_merge": PersonMerge.objects.create(
+            owner=owner, keep=person, merged_id=10**6 + 1, merged_number=9, merged_name="Team Merged"
+        ),
+    }

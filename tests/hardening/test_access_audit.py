@@ -117,6 +117,19 @@ def _token_gone(w: World) -> None:
     assert not type(w.extra["token"]).objects.filter(pk=w.extra["token"].pk).exists()
 
 
+def _role(w: World, user: Any, role: str | None) -> None:
+    from projects.models import Membership
+
+    found = Membership.objects.filter(project=w.extra["team"], user=user).values_list("role", flat=True).first()
+    assert found == role, (user, found, role)
+
+
+def _project_gone(w: World, key: str) -> None:
+    from projects.models import Project
+
+    assert not Project.objects.filter(pk=w.extra[key].pk).exists()
+
+
 S = "/sessions/{}"
 
 # route name → the checks for it. Add a row for every new route (see the module docstring).
@@ -341,6 +354,53 @@ ROUTES: dict[str, list[Check]] = {
             after=_token_gone,
         )
     ],
+    # projects: each user's own list; a project's page and members are its members' (others: 404)
+    "projects": [
+        Check(lambda w: "/projects/", "user", contains=b"Team Project", leak=b"Team Project"),
+        Check(lambda w: "/projects/", "user", "post", 302, {"name": "New Project"}),
+    ],
+    "project_detail": [Check(lambda w: f"/projects/{w.extra['team'].pk}/", "owner", contains=b"team-analyst")],
+    "project_member_add": [
+        Check(
+            lambda w: f"/projects/{w.extra['team'].pk}/members/",
+            "owner",
+            "post",
+            302,
+            {"username": "intruder", "role": "viewer"},
+            after=lambda w: _role(w, w.other, "viewer"),
+        )
+    ],
+    "project_member_remove": [
+        Check(
+            lambda w: f"/projects/{w.extra['team'].pk}/members/{w.extra['viewer'].pk}/remove/",
+            "owner",
+            "post",
+            302,
+            after=lambda w: _role(w, w.extra["viewer"], None),
+        )
+    ],
+    "project_delete": [
+        Check(
+            lambda w: f"/projects/{w.extra['empty_project'].pk}/delete/",
+            "owner",
+            "post",
+            302,
+            after=lambda w: _project_gone(w, "empty_project"),
+        )
+    ],
+    "api_project_members": [
+        Check(lambda w: f"/api/projects/{w.extra['team'].pk}/members/", "owner", api=True, contains=b"team-viewer"),
+        Check(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/members/",
+            "owner",
+            "post",
+            201,
+            {"username": "intruder", "role": "analyst"},
+            api=True,
+            json_body=True,
+            after=lambda w: _role(w, w.other, "analyst"),
+        ),
+    ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
     "api_docs": [Check(lambda w: "/api/docs/", "public")],
 }
@@ -528,6 +588,7 @@ def _state() -> tuple:
     from django.contrib.auth import get_user_model
 
     from api_tokens.models import ApiToken
+    from projects.models import Membership, Project
     from summaries.models import LLMSettings, Summary
 
     return (
@@ -540,6 +601,8 @@ def _state() -> tuple:
         sorted(LLMSettings.objects.values_list("pk", "remote_url", "remote_model")),
         get_user_model().objects.count(),
         sorted(ApiToken.objects.values_list("pk", flat=True)),
+        sorted(Membership.objects.values_list("project_id", "user_id", "role")),
+        sorted(Project.objects.values_list("pk", "name")),
     )
 
 
@@ -578,6 +641,7 @@ def test_pages_send_security_headers(world):
 def test_websocket_routes_access(world):
     """Anonymous → close 4401; another user → 4404 on owned routes; the owner (or any user) connects."""
     cookies = {who: cookie_for(Client(), getattr(world, who)) for who in ("owner", "other")}
+    cookies["viewer"] = cookie_for(Client(), world.extra["viewer"])
 
     async def attempt(path: str, cookie: bytes | None) -> tuple[bool, int | None]:
         comm = communicator(path, cookie)
@@ -594,6 +658,10 @@ def test_websocket_routes_access(world):
             assert other == ((False, 4404) if access == "owner" else (True, None)), f"another user {route}: {other}"
             connected, _ = await attempt(path, cookies["owner"])
             assert connected, f"owner {route}"
+        # a shared project's session: its viewer follows it (viewing is every role's); a non-member gets 4404
+        shared = f"/ws/sessions/{world.extra['t_session'].pk}/"
+        assert (await attempt(shared, cookies["viewer"]))[0], "the viewer of the shared project"
+        assert await attempt(shared, cookies["other"]) == (False, 4404)
 
     async_to_sync(run)()
 
@@ -712,3 +780,173 @@ def test_llm_settings_refuse_internal_targets(world, url):
     page = r.content.decode()
     assert "address" in page or "not valid" in page or "could not be resolved" in page, page[:2000]
     assert LLMSettings.objects.get(user=world.owner).remote_url == "https://owner-llm.example/v1"
+
+
+# --------------------------------------------------------------------------- roles in a shared project
+@dataclass(frozen=True)
+class RoleCheck:
+    """What the analyst and the viewer of the world's shared project get (a non-member: 404 on owned
+    rows, as in ROUTES). The viewer goes first, so an analyst's allowed change cannot hide a viewer's."""
+
+    url: Callable[[World], str]
+    analyst: int
+    viewer: int
+    method: str = "get"
+    data: Callable[[World], dict[str, Any]] | None = None
+    api: bool = False
+    after: Callable[[World], None] | None = None  # once the analyst has run
+
+
+def _t(key: str) -> Callable[[World], int]:
+    return lambda w: w.extra[key].pk
+
+
+TS = "/sessions/{}/"
+
+
+def _ts(tail: str = "") -> Callable[[World], str]:
+    return lambda w: f"/sessions/{w.extra['t_session'].pk}/{tail}"
+
+
+def _tp(tail: str = "") -> Callable[[World], str]:
+    return lambda w: f"/people/{w.extra['t_person'].pk}/{tail}"
+
+
+def _api(tail: str = "") -> Callable[[World], str]:
+    return lambda w: f"/api/sessions/{w.extra['t_session'].pk}/{tail}"
+
+
+def _team_renamed(w: World) -> None:
+    assert Session.objects.get(pk=w.extra["t_session"].pk).title == "By analyst"
+
+
+def _team_merged(w: World) -> None:
+    assert not Person.objects.filter(pk=w.extra["t_person2"].pk).exists()
+
+
+R = RoleCheck
+# route name → role rows: every route with an "owner" row in ROUTES needs one (test_owner_routes_have_role_rows)
+ROLES: dict[str, list[RoleCheck]] = {
+    "session_detail": [R(_ts(), 200, 200)],
+    "session_people_cards": [R(_ts("people/?all=1"), 200, 200)],
+    "session_rename": [R(_ts("rename/"), 302, 403, "post", lambda w: {"title": "By analyst"}, after=_team_renamed)],
+    "session_delete": [R(_ts("delete/"), 403, 403, "post")],  # owners only
+    "session_reanalyse": [R(_ts("reanalyse/"), 302, 403, "post")],
+    "session_media": [R(_ts("media/original/"), 200, 200), R(_ts("media/playable/"), 200, 200)],
+    "person_thumbnail": [R(lambda w: f"/people/thumbnails/{w.extra['t_thumbnail'].pk}/", 200, 200)],
+    "session_export_observations": [R(_ts("export/observations.csv"), 200, 200)],
+    "session_export_people": [R(_ts("export/people.csv"), 200, 200)],
+    "session_export_markers": [R(_ts("export/markers.csv"), 200, 200)],
+    "api_session": [R(_api(), 200, 200, api=True)],
+    "api_session_people": [R(_api("people/"), 200, 200, api=True)],
+    "api_session_timeline": [R(_api("timeline/"), 200, 200, api=True)],
+    "api_session_markers": [
+        R(_api("markers/"), 200, 200, api=True),
+        R(_api("markers/"), 201, 403, "post", lambda w: {"time": 2.0, "note": "analyst"}, api=True),
+    ],
+    "api_session_marker": [
+        R(lambda w: f"{_api('markers/')(w)}{w.extra['t_marker'].pk}/", 204, 403, "delete", api=True),
+    ],
+    "api_session_summaries": [
+        R(_api("summaries/"), 200, 200, api=True),
+        R(_api("summaries/"), 400, 403, "post", lambda w: {"backend": "x"}, api=True),
+    ],
+    "api_session_summary": [R(lambda w: f"{_api('summaries/')(w)}{w.extra['t_summary'].pk}/", 200, 200, api=True)],
+    "api_session_summary_cancel": [
+        R(lambda w: f"{_api('summaries/')(w)}{w.extra['t_summary'].pk}/cancel/", 200, 403, "post", api=True)
+    ],
+    "summary_create": [R(_ts("summaries/"), 302, 403, "post", lambda w: {"backend": "nonsense"})],
+    "summary_cancel": [R(lambda w: f"{_ts('summaries/')(w)}{w.extra['t_summary'].pk}/cancel/", 302, 403, "post")],
+    "person_detail": [R(_tp(), 200, 200)],
+    "merge_undo": [R(lambda w: f"/people/merges/{w.extra['t_merge'].pk}/undo/", 302, 403, "post")],
+    "person_track_faces": [R(lambda w: f"{_tp('tracks/')(w)}{w.extra['t_track'].pk}/faces.jpg", 404, 404)],
+    "person_rename": [R(_tp("rename/"), 302, 403, "post", lambda w: {"name": "Named by analyst"})],
+    "person_consent": [R(_tp("consent/"), 302, 403, "post", lambda w: {"consent_given": "1"})],
+    "person_split": [R(_tp("split/"), 400, 403, "post", lambda w: {"track": "0"})],
+    "person_delete": [R(_tp("delete/"), 403, 403, "post", lambda w: {"observations": "keep"})],  # owners only
+    "person_flag_dismiss": [R(_tp("flag/dismiss/"), 302, 403, "post")],
+    "suggestion_answer": [
+        R(
+            lambda w: f"/people/suggestions/{w.extra['t_suggestion'].pk}/",
+            302,
+            403,
+            "post",
+            lambda w: {"answer": "reject"},
+        )
+    ],
+    "api_suggestion_confirm": [
+        R(lambda w: f"/api/people/suggestions/{w.extra['t_suggestion'].pk}/confirm/", 200, 403, "post", api=True)
+    ],
+    "api_suggestion_reject": [
+        R(lambda w: f"/api/people/suggestions/{w.extra['t_suggestion'].pk}/reject/", 200, 403, "post", api=True)
+    ],
+    # the merge form offers only people the user may change: a viewer's choice is refused like a stranger's
+    "people_merge": [
+        R(
+            lambda w: "/people/merge/",
+            302,
+            400,
+            "post",
+            lambda w: {"keep": w.extra["t_person"].pk, "other": w.extra["t_person2"].pk},
+            after=_team_merged,
+        )
+    ],
+    "project_detail": [R(lambda w: f"/projects/{w.extra['team'].pk}/", 200, 200)],
+    "project_member_add": [
+        R(lambda w: f"/projects/{w.extra['team'].pk}/members/", 403, 403, "post", lambda w: {"username": "intruder"})
+    ],
+    "project_member_remove": [  # removing another member is the owners'; leaving is anyone's (tests/projects)
+        R(lambda w: f"/projects/{w.extra['team'].pk}/members/{w.owner.pk}/remove/", 403, 403, "post")
+    ],
+    "project_delete": [R(lambda w: f"/projects/{w.extra['team'].pk}/delete/", 403, 403, "post")],
+    "api_project_members": [
+        R(lambda w: f"/api/projects/{w.extra['team'].pk}/members/", 200, 200, api=True),
+        R(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/members/",
+            403,
+            403,
+            "post",
+            lambda w: {"username": "intruder", "role": "owner"},
+            api=True,
+        ),
+    ],
+}
+# owner rows of things outside projects (a user's own token)
+NOT_IN_PROJECTS = {"api_token_revoke"}
+
+
+def test_owner_routes_have_role_rows():
+    owned = {name for name, checks in ROUTES.items() if any(c.access == "owner" for c in checks)}
+    missing = sorted(owned - NOT_IN_PROJECTS - ROLES.keys())
+    assert not missing, (
+        f"routes of project objects without role rows: {missing}. Add what an analyst and a viewer get to ROLES "
+        "in tests/hardening/test_access_audit.py."
+    )
+    assert not (ROLES.keys() - ROUTES.keys()), "role rows for routes that no longer exist"
+
+
+def _send_role(client: Client, check: RoleCheck, world: World):
+    kwargs: dict[str, Any] = {}
+    if check.data is not None:
+        data = check.data(world)
+        kwargs = {"data": json.dumps(data), "content_type": "application/json"} if check.api else {"data": data}
+    return getattr(client, check.method)(check.url(world), **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(ROLES))
+def test_role_access(world, name):
+    """In the shared project: a non-member gets 404 (as for any other user's object), the viewer and the
+    analyst what their role allows, 403 where it does not; a refused request changes nothing."""
+    for check in ROLES[name]:
+        label = f"{name}: {check.method.upper()} {check.url(world)}"
+        before = _state()
+        stranger = _send_role(world.client("other"), check, world)
+        assert stranger.status_code == (400 if name == "people_merge" else 404), f"{label} non-member"
+        viewer = _send_role(world.client("viewer"), check, world)
+        assert viewer.status_code == check.viewer, f"{label} viewer: {viewer.status_code}, expected {check.viewer}"
+        if check.viewer >= 400:
+            assert _state() == before, f"{label}: the viewer's refused request changed something"
+        analyst = _send_role(world.client("analyst"), check, world)
+        assert analyst.status_code == check.analyst, f"{label} analyst: {analyst.status_code}, expected {check.analyst}"
+        if check.after:
+            check.after(world)

@@ -39,10 +39,10 @@ def test_merge_moves_everything_and_keeps_counts(people_world, django_capture_on
     assert entry.actor == w.owner and entry.owner == w.owner and entry.object_id == str(alice.pk)
 
 
-def test_merge_refuses_other_owner_and_same_person(people_world, other_user):
+def test_merge_refuses_other_project_and_same_person(people_world, other_user):
     w = people_world
-    stranger = Person.objects.create(owner=other_user, number=1, name="Stranger")
-    with pytest.raises(people.PeopleError, match="same owner"):
+    stranger = Person.objects.create(owner=other_user, number=1, name="Stranger")  # in their personal project
+    with pytest.raises(people.PeopleError, match="same project"):
         people.merge_people(w.alice, stranger)
     with pytest.raises(people.PeopleError, match="two different"):
         people.merge_people(w.alice, w.alice)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from people import suggestions
 from people.models import Person, PersonSuggestion
+from projects.services import personal_project
 from sessions_app.models import Track
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def test_pages_show_both_faces_and_answers_are_kept(auth_client, people_world, o
     assert r.status_code == 302 and r.url == reverse("people")
     assert PersonSuggestion.objects.get(pk=maybe_bob.pk).status == "rejected"
     assert suggestions.suggest(w.bob, w.alice, 0.1, 0.5) is None
-    assert suggestions.rejected_pairs(w.owner) == {frozenset({w.alice.pk, w.bob.pk})}
+    assert suggestions.rejected_pairs(personal_project(w.owner)) == {frozenset({w.alice.pk, w.bob.pk})}
     assert AuditEntry.objects.filter(action="not_same", actor=w.owner, object_id=str(w.alice.pk)).count() == 1
 
     # Confirm from Carol's own page: Carol is merged into Alice and the page goes to Alice
@@ -62,7 +63,7 @@ def test_pages_show_both_faces_and_answers_are_kept(auth_client, people_world, o
     assert r.status_code == 302 and r.url == reverse("person_detail", args=[w.alice.pk])
     assert not Person.objects.filter(pk=w.carol.pk).exists()
     assert Track.objects.get(pk=w.tracks["b-carol"].pk).person_id == w.alice.pk
-    assert list(suggestions.open_suggestions(w.owner)) == []
+    assert list(suggestions.open_suggestions(personal_project(w.owner))) == []
     assert "data-suggestion" not in auth_client.get(reverse("people")).content.decode()
     again = auth_client.post(url, {"answer": "reject"})
     assert again.status_code == 404  # its row went with the merge
@@ -103,7 +104,7 @@ def test_api_lists_and_answers_own_suggestions_only(client, people_world, other_
     assert body["suggestion"]["status"] == "confirmed" and body["person"]["id"] == w.alice.pk
     assert not Person.objects.filter(pk=w.carol.pk).exists()
     # Carol's "not Bob" answer stays true of Alice, into whom she was merged
-    assert suggestions.rejected_pairs(w.owner) == {frozenset({w.alice.pk, w.bob.pk})}
+    assert suggestions.rejected_pairs(personal_project(w.owner)) == {frozenset({w.alice.pk, w.bob.pk})}
     assert client.get(reverse("api_suggestions")).json() == []
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
     assert "get" in paths["/api/people/suggestions/"]

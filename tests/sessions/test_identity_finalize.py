@@ -16,6 +16,7 @@ from django.db import transaction
 from inference import identity
 from people import suggestions
 from people.models import Person, PersonSuggestion
+from projects.services import personal_project
 from sessions_app.models import Observation, Segment, Session, Track
 from sessions_app.services.analysis import finalize_session
 from tests.inference.test_cuts import cut_clips  # noqa: F401 (the fixture: clips built from tw-performers)
@@ -28,9 +29,10 @@ def around(rng, centre: np.ndarray, n: int = 5) -> list:
     return [(centre + 0.004 * rng.standard_normal(128)).tolist() for _ in range(n)]
 
 
-def session_with(owner, refs: list) -> Session:
-    """A finished-analysis session with one face track carrying ``refs`` as its references."""
-    s = Session.objects.create(owner=owner, title="s", status=Session.Status.ANALYSING, sample_fps=5.0)
+def session_with(owner, refs: list, project=None) -> Session:
+    """A finished-analysis session with one face track carrying ``refs`` as its references (in ``project``,
+    default the owner's personal one)."""
+    s = Session.objects.create(owner=owner, project=project, title="s", status=Session.Status.ANALYSING, sample_fps=5.0)
     Segment.objects.create(session=s, index=0, start=0, end=1, status=Segment.Status.DONE, frames=3)
     track = add_observations(s, None, [(i, "happy", 0.9, 0.8) for i in range(3)], 0, "0:1")
     Track.objects.filter(pk=track.pk).update(
@@ -74,7 +76,7 @@ def test_outcomes_and_a_rejection_remembered_through_finalize(user):
     assert len(Person.objects.get(pk=first.pk).embeddings) == 10
     look_alike = person_of(session_with(user, around(rng, m)))
     assert look_alike.pk != first.pk  # MAYBE: a new person with a suggestion
-    (sug,) = suggestions.open_suggestions(user)
+    (sug,) = suggestions.open_suggestions(personal_project(user))
     assert {sug.person_id, sug.candidate_id} == {first.pk, look_alike.pk} and sug.score > 0
     suggestions.reject(sug, user)
     later = person_of(session_with(user, around(rng, p)))
@@ -116,7 +118,7 @@ def test_tracks_of_one_session_across_cuts_linked_or_suggested(user):
     people = [t.person_id for t in tracks]
     assert people[0] == people[2]  # one person across the cut
     assert len(set(people)) == 3 and people[1] != people[0] and people[3] not in (people[0], people[1])
-    (sug,) = suggestions.open_suggestions(user)  # the stranger gets none
+    (sug,) = suggestions.open_suggestions(personal_project(user))  # the stranger gets none
     assert {sug.person_id, sug.candidate_id} == {people[0], people[1]}
 
 
@@ -129,7 +131,7 @@ def test_faces_on_one_frame_are_never_linked_or_suggested(user):
     s = session_of_tracks(user, [around(rng, a), around(rng, a)], together=True)
     people = {t.person_id for t in Track.objects.filter(session=s)}
     assert len(people) == 2 and None not in people
-    assert not suggestions.open_suggestions(user).exists()
+    assert not suggestions.open_suggestions(personal_project(user)).exists()
     other = get_user_model().objects.create_user("apart", password="x")
     apart = session_of_tracks(other, [around(rng, a), around(rng, a)])
     assert len({t.person_id for t in Track.objects.filter(session=apart)}) == 1
@@ -180,13 +182,13 @@ def test_hamilton_singer_suggested_never_with_the_other_face(user, media_dir):
     singer = {p for p, t in first.items() if t < SINGER_UNTIL}
     others = set(first) - singer
     assert len(others) == 1 and None not in first
-    offered = list(suggestions.open_suggestions(user))
+    offered = list(suggestions.open_suggestions(personal_project(user)))
     assert offered, "the singer's groups were neither linked nor suggested"
     for sug in offered:
         pair = {sug.person_id, sug.candidate_id}
         assert pair <= singer, f"a suggestion pairs the other face: {pair}"
         assert not frames[sug.person_id] & frames[sug.candidate_id]  # never on one frame
-    while (sug := suggestions.open_suggestions(user).first()) is not None:
+    while (sug := suggestions.open_suggestions(personal_project(user)).first()) is not None:
         suggestions.confirm(sug, user)
     frames, first = frames_by_person(s)
     after = {p for p, t in first.items() if t < SINGER_UNTIL}

@@ -34,7 +34,7 @@ def test_request_queues_on_commit_and_runs_heuristic(summary_session, user, djan
 @pytest.mark.django_db
 def test_request_refusals(summary_session, user, other_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        with pytest.raises(SummaryError, match="your own sessions"):
+        with pytest.raises(SummaryError, match="where you are an owner or analyst"):
             request_summary(summary_session, "heuristic", other_user)
         with pytest.raises(SummaryError, match="Choose one of the backends"):
             request_summary(summary_session, "oracle", user)
@@ -143,7 +143,10 @@ def test_task_for_another_users_session_is_refused(summary_session, other_user):
     summary = Summary.objects.create(session=summary_session, requested_by=other_user, backend="heuristic")
     assert run_summary(summary.pk) == "failed"
     summary.refresh_from_db()
-    assert summary.error == "You can only summarize your own sessions." and summary.text == ""
+    assert (
+        summary.error == "You can only summarize sessions of projects where you are an owner or analyst."
+        and summary.text == ""
+    )
 
 
 def test_task_goes_to_the_summaries_queue_and_acks_late():

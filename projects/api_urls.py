@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from projects import api
+
+urlpatterns = [
+    path("projects/<int:project_id>/members/", api.ProjectMembersView.as_view(), name="api_project_members"),
+]

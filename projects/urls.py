@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from projects import views
+
+urlpatterns = [
+    path("", views.project_list, name="projects"),
+    path("<int:project_id>/", views.project_detail, name="project_detail"),
+    path("<int:project_id>/members/", views.member_add, name="project_member_add"),
+    path("<int:project_id>/members/<int:user_id>/remove/", views.member_remove, name="project_member_remove"),
+    path("<int:project_id>/delete/", views.project_delete, name="project_delete"),
+]

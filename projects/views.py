@@ -1,0 +1,94 @@
+"""Project pages: your projects (and a new one), a project's members (owners add, change and remove them;
+anyone leaves), deleting an empty project. Thin: access in projects.access, the work in services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from projects import access, services
+from projects.access import Action
+from projects.models import Membership, Project
+
+
+def _project(request, project_id: int, action: Action = Action.VIEW) -> Project:
+    project = get_object_or_404(Project, pk=project_id)
+    access.require(request.user, project, action)
+    return project
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_list(request):
+    if request.method == "POST":
+        try:
+            project = services.create_project(request.user, request.POST.get("name", ""), request=request)
+        except services.ProjectError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Project “{project.name}” made; add its members here.")
+            return redirect("project_detail", project.pk)
+    rows = Membership.objects.filter(user=request.user).select_related("project").order_by("-project__personal")
+    return render(request, "projects/list.html", {"memberships": rows})
+
+
+@login_required
+def project_detail(request, project_id: int):
+    project = _project(request, project_id)
+    context = {
+        "project": project,
+        "members": project.memberships.select_related("user").order_by("user__username"),
+        "role": access.role_of(request.user, project),
+        "can_manage": access.can(request.user, project, Action.MEMBERS),
+        "roles": Membership.Role.choices,
+        "table": [(a.value, [access.allows(r, a) for r, _ in Membership.Role.choices]) for a in Action],
+    }
+    return render(request, "projects/detail.html", context)
+
+
+@login_required
+@require_POST
+def member_add(request, project_id: int):
+    project = _project(request, project_id, Action.MEMBERS)
+    try:
+        m = services.add_member(
+            request.user, project, request.POST.get("username", ""), request.POST.get("role", ""), request=request
+        )
+    except services.ProjectError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{m.user.get_username()} is now {m.get_role_display().lower()}.")
+    return redirect("project_detail", project.pk)
+
+
+@login_required
+@require_POST
+def member_remove(request, project_id: int, user_id: int):
+    """An owner removes a member; any member removes themselves (leaves)."""
+    project = _project(request, project_id, Action.VIEW if user_id == request.user.pk else Action.MEMBERS)
+    try:
+        services.remove_member(request.user, project, user_id, request=request)
+    except services.ProjectError as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", project.pk)
+    if user_id == request.user.pk:
+        messages.success(request, f"You left “{project.name}”; what you recorded there stays in it.")
+        return redirect("projects")
+    messages.success(request, "Member removed; what they recorded stays in the project.")
+    return redirect("project_detail", project.pk)
+
+
+@login_required
+@require_POST
+def project_delete(request, project_id: int):
+    project = _project(request, project_id, Action.SETTINGS)
+    name = project.name
+    try:
+        services.delete_project(request.user, project, request=request)
+    except services.ProjectError as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", project.pk)
+    messages.success(request, f"Deleted the project “{name}”.")
+    return redirect("projects")
