@@ -257,7 +257,9 @@ def analyse_segment(session_id: int, index: int, worker: str = "") -> str:
     try:
         with local_copy(session.original.name) as path:
             analysis, analyzer = _run_engine(path, session, seg, worker)
-        store_segment(session, seg, analysis, analyzer, worker)
+        if not store_segment(session, seg, analysis, analyzer, worker):
+            maybe_finalize(session_id)
+            return "skipped"
     except MediaError as exc:
         fail_session(session_id, f"The media could not be decoded: {exc}", seg)
         queue_segments(session.owner_id)
@@ -309,9 +311,10 @@ def _run_engine(path: Path, session: Session, seg: Segment, worker: str):
     return analysis, analyzer
 
 
-def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker: str) -> None:
+def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, worker: str) -> bool:
     """Write one analysed segment: a Track row per merged track (mean embedding and identity references),
-    its observations, the segment done. Idempotent (unique keys, conflicts ignored)."""
+    its observations, the segment done. Idempotent (unique keys, conflicts ignored). False, with nothing
+    written, when the segment's lease went to another worker meanwhile (fenced under its row lock)."""
     from inference import identity
 
     merged = analyzer.identities()
@@ -359,6 +362,15 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
     for track in tracks:
         track.run_id = run_id
     with transaction.atomic():
+        if seg.status == Segment.Status.RUNNING and not (
+            Segment.objects.select_for_update()
+            .filter(pk=seg.pk, status=Segment.Status.RUNNING, worker=seg.worker)
+            .exists()
+        ):
+            # the lease went to another worker meanwhile (this one was thought dead): its results win, and
+            # two analyses' tracks must never mix in one segment
+            logger.warning("segment %s of session %s: lease lost, results discarded", seg.index, session.pk)
+            return False
         Track.objects.bulk_create(tracks, ignore_conflicts=True)
         ids = dict(Track.objects.filter(run_id=run_id, segment_index=seg.index).values_list("key", "id"))
         rows = []
@@ -373,6 +385,7 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
         )
         # the run records its weights; the session's versions follow when the run becomes current
         AnalysisRun.objects.filter(pk=run_id).update(weights_version=versions["emotion"], model_versions=versions)
+    return True
 
 
 def _mark_failed(session_id: int, message: str, states: tuple | None = None) -> None:

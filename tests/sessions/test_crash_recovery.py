@@ -230,3 +230,36 @@ def test_segment_whose_worker_always_dies_fails_the_session(user, settings):
     session.refresh_from_db()
     assert session.status == Session.Status.FAILED and "died 3 times" in session.error
     assert Segment.objects.get(session=session, index=1).status == Segment.Status.FAILED
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_lease_writes_nothing(user):
+    """Two analyses of one segment never mix: a worker whose lease went to another (it was thought dead)
+    discards its results under the segment's row lock; the holder's are stored."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from sessions_app.models import AnalysisRun
+    from sessions_app.services.analysis import plan_segments, store_segment
+
+    session = Session.objects.create(owner=user, title="x", duration=3.0, status=Session.Status.ANALYSING)
+    plan_segments(session)
+    lease = timezone.now() + timedelta(seconds=60)
+    Segment.objects.filter(session=session, index=0).update(status=Segment.Status.RUNNING, lease_until=lease)
+    seg = Segment.objects.get(session=session, index=0)
+    seg.worker = "host:1"  # what this worker claimed; the row says someone else holds it now
+    Segment.objects.filter(pk=seg.pk).update(worker="host:2")
+    nothing = SimpleNamespace(frames=[], n_frames=7)
+    tracker, classifier = SimpleNamespace(all_tracks=list), SimpleNamespace(version="v1")
+    engine = SimpleNamespace(identities=dict, tracker=tracker, classifier=classifier, detector="d")
+    assert store_segment(session, seg, nothing, engine, "host:1") is False
+    row = Segment.objects.get(pk=seg.pk)
+    assert (row.status, row.worker, row.frames) == (Segment.Status.RUNNING, "host:2", 0)
+    assert not AnalysisRun.objects.filter(session=session, weights_version="v1").exists()
+
+    seg.worker = "host:2"  # the holder stores
+    assert store_segment(session, seg, nothing, engine, "host:2") is True
+    row = Segment.objects.get(pk=seg.pk)
+    assert (row.status, row.frames) == (Segment.Status.DONE, 7)

@@ -150,7 +150,7 @@ def test_people_cache_follows_rename_and_merge_during_a_recording(user, media_di
 
     before = named(range(0, 8))
     assert (alice.pk, "Alice") in before, before
-    assert live._PEOPLE[user.pk].labels[alice.pk] == "Alice"  # cached in the process
+    assert live._PEOPLE[session.project_id].labels[alice.pk] == "Alice"  # cached in the process (per project)
 
     people.rename_person(alice, "Alicia")
     renamed = named(range(8, 14))
