@@ -110,7 +110,9 @@ async function record() {
     clearInterval(clockTimer);
     stream.getTracks().forEach((tr) => tr.stop());
   };
-  const sendChunk = (c) => open() && ws.send(chunkMessage(c.seq, c.data));
+  // not while a resume is being answered: a new chunk would reach the server before the ones it lacks
+  // (sent, in order, once it says how many it holds)
+  const sendChunk = (c) => open() && !resuming && ws.send(chunkMessage(c.seq, c.data));
   const acknowledged = (received) => { pending = pending.filter((c) => c.seq >= received); };
   const sample = () => {
     const w = preview.videoWidth;
