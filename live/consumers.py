@@ -211,11 +211,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
             await self._send({"type": "error", "message": message})
             await self._stop()
             return
-        try:
-            await io_work(live.append_chunk, self.staging, self.session_id, self.chunks + 1, data, self.generation)
-        except live.Superseded:
-            self.superseded = True  # the newer connection has this chunk's place; the page resends it there
-            return
+        await io_work(live.append_chunk, self.staging, self.session_id, self.chunks + 1, data)
         self.recorded += len(data)
         self.chunks += 1
         self.alive_at = time.monotonic()

@@ -63,7 +63,7 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
         if not path.exists() and webnode.held_elsewhere(live.NODE_KIND, session_id):
             # its chunks are staged on another web machine: continuing here would split the recording
             raise live.LiveError(webnode.ELSEWHERE.format(what="recording"))
-        chunks = _chunks_held(session_id, path, session.live_generation + 1)
+        chunks = _chunks_held(session_id, path)
         if chunks is None:
             if path.exists() and path.stat().st_size:
                 # the count went with Redis: resending would duplicate chunks; finish what arrived
@@ -75,18 +75,14 @@ def resume(owner: Any, session_id: Any, path: Path) -> tuple[Session, int]:
     return session, chunks
 
 
-def _chunks_held(session_id: int, path: Path, generation: int) -> int | None:
-    """The chunk count, read once the dropped connection's chunk in progress is written and counted; the
-    new ``generation`` becomes the recording's writer under the same lock, so a chunk of the dropped
-    connection still on its way is refused (``live.append_chunk``) instead of landing after this count."""
+def _chunks_held(session_id: int, path: Path) -> int | None:
+    """The chunk count, read once the dropped connection's chunk in progress is written and counted."""
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         return live_state.chunk_count(session_id)
     with fh, live.recording_locked(fh):
-        count = live_state.chunk_count(session_id)
-        live_state.set_writer(session_id, generation)
-        return count
+        return live_state.chunk_count(session_id)
 
 
 def schedule_finish(session_id: int, generation: int, path: Path, lost_time: float) -> None:

@@ -63,10 +63,6 @@ class LiveError(Exception):
     """A live-recording request that cannot be served; the message is meant for the user."""
 
 
-class Superseded(LiveError):
-    """A newer connection of the session took the recording over: this one's chunk was not written."""
-
-
 TIME_SLACK_SECONDS = 30.0  # the browser's clock may run a little ahead of the server's
 
 
@@ -154,20 +150,10 @@ def recording_locked(fh: Any):
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def append_chunk(fh: Any, session_id: int, count: int, data: bytes, generation: int = 0) -> None:
+def append_chunk(fh: Any, session_id: int, count: int, data: bytes) -> None:
     """Write one recording chunk and record ``count``, the chunks held with it, as one step (see above). The
-    count is best effort: while Redis restarts only a resume needs it, and a resume then refuses.
-
-    Fenced: a resume names its connection ``generation`` the writer under the same lock
-    (:func:`live.resume.resume`), so a dropped connection's chunk still on its way is refused
-    (:class:`Superseded`) rather than written after the count the resume handed to the page."""
+    count is best effort: while Redis restarts only a resume needs it, and a resume then refuses."""
     with recording_locked(fh):
-        try:
-            current = live_state.writer(session_id)
-        except (RedisError, OSError):
-            current = None
-        if current is not None and current != generation:
-            raise Superseded("A newer connection of this recording took it over.")
         fh.write(data)
         try:
             live_state.set_chunk_count(session_id, count)

@@ -29,7 +29,7 @@ MAX_PENDING = 3  # frames in flight per session before the consumer skips
 STALE_SECONDS = 10  # frames in flight with no frame finished for this long died (with Redis)
 LEASE_SECONDS = 5  # a lease whose holder died lapses after this (one frame takes well under a second)
 _FRAME = struct.Struct(">Id")  # seq, capture time; then the JPEG bytes
-_KEYS = ("frames", "lease", "state", "version", "inflight", "released", "seen", "stale", "chunks", "alive", "writer")
+_KEYS = ("frames", "lease", "state", "version", "inflight", "released", "seen", "stale", "chunks", "alive")
 
 
 def redis_client():
@@ -198,16 +198,6 @@ def set_chunk_count(session_id: int, n: int) -> None:
     pipe.set(key(session_id, "chunks"), n, ex=STATE_TTL)
     pipe.set(key(session_id, "alive"), time.time(), ex=STATE_TTL)
     pipe.execute()
-
-
-def set_writer(session_id: int, generation: int) -> None:
-    """The connection generation that may write the recording from now on (set by a resume)."""
-    redis_client().set(key(session_id, "writer"), int(generation), ex=STATE_TTL)
-
-
-def writer(session_id: int) -> int | None:
-    raw = redis_client().get(key(session_id, "writer"))
-    return None if raw is None else int(raw)
 
 
 def chunk_count(session_id: int) -> int | None:

@@ -285,27 +285,3 @@ def test_socket_gone_without_disconnect_is_reaped(client, user, webm, celery_wor
     created = session.created.timestamp()
     assert session.connection_lost_at == pytest.approx(last_chunk - created, abs=1.0)
     assert session.duration == pytest.approx(4.8, abs=0.5)
-
-
-@pytest.mark.django_db
-def test_a_dropped_connections_late_chunk_is_refused_after_a_resume(user, settings, tmp_path):
-    """The resume hands the page a chunk count; a chunk of the dropped connection still on its way must not
-    land after that count (the page resends it on the new connection): it is refused, not written."""
-    from live import resume as live_resume
-    from live import services as live
-    from live import state as live_state
-
-    settings.EMOTION_STAGING_DIR = tmp_path / "staging"
-    session = live.start_session(user, "fence", 2.0, None)
-    path = live.staging_path(user.pk, session.pk)
-    with open(path, "wb", buffering=0) as old:
-        live.append_chunk(old, session.pk, 1, b"chunk-0", 0)
-        resumed, chunks = live_resume.resume(user, session.pk, path)
-        assert (resumed.live_generation, chunks) == (1, 1)
-        with pytest.raises(live.Superseded):
-            live.append_chunk(old, session.pk, 2, b"chunk-1-late", 0)  # the old connection's chunk in flight
-        assert path.read_bytes() == b"chunk-0" and live_state.chunk_count(session.pk) == 1
-        with open(path, "ab", buffering=0) as new:
-            live.append_chunk(new, session.pk, 2, b"chunk-1", resumed.live_generation)
-    assert path.read_bytes() == b"chunk-0chunk-1" and live_state.chunk_count(session.pk) == 2
-    live_state.cleanup(session.pk)
