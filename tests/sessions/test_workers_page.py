@@ -12,14 +12,16 @@ from sessions_app.models import AnalysisRun, Session
 from tests.sessions.test_analysis import _stored_session
 
 
-def _reported(node: str, timeout: float = 20) -> dict:
+def _reported(node: str, timeout: float = 30) -> dict:
+    """The worker's report once it names its weights and no task runs (a report is published every 10 s:
+    one taken while the task ran still counts it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = next((w for w in workers.published() if w["node"] == node), None)
-        if row and row["weights"]:
+        if row and row["weights"] and row["tasks_running"] == 0:
             return row
         time.sleep(0.2)
-    raise AssertionError(f"{node} did not report its weights: {workers.published()}")
+    raise AssertionError(f"{node} did not report its weights with no task running: {workers.published()}")
 
 
 @pytest.mark.django_db(transaction=True)
