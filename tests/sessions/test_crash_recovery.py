@@ -164,9 +164,24 @@ def _wait_mid_analysis(session: Session, timeout: float = 120) -> Segment:
     raise AssertionError("no segment was running after the first one finished")
 
 
+def _lines_about(session: Session, root: Path) -> str:
+    """Every worker log line under the test run's folder that names this session (with the traceback
+    after it): which process failed it, when it was not one of this test's workers."""
+    found = []
+    for log in sorted(root.rglob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if f"session {session.pk}" in line:
+                found.append(f"{log}: " + "\n".join(lines[i : i + 25]))
+    return "\n".join(found)[-8000:]
+
+
 def _check_recovered(session: Session, killed: Segment, workers: Workers, ref: dict) -> None:
     session = wait_for_session(session.pk, timeout=120)
-    assert session.status == Session.Status.DONE, f"{session.error}\n{workers.logs()}"
+    assert session.status == Session.Status.DONE, (
+        f"{session.error}\n{workers.logs()}\n--- other logs about this session:\n"
+        f"{_lines_about(session, workers.log_dir.parent)}"
+    )
     killed.refresh_from_db()
     assert killed.status == Segment.Status.DONE and killed.attempts >= 2  # it really was cut and redone
     _assert_equal(_snapshot(session), ref)
