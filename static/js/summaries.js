@@ -57,6 +57,8 @@ function render(data) {
   bar.value = data.progress;
   bar.hidden = finished(data.status);
   li.querySelector(".summary-cancel-form").hidden = finished(data.status);
+  const stale = li.querySelector(".summary-stale");
+  if (stale && "made_before_people_changed" in data) stale.hidden = !data.made_before_people_changed;
   const error = li.querySelector(".summary-error");
   error.textContent = data.error;
   error.hidden = !data.error;
@@ -111,6 +113,12 @@ function start() {
 document.addEventListener("quality-switch", (ev) => {
   const what = root?.querySelector("#summary-counts-what");
   if (what) what.textContent = ev.detail.all ? what.dataset.all : what.dataset.reliable;
+});
+
+// People merged or split in another tab: coming back to this one re-reads the summaries, so a summary
+// made before the change says so without a reload.
+document.addEventListener("visibilitychange", () => {
+  if (root && document.visibilityState === "visible") refresh().catch(() => {});
 });
 
 if (root) start();

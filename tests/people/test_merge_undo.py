@@ -127,7 +127,8 @@ def test_people_grid_search_and_sort(auth_client, people_world):
     assert empty.status_code == 200 and "contains “nobody”" in empty.content.decode()
 
 
-STALE = "Made before people in this session were merged, split or deleted"
+# the notice shown (every item also carries it hidden, for the page's script to show when people change)
+STALE = '<p class="summary-stale notice">Made before people in this session were merged, split or deleted'
 
 
 def test_summaries_made_before_a_merge_or_split_say_so(auth_client, people_world):

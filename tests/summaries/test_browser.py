@@ -55,6 +55,42 @@ def test_generate_summary_and_seek(user, password, played_session, daphne_server
         page.wait_for_function("() => Math.abs(document.getElementById('replay-video').currentTime - 2.4) < 0.01")
         # the replay's charts follow the seek once the video reports it ("seeked")
         page.wait_for_function("() => document.getElementById('replay-clock').textContent === '00:02.4'")
+
+        assert not item.locator(".summary-stale").is_visible()
+        _in_thread(_merge_the_two, played_session)  # as if merged in another tab
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+        item.locator(".summary-stale").wait_for(state="visible")  # the summary now says it predates the merge
     assert not errors, errors
     summary = Summary.objects.get(session=played_session)
     assert summary.status == "done" and summary.requested_by == user and "00:02.4 happy → sad" in summary.text
+
+
+def _merge_the_two(session) -> None:
+    from people.models import Person
+    from people.services import merge_people
+
+    alice, other = Person.objects.filter(tracks__session=session).distinct().order_by("pk")
+    merge_people(alice, other, actor=session.owner)
+
+
+def _in_thread(fn, *args) -> None:
+    """The ORM, away from the thread whose event loop Playwright keeps running."""
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failed.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if failed:
+        raise failed[0]
