@@ -8,10 +8,21 @@ from audit.models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(AuditedDelete, ReadOnly, admin.ModelAdmin):
-    list_display = ["created", "who", "action", "object_type", "object_id", "object_repr", "owner", "ip"]
-    list_filter = ["action", "object_type", "created"]
+    list_display = [
+        "created",
+        "who",
+        "actor_role",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "owner",
+        "project",
+        "ip",
+    ]
+    list_filter = ["action", "object_type", "actor_role", "created"]
     search_fields = ["actor__username", "actor_pseudonym", "owner__username", "object_repr", "detail", "ip"]
-    list_select_related = ["actor", "owner"]
+    list_select_related = ["actor", "owner", "project"]
     date_hierarchy = "created"
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -7,11 +7,18 @@ write nothing). An entry names what changed, never the values of secrets. When a
 by any path, :func:`forget_user` runs first (a ``pre_delete`` signal, see apps.py): entries about the
 user's own data go with it, entries the user wrote about other people's data stay with the actor
 replaced by :func:`pseudonym`.
+
+Every entry also carries its object's project and the actor's role there (:class:`Scope`). This room
+knows no projects: ``projects`` registers the function that finds them (:func:`set_scope_resolver`, in
+its ``ready``), as a higher room answers a lower one's signal. Reads of one's own data are not audited
+in a personal project; in a shared one every member's read is (the project's owners read its log).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -39,6 +46,34 @@ class Read(StrEnum):
 # pg_advisory_xact_lock(namespace, actor): one reader's simultaneous requests (a replay page loads its
 # charts at once) are checked one after the other, so they write one entry, not one each
 READ_LOCK_NAMESPACE = 0x41554454
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an entry belongs: its object's project and the actor's role there ("staff" for a staff
+    member who is not a member, "" for none). ``shared``: the project is not a personal one, so even
+    reads of one's own rows there are audited."""
+
+    project_id: int | None = None
+    role: str = ""
+    shared: bool = False
+
+
+# (actor, objects) -> one Scope per object (None: no object); set by projects (projects.apps.ready)
+ScopeResolver = Callable[[Any, Sequence[Model | None]], list[Scope]]
+_resolver: ScopeResolver | None = None
+
+
+def set_scope_resolver(resolver: ScopeResolver | None) -> None:
+    """Register how entries find their project and the actor's role (``projects`` does, at start-up)."""
+    global _resolver
+    _resolver = resolver
+
+
+def scopes(actor: Any, objs: Sequence[Model | None]) -> list[Scope]:
+    if _resolver is None or not objs:
+        return [Scope() for _ in objs]
+    return _resolver(actor, objs)
 
 
 def client_ip(request: Any) -> str | None:
@@ -71,15 +106,19 @@ def record(
     owner_id: int | None = None,
     detail: str = "",
 ) -> AuditEntry:
-    """Write one entry; ``obj`` gives type, id, label and owner unless they are passed."""
+    """Write one entry; ``obj`` gives type, id, label and owner unless they are passed, and (through
+    the registered resolver) the project and the actor's role there."""
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_id = object_id or obj.pk
         object_repr = object_repr or str(obj)
         owner_id = owner_id if owner_id is not None else _owner_id(obj)
+    (scope,) = scopes(actor, [obj])
     return AuditEntry.objects.create(
         actor_id=_actor_id(actor),
         owner_id=owner_id,
+        project_id=scope.project_id,
+        actor_role=scope.role,
         action=action,
         object_type=object_type[:40],
         object_id=str(object_id or "")[:40],
@@ -94,7 +133,8 @@ def _actor_id(actor: Any) -> int | None:
 
 
 def record_read(actor: Any, obj: Model, *, what: str, request: Any = None, action: str = Action.VIEWED) -> bool:
-    """Audit ``actor`` reading ``obj`` unless they own it or read it the same way within the window.
+    """Audit ``actor`` reading ``obj`` unless it is their own row outside a shared project, or they read
+    it the same way within the window.
 
     ``what`` is a :class:`Read` (an export passes its file name with ``action=EXPORTED``). Only the
     server's view of who reads what counts: nothing the client sends can skip the entry. True when
@@ -110,10 +150,14 @@ def record_reads(
     if actor_id is None:
         return []
     detail = str(what)[:500]
-    owners = {(o._meta.model_name, str(o.pk)): (o, _owner_id(o)) for o in objs}
-    unseen = {key: (o, owner) for key, (o, owner) in owners.items() if owner != actor_id}
+    objs = list({(o._meta.model_name, str(o.pk)): o for o in objs}.values())
+    unseen = {}
+    for obj, scope in zip(objs, scopes(actor, objs), strict=True):
+        owner_id = _owner_id(obj)
+        if owner_id != actor_id or scope.shared:  # one's own data outside shared projects: no entry
+            unseen[(obj._meta.model_name, str(obj.pk))] = (obj, owner_id, scope)
     if not unseen:
-        return []  # the owner's own data: no entry
+        return []
     window = settings.EMOTION_AUDIT_READ_WINDOW_MINUTES
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -134,6 +178,8 @@ def record_reads(
             AuditEntry(
                 actor_id=actor_id,
                 owner_id=owner_id,
+                project_id=scope.project_id,
+                actor_role=scope.role,
                 action=action,
                 object_type=object_type[:40],
                 object_id=object_id[:40],
@@ -141,7 +187,7 @@ def record_reads(
                 detail=detail,
                 ip=ip,
             )
-            for (object_type, object_id), (obj, owner_id) in unseen.items()
+            for (object_type, object_id), (obj, owner_id, scope) in unseen.items()
         )
 
 
@@ -177,3 +223,43 @@ def entries_for(user: Any):
     from django.db.models import Q
 
     return AuditEntry.objects.filter(Q(actor=user) | Q(owner=user)).select_related("actor", "owner")
+
+
+def entries_of_project(project_id: int, action: str = ""):
+    """A project's log (its owners read it: projects.views), newest first, optionally one action's."""
+    qs = AuditEntry.objects.filter(project_id=project_id).select_related("actor", "owner")
+    return qs.filter(action=action) if action else qs
+
+
+LOG_COLUMNS = ["created", "actor", "role", "action", "object_type", "object_id", "object", "owner", "detail", "ip"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def entries_csv(entries) -> Iterator[str]:
+    """``entries`` as CSV lines, read in chunks (a project's whole log is streamed, never held)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(LOG_COLUMNS)
+    for e in entries.iterator(chunk_size=500):
+        row = [
+            e.created.isoformat(timespec="seconds"),
+            e.actor_label,
+            e.actor_role,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.object_repr,
+            e.owner.get_username() if e.owner is not None else "",
+            e.detail,
+            e.ip,
+        ]
+        yield writer.writerow([_cell(v) for v in row])

@@ -9,5 +9,5 @@ from audit import services as audit
 @login_required
 def audit_log(request):
     # person_merge: the merge an entry recorded, when it was one (people.PersonMerge), for its undo button
-    entries = audit.entries_for(request.user).select_related("person_merge")[:500]
+    entries = audit.entries_for(request.user).select_related("person_merge", "project")[:500]
     return render(request, "audit/log.html", {"entries": entries})

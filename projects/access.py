@@ -13,8 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
+from audit.services import Scope
 from projects.models import Membership, Project
 
 Role = Membership.Role
@@ -29,6 +31,7 @@ class Action(StrEnum):
     CONSENT = "consent"  # a person's consent record
     DELETE = "delete"  # delete sessions and people
     MEMBERS = "members"  # add, change and remove members
+    LOG = "log"  # read the project's audit log (and export it)
     SETTINGS = "settings"  # rename or delete the project, its retention and quota
 
 
@@ -86,6 +89,29 @@ def require(user: Any, obj: Any, action: Action) -> None:
         raise Http404("not found")
     if not allows(role, action):
         raise PermissionDenied("Your role in this project does not allow this.")
+
+
+STAFF = "staff"  # an audit entry's role for a staff member acting where they are no member
+
+
+def audit_scopes(user: Any, objs: Any) -> list[Scope]:
+    """For the audit log (registered in projects.apps): each object's project, ``user``'s role there when
+    they acted (``staff`` for staff who are not members, "" for none) and whether the project is shared.
+    One query for all the objects."""
+    ids = [project_id_of(obj) if obj is not None else None for obj in objs]
+    known = {pid for pid in ids if pid is not None}
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    rows: dict[int, tuple[bool, str | None]] = {}
+    if known:
+        role = Membership.objects.filter(project=OuterRef("pk"), user_id=user_id).values("role")[:1]
+        found = Project.objects.filter(pk__in=known).annotate(role=Subquery(role))
+        rows = {pk: (personal, role) for pk, personal, role in found.values_list("pk", "personal", "role")}
+    fallback = STAFF if user_id is not None and user.is_staff else ""
+    out = []
+    for pid in ids:
+        personal, role = rows.get(pid, (True, None))  # a project gone (or none): no project on the entry
+        out.append(Scope(pid if pid in rows else None, role or fallback, shared=pid in rows and not personal))
+    return out
 
 
 def project_ids(user: Any, action: Action = Action.VIEW):

@@ -10,4 +10,6 @@ urlpatterns = [
     path("<int:project_id>/members/", views.member_add, name="project_member_add"),
     path("<int:project_id>/members/<int:user_id>/remove/", views.member_remove, name="project_member_remove"),
     path("<int:project_id>/delete/", views.project_delete, name="project_delete"),
+    path("<int:project_id>/log/", views.project_log, name="project_log"),
+    path("<int:project_id>/log.csv", views.project_log_csv, name="project_log_csv"),
 ]

@@ -1,13 +1,17 @@
 """Project pages: your projects (and a new one), a project's members (owners add, change and remove them;
-anyone leaves), deleting an empty project. Thin: access in projects.access, the work in services."""
+anyone leaves), deleting an empty project, the project's audit log (owners). Thin: access in
+projects.access, the work in services."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit import services as audit
+from emotionsite.streaming import streaming_response
 from projects import access, services
 from projects.access import Action
 from projects.models import Membership, Project
@@ -42,6 +46,7 @@ def project_detail(request, project_id: int):
         "members": project.memberships.select_related("user").order_by("user__username"),
         "role": access.role_of(request.user, project),
         "can_manage": access.can(request.user, project, Action.MEMBERS),
+        "can_read_log": access.can(request.user, project, Action.LOG),
         "roles": Membership.Role.choices,
         "table": [(a.value, [access.allows(r, a) for r, _ in Membership.Role.choices]) for a in Action],
     }
@@ -92,3 +97,38 @@ def project_delete(request, project_id: int):
         return redirect("project_detail", project.pk)
     messages.success(request, f"Deleted the project “{name}”.")
     return redirect("projects")
+
+
+LOG_PAGE = 50
+
+
+def _log_action(request) -> str:
+    """The ``action`` filter: one of the log's actions, or "" for all (an unknown one is said, not obeyed)."""
+    action = request.GET.get("action", "")
+    if action and action not in audit.Action.values:
+        messages.error(request, "There is no such action; showing all of them.")
+        return ""
+    return action
+
+
+@login_required
+@require_GET
+def project_log(request, project_id: int):
+    """The project's audit log, newest first, 50 a page, filterable by action (owners; staff)."""
+    project = _project(request, project_id, Action.LOG)
+    action = _log_action(request)
+    page = Paginator(audit.entries_of_project(project.pk, action), LOG_PAGE).get_page(request.GET.get("page"))
+    context = {"project": project, "page": page, "action": action, "actions": audit.Action.choices}
+    return render(request, "projects/log.html", context)
+
+
+@login_required
+@require_GET
+def project_log_csv(request, project_id: int):
+    """The whole log (or one action's) as CSV, streamed."""
+    project = _project(request, project_id, Action.LOG)
+    entries = audit.entries_of_project(project.pk, _log_action(request))
+    response = streaming_response(audit.entries_csv(entries), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-log.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response

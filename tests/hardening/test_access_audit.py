@@ -388,6 +388,11 @@ ROUTES: dict[str, list[Check]] = {
             after=lambda w: _project_gone(w, "empty_project"),
         )
     ],
+    # the project's audit log: its owners' (analysts and viewers 403: ROLES; tests/projects/test_audit_log.py)
+    "project_log": [Check(lambda w: f"/projects/{w.extra['team'].pk}/log/", "owner", contains=b'id="project-log"')],
+    "project_log_csv": [
+        Check(lambda w: f"/projects/{w.extra['team'].pk}/log.csv", "owner", contains=b"created,actor,role,action")
+    ],
     "api_project_members": [
         Check(lambda w: f"/api/projects/{w.extra['team'].pk}/members/", "owner", api=True, contains=b"team-viewer"),
         Check(
@@ -899,6 +904,8 @@ ROLES: dict[str, list[RoleCheck]] = {
         R(lambda w: f"/projects/{w.extra['team'].pk}/members/{w.owner.pk}/remove/", 403, 403, "post")
     ],
     "project_delete": [R(lambda w: f"/projects/{w.extra['team'].pk}/delete/", 403, 403, "post")],
+    "project_log": [R(lambda w: f"/projects/{w.extra['team'].pk}/log/", 403, 403)],
+    "project_log_csv": [R(lambda w: f"/projects/{w.extra['team'].pk}/log.csv", 403, 403)],
     "api_project_members": [
         R(lambda w: f"/api/projects/{w.extra['team'].pk}/members/", 200, 200, api=True),
         R(
