@@ -50,6 +50,7 @@ PEOPLE_COLUMNS = [
     "blinks",
     "blinks_per_minute",
     "eye_closures",
+    "eye_closure_times",
     "eyes",
     "counted",
     "weights_version",
@@ -147,6 +148,9 @@ def people_rows(session: Session, include_unreliable: bool = False) -> list[dict
                     "blinks": p["eyes"]["blinks"] if p["eyes"] else None,
                     "blinks_per_minute": p["eyes"]["blinks_per_minute"] if p["eyes"] else None,
                     "eye_closures": len(p["eyes"]["closures"]) if p["eyes"] else None,
+                    "eye_closure_times": "; ".join(f"{a:.2f}+{d:.2f}" for a, d in p["eyes"]["closures"])
+                    if p["eyes"]
+                    else None,
                     "eyes": p["eyes_status"],
                     "counted": "all faces" if include_unreliable else "reliable faces",
                     "weights_version": session.emotion_weights_version,

@@ -88,6 +88,7 @@ def test_people_csv_and_page_show_the_measures(auth_client, posed):
     (row,) = list(csv.DictReader(io.StringIO(read_body(r).decode())))
     assert (row["looking_away_share"], row["mean_abs_yaw"], row["mean_abs_pitch"]) == ("0.5", "13.75", "7.5")
     assert (row["blinks"], row["blinks_per_minute"], row["eye_closures"], row["eyes"]) == ("2", "4.0", "1", "measured")
+    assert row["eye_closure_times"] == "5.00+0.80"  # start + duration, seconds
     page = auth_client.get(f"/sessions/{posed.pk}/people/").content.decode()
     assert '<span class="looking-away">50%</span>' in page
     assert '<span class="abs-yaw">13.8</span>' in page and '<span class="abs-pitch">7.5</span>' in page
