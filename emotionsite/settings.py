@@ -302,6 +302,8 @@ EMOTION_STAGING_DIR = Path(env_str("EMOTION_STAGING_DIR", str(VAR_DIR / "staging
 EMOTION_WEB_NODE = env_str("EMOTION_WEB_NODE", socket.gethostname()).strip() or socket.gethostname()
 EMOTION_DEFAULT_SAMPLE_FPS = float(env_str("EMOTION_DEFAULT_SAMPLE_FPS", "5"))
 EMOTION_SEGMENT_SECONDS = env_int("EMOTION_SEGMENT_SECONDS", 20)
+# blinks: eye visibility on every source frame between the sampled ones (docs/measures.md)
+EMOTION_BLINKS = env_bool("EMOTION_BLINKS", True)
 EMOTION_SEGMENT_LEASE_SECONDS = env_int("EMOTION_SEGMENT_LEASE_SECONDS", 120)
 EMOTION_SEGMENT_MAX_ATTEMPTS = env_int("EMOTION_SEGMENT_MAX_ATTEMPTS", 4)  # then the session fails
 # Longest video accepted (its frames' timestamps, not the container's claim), and how many segments of

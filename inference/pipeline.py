@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from inference import attention as attention_mod
+from inference import blinks as blinks_mod
 from inference import faces as faces_mod
 from inference import identity, media
 from inference import quality as quality_mod
@@ -127,6 +128,9 @@ class Analyzer:
         self._interval = 0.0
         self._last_time: float | None = None
         self.keep_summaries = keep_summaries  # False: a live recording's analyzer never summarises (bounded memory)
+        # eye visibility per track on every source frame (inference.blinks), when analyze_video turns it on
+        self.eyes = False
+        self.eye_series: dict[int, dict] = {}
 
     # ------------------------------------------------------------- state between processes
     def to_state(self) -> dict:
@@ -272,6 +276,7 @@ class Analyzer:
         tr = self.tracker
         t0 = _time.perf_counter()
         results = []
+        gray = blinks_mod.to_gray(image) if self.eyes and visible else None
         for slot, (t, lm, p) in enumerate(zip(visible, lms, probs, strict=False)):
             att = attention_mod.analyse(lm, w, h)
             k = int(np.argmax(p))
@@ -302,6 +307,8 @@ class Analyzer:
                     uncertainty=round(normalised_entropy(p), 6),
                 )
             )
+            if gray is not None:
+                self._record_eye(t.id, index, blinks_mod.eye_visibility(gray, lm), results[-1].quality)
             if not self.keep_summaries:
                 continue
             agg = self._agg[t.id]
@@ -319,6 +326,53 @@ class Analyzer:
         self.frames += 1
         self.faces += len(results)
         return FrameResult(index=index, time=time, faces=results)
+
+    # ------------------------------------------------------------- eyes between sampled frames
+    def _record_eye(self, track_id: int, index: int, value: float | None, quality: float | None = None) -> None:
+        if value is None:
+            return
+        series = self.eye_series.setdefault(track_id, {"frames": [], "values": [], "quality": {}})
+        series["frames"].append(int(index))
+        series["values"].append(float(value))
+        if quality is not None:
+            series["quality"][int(index)] = float(quality)
+
+    def track_eyes(self, image: np.ndarray, index: int) -> None:
+        """Eye visibility of the faces tracked now on a source frame between two sampled ones: 68 landmarks
+        on each face's box of the last sampled frame (at most 1/fps old; boxes chained from frame to frame
+        drift down the face), nothing else. The tracker is not touched, so the sampled frames' results are
+        the same with or without this."""
+        t0 = _time.perf_counter()
+        image = media.to_rgb(image)
+        visible = self.tracker.visible
+        if visible:
+            gray = blinks_mod.to_gray(image)
+            for t, pts in zip(visible, faces_mod.landmarks(image, [t.box for t in visible]), strict=True):
+                self._record_eye(t.id, index, blinks_mod.eye_visibility(gray, pts))
+        self.timings["eyes"] = self.timings.get("eyes", 0.0) + _time.perf_counter() - t0
+
+    def eye_events(self, fps: float) -> dict[int, dict]:
+        """Per person of this video (merged track id): ``events`` (``blinks.EyeEvent``, each with the
+        ``quality`` of the face's sampled frame at or before its end), ``seconds`` measured."""
+        merged = self.identities()
+        groups: dict[int, dict[int, float]] = defaultdict(dict)
+        quality: dict[int, dict[int, float]] = defaultdict(dict)
+        for tid, series in self.eye_series.items():
+            root = merged.get(tid, tid)
+            for frame, value in zip(series["frames"], series["values"], strict=True):
+                groups[root].setdefault(frame, value)
+            quality[root].update(series["quality"])
+        out = {}
+        for root, values in groups.items():
+            frames = sorted(values)
+            events = blinks_mod.detect_events(frames, [values[f] for f in frames], fps)
+            sampled = sorted(quality[root])
+            for ev in events:
+                before = [f for f in sampled if f <= ev.end_frame]
+                key = before[-1] if before else (sampled[0] if sampled else None)
+                ev.quality = None if key is None else quality[root][key]
+            out[root] = {"events": events, "seconds": len(frames) / fps}
+        return out
 
     # ------------------------------------------------------------- summaries
     def identities(self) -> dict[int, int]:
@@ -386,8 +440,11 @@ class Analyzer:
 class VideoAnalysis:
     """Result of :func:`analyze_video` / :func:`analyze_image`."""
 
-    def __init__(self, path, info, frames, summary, timings, n_frames, elapsed):
+    def __init__(self, path, info, frames, summary, timings, n_frames, elapsed, eyes=None, eyes_unavailable=""):
         self.path = str(path)
+        # merged track id -> {"events": [blinks.EyeEvent], "seconds": measured}; None when not measured
+        self.eyes: dict | None = eyes
+        self.eyes_unavailable = eyes_unavailable  # why not, in words ("" when measured or not asked for)
         self.info = info
         self.frames: list[FrameResult] = frames
         self.summary: list[PersonSummary] = summary
@@ -401,6 +458,13 @@ class VideoAnalysis:
             "media": self.info.to_dict(),
             "frames": [f.to_dict() for f in self.frames],
             "people": [s.to_dict() for s in self.summary],
+            "eyes": None
+            if self.eyes is None
+            else {
+                str(k): {"seconds": round(v["seconds"], 3), "events": [e.to_dict() for e in v["events"]]}
+                for k, v in self.eyes.items()
+            },
+            "eyes_unavailable": self.eyes_unavailable,
             "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
             "analysed_frames": self.n_frames,
             "elapsed_s": round(self.elapsed, 3),
@@ -423,16 +487,27 @@ def analyze_video(
     analyzer: Analyzer | None = None,
     on_frame=None,
     merge: bool = True,
+    eyes: bool = False,
     **kwargs,
 ) -> VideoAnalysis:
-    """Analyse a video (or an image) file; ``on_frame(frame, result)`` is called per frame."""
+    """Analyse a video (or an image) file; ``on_frame(frame, result)`` is called per frame.
+
+    ``eyes``: also measure eye visibility on every source frame between the sampled ones and find blinks
+    and eye closures (``VideoAnalysis.eyes``), when the source has at least ``blinks.MIN_FPS`` frames a
+    second (otherwise ``eyes_unavailable`` says why)."""
     info = media.probe(path)
     if analyzer is None and kwargs.get("detect_every") is None:
         kwargs["detect_every"] = auto_detect_every(fps or info.fps)
     an = analyzer or Analyzer(**kwargs)
+    unavailable = blinks_mod.availability(info.fps, info.kind) if eyes else ""
+    an.eyes = bool(eyes) and not unavailable
     frames = []
     t_start = _time.perf_counter()
-    it = media.iter_frames(path, fps=fps, start=start, end=end)
+    # with eyes, every source frame is decoded; the ones the sampling grid picks (the first at or after
+    # each 1/fps instant, as media.iter_video samples) are analysed, the others only have their eyes measured
+    it = media.iter_frames(path, fps=None if an.eyes else fps, start=start, end=end)
+    step = 1.0 / fps if (an.eyes and fps) else 0.0
+    next_t = start
     interval = (1.0 / fps) if fps else (1.0 / info.fps if info.fps else 0.0)
     while True:
         t0 = _time.perf_counter()
@@ -440,15 +515,32 @@ def analyze_video(
         an.timings["decode"] += _time.perf_counter() - t0
         if frame is None:
             break
+        if step:
+            if frame.time + 1e-6 < next_t:
+                an.track_eyes(frame.image, frame.index)
+                continue
+            while next_t <= frame.time + 1e-6:
+                next_t += step
         res = an.process(frame.image, frame.index, frame.time)
         frames.append(res)
         if on_frame is not None:
             on_frame(frame, res)
     an.tracker.finish()
+    found = an.eye_events(info.fps) if an.eyes else None
     if merge:
         an.relabel(frames)
     summary = an.summary(interval=interval if info.kind == "video" else 0.0)
-    return VideoAnalysis(path, info, frames, summary, dict(an.timings), len(frames), _time.perf_counter() - t_start)
+    return VideoAnalysis(
+        path,
+        info,
+        frames,
+        summary,
+        dict(an.timings),
+        len(frames),
+        _time.perf_counter() - t_start,
+        eyes=found,
+        eyes_unavailable=unavailable,
+    )
 
 
 def analyze_image(path, **kwargs) -> VideoAnalysis:

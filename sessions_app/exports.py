@@ -44,6 +44,14 @@ PEOPLE_COLUMNS = [
     *EMOTIONS,
     "dominant",
     "attention",
+    "looking_away_share",
+    "mean_abs_yaw",
+    "mean_abs_pitch",
+    "blinks",
+    "blinks_per_minute",
+    "eye_closures",
+    "eye_closure_times",
+    "eyes",
     "counted",
     "weights_version",
 ]
@@ -54,7 +62,8 @@ DECIMALS = {
     "time": 3,
     "time_on_screen": 3,
     **dict.fromkeys([*EMOTIONS, "attention", "eye_openness", "quality", "uncertainty", "reliable_share"], 4),
-    **dict.fromkeys(["yaw", "pitch", "roll"], 2),
+    **dict.fromkeys(["yaw", "pitch", "roll", "mean_abs_yaw", "mean_abs_pitch", "blinks_per_minute"], 2),
+    "looking_away_share": 4,
 }
 
 
@@ -133,6 +142,16 @@ def people_rows(session: Session, include_unreliable: bool = False) -> list[dict
                     **p["probabilities"],
                     "dominant": p["dominant"],
                     "attention": p["attention"],
+                    "looking_away_share": p["looking_away_share"],
+                    "mean_abs_yaw": p["mean_abs_yaw"],
+                    "mean_abs_pitch": p["mean_abs_pitch"],
+                    "blinks": p["eyes"]["blinks"] if p["eyes"] else None,
+                    "blinks_per_minute": p["eyes"]["blinks_per_minute"] if p["eyes"] else None,
+                    "eye_closures": len(p["eyes"]["closures"]) if p["eyes"] else None,
+                    "eye_closure_times": "; ".join(f"{a:.2f}+{d:.2f}" for a, d in p["eyes"]["closures"])
+                    if p["eyes"]
+                    else None,
+                    "eyes": p["eyes_status"],
                     "counted": "all faces" if include_unreliable else "reliable faces",
                     "weights_version": session.emotion_weights_version,
                 }

@@ -169,6 +169,9 @@ class Track(models.Model):
     # what identity decisions compare, set to set, instead of the mean.
     references = models.JSONField(default=list, blank=True)
     reference_quality = models.JSONField(default=list, blank=True)
+    # seconds of this track over which eye visibility was measured on every source frame (blinks,
+    # inference.blinks); null: not measured (source under 15 fps, EMOTION_BLINKS off, or analysed before)
+    eye_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "first_time"]
@@ -247,6 +250,37 @@ class Observation(models.Model):
             uncertainty=getattr(face, "uncertainty", None),
             **{e: face.probabilities[e] for e in EMOTION_FIELDS},
         )
+
+
+class EyeEvent(models.Model):
+    """A blink (100-400 ms) or a longer eye closure of one track, found on every source frame
+    (inference.blinks); written with its segment's observations, once (unique per track and start)."""
+
+    class Kind(models.TextChoices):
+        BLINK = "blink", "blink"
+        CLOSURE = "closure", "eye closure"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="eye_events")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, null=True, blank=True, related_name="eye_events")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="eye_events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    start_frame = models.PositiveIntegerField()
+    end_frame = models.PositiveIntegerField()  # the last closed frame
+    start = models.FloatField()  # seconds
+    end = models.FloatField()
+    # the face's quality on the sampled frame at or before the event's end (sessions_app.reliability)
+    quality = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "start"]
+        constraints = [models.UniqueConstraint(fields=["track", "start_frame"], name="eye_event_track_start_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.start:.2f} s in session {self.session_id}"
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
 
 
 class Segment(models.Model):

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from inference.classes import EMOTIONS
 from projects import access
 from projects.access import Action
+from sessions_app import measures
 from sessions_app.models import Session, Track
 from sessions_app.reliability import quality_bar, reliable_q
 from sessions_app.services.runs import current_observations
@@ -74,6 +75,7 @@ def _means(include_unreliable: bool) -> dict[str, Any]:
         "n": Count("id", filter=counted),
         "attention": Avg("attention", filter=counted),
         **{f"p_{e}": Avg(e, filter=counted) for e in EMOTIONS},
+        **measures.head_pose_aggregates(counted),
     }
 
 
@@ -88,6 +90,8 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
         for p in Person.objects.filter(pk__in=[r["person"] for r in rows if r["person"]]).prefetch_related("thumbnails")
     }
     interval = 1.0 / session.sample_fps if session.sample_fps and session.source != Session.Source.IMAGE else 0.0
+    eyes = measures.eyes_by_person(session, include_unreliable)
+    eyes_status = measures.eyes_status(session)
     out = []
     for r in rows:
         # nothing counted (no reliable face): no means at all, never zeros that would drag an average down
@@ -110,6 +114,9 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
                 "dominant": max(probs, key=probs.get) if r["n"] else None,
                 "attention": float(r["attention"]) if r["n"] else None,
                 "attention_percent": percent(float(r["attention"])) if r["n"] else None,
+                **measures.head_pose_row(r),
+                "eyes": eyes.get(r["person"]),
+                "eyes_status": eyes_status,
             }
         )
     return out
@@ -297,6 +304,11 @@ def people_summary(session: Session, include_unreliable: bool = False) -> list[d
                 "probabilities": row["probabilities"],
                 "dominant": row["dominant"],
                 "attention": row["attention"],
+                "looking_away_share": row["looking_away_share"],
+                "mean_abs_yaw": row["mean_abs_yaw"],
+                "mean_abs_pitch": row["mean_abs_pitch"],
+                "eyes": row["eyes"],
+                "eyes_status": row["eyes_status"],
             }
         )
     return out

@@ -32,7 +32,7 @@ from django.utils import timezone
 from accounts.locks import lock_owner
 from emotionsite import mediastore
 from inference.errors import MediaError
-from sessions_app.models import AnalysisRun, Observation, Segment, Session, Track
+from sessions_app.models import AnalysisRun, EyeEvent, Observation, Segment, Session, Track
 from sessions_app.services import runs
 from sessions_app.services.progress import send_state
 from sessions_app.signals import tracks_ready
@@ -307,7 +307,15 @@ def _run_engine(path: Path, session: Session, seg: Segment, worker: str):
         )
         update_progress(session.pk)
 
-    analysis = analyze_video(path, fps=fps, start=seg.start, end=end, analyzer=analyzer, on_frame=on_frame)
+    analysis = analyze_video(
+        path,
+        fps=fps,
+        start=seg.start,
+        end=end,
+        analyzer=analyzer,
+        on_frame=on_frame,
+        eyes=settings.EMOTION_BLINKS and not is_image,
+    )
     return analysis, analyzer
 
 
@@ -327,6 +335,7 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
         for face in frame.faces:
             s = summary.setdefault(face.track_id, {"first": frame.time, "last": frame.time, "n": 0})
             s["first"], s["last"], s["n"] = min(s["first"], frame.time), max(s["last"], frame.time), s["n"] + 1
+    eyes = getattr(analysis, "eyes", None)  # merged track id -> events and seconds measured; None: not measured
     tracks = []
     for root, s in summary.items():
         embs = [(raw[t].embedding, raw[t].n_embeddings) for t in members.get(root, [root]) if t in raw]
@@ -352,9 +361,12 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
                 embedding=embedding,
                 references=refs,
                 reference_quality=quals,
+                eye_seconds=None if eyes is None else round(eyes.get(root, {}).get("seconds", 0.0), 3),
             )
         )
     versions = {"emotion": str(getattr(analyzer.classifier, "version", "")), "detector": analyzer.detector}
+    # blinks: "measured", or why not (sessions_app.measures reads it for "not available")
+    versions["eyes"] = "measured" if eyes is not None else (getattr(analysis, "eyes_unavailable", "") or "off")
     if hasattr(analyzer.classifier, "identity"):  # the bytes really loaded: "older weights" compares these
         loaded = analyzer.classifier.identity()
         versions.update(emotion_file=loaded["file"], emotion_sha256=loaded["sha256"], device=loaded["device"])
@@ -380,6 +392,23 @@ def store_segment(session: Session, seg: Segment, analysis: Any, analyzer: Any, 
                 rows.append(Observation.from_face(session, track_id, frame.index, frame.time, face, run_id))
         for i in range(0, len(rows), BATCH):
             Observation.objects.bulk_create(rows[i : i + BATCH], ignore_conflicts=True)
+        events = [
+            EyeEvent(
+                session=session,
+                run_id=run_id,
+                track_id=ids[f"{seg.index}:{root}"],
+                kind=ev.kind,
+                start_frame=ev.start_frame,
+                end_frame=ev.end_frame,
+                start=ev.start,
+                end=ev.end,
+                quality=ev.quality,
+            )
+            for root, found in (eyes or {}).items()
+            if f"{seg.index}:{root}" in ids
+            for ev in found["events"]
+        ]
+        EyeEvent.objects.bulk_create(events, ignore_conflicts=True)
         Segment.objects.filter(pk=seg.pk).update(
             status=Segment.Status.DONE, progress=1.0, frames=analysis.n_frames, lease_until=None
         )

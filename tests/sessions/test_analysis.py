@@ -134,3 +134,30 @@ def test_expired_leases_are_reclaimed(user, monkeypatch, django_capture_on_commi
     assert queued == [(session.pk, 0)]
     assert Segment.objects.get(session=session, index=0).status == Segment.Status.PENDING
     assert Segment.objects.get(session=session, index=1).status == Segment.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_segment_stores_blinks_once(user, media_dir, monkeypatch):
+    """The worker stores the engine's blinks (tests/inference/test_blinks.py lists them) with the tracks'
+    measured seconds and says they were measured; a segment stored twice stores each event once."""
+    from sessions_app import measures
+    from sessions_app.models import EyeEvent
+    from sessions_app.services import analysis
+    from sessions_app.tasks import analyse_segment
+
+    session = _stored_session(user, media_dir / "talking_face_tpsmm_driving.mp4", Session.Source.UPLOAD, sample_fps=5.0)
+    engine, results = analysis._run_engine, []
+    monkeypatch.setattr(
+        analysis, "_run_engine", lambda *a: results[0] if results else results.append(engine(*a)) or results[0]
+    )
+    assert analyse_segment(session.pk, 0) == "done"
+    session.refresh_from_db()
+    assert measures.eyes_status(session) == "measured"
+    starts = sorted(EyeEvent.objects.filter(session=session, kind="blink").values_list("start_frame", flat=True))
+    assert len(starts) == 4 and abs(starts[0] - 19) <= 2 and abs(starts[-1] - 149) <= 2
+    (eyes,) = measures.eyes_by_person(session).values()
+    assert eyes["blinks"] == 4 and eyes["seconds"] == pytest.approx(6.76, abs=0.2)
+    Segment.objects.filter(session=session).update(status=Segment.Status.PENDING)
+    Session.objects.filter(pk=session.pk).update(status=Session.Status.ANALYSING)
+    assert analyse_segment(session.pk, 0) == "done"
+    assert EyeEvent.objects.filter(session=session).count() == 4
