@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Lower
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 
 from inference.classes import EMOTIONS
 from projects import access
 from projects.access import Action
+from sessions_app.forms import SORTS, parse_filters
 from sessions_app.models import Observation, Session, Track
 from sessions_app.reliability import quality_bar, reliable_q
 from sessions_app.services.runs import current_observations
@@ -62,11 +65,6 @@ def workspace(user: Any, params: Any, page_size: int = WORKSPACE_PAGE_SIZE) -> d
     ignored values, and what the controls need. A ``project`` the user is not a member of: Http404.
 
     Lists the projects the user is a member of (staff too: the admin lists everyone's)."""
-    from django.core.paginator import Paginator
-    from django.http import Http404, QueryDict
-
-    from sessions_app.forms import SORTS, parse_filters
-
     values, notes = parse_filters(params)
     projects = list(access.projects_for(user))
     project = None
