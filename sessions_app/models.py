@@ -69,6 +69,10 @@ class Session(models.Model):
     # "" for files stored before these fields (served by sniffing until `manage.py secure_media_names`)
     original_format = models.CharField(max_length=10, blank=True)
     playable_format = models.CharField(max_length=10, blank=True)
+    # the name and size of the file as sent (uploads, manage.py import_videos): shown and matched only,
+    # never used as a storage name; import_videos skips a file already in the project by the two
+    original_name = models.CharField(max_length=255, blank=True)
+    original_size = models.PositiveBigIntegerField(null=True, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
     # the analysis run whose results the session shows (null: none yet); a re-analysis switches it
     current_run = models.ForeignKey("AnalysisRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

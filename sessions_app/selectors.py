@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Avg, Count
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Lower
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 
 from inference.classes import EMOTIONS
 from projects import access
 from projects.access import Action
 from sessions_app import measures
-from sessions_app.models import Session, Track
+from sessions_app.forms import SORTS, parse_filters
+from sessions_app.models import Observation, Session, Track
 from sessions_app.reliability import quality_bar, reliable_q
 from sessions_app.services.runs import current_observations
 from sessions_app.units import percent
@@ -20,6 +24,7 @@ from sessions_app.units import percent
 # sessions_app reads who is who through its rows and never imports the people room. A person's
 # thumbnails come oldest first (their model's ordering).
 Person = Track._meta.get_field("person").related_model
+Thumbnail = Person._meta.get_field("thumbnails").related_model
 
 
 def visible_sessions(user: Any, action: Action = Action.VIEW):
@@ -44,24 +49,129 @@ def get_session_or_404(user: Any, session_id: Any, action: Action = Action.VIEW)
     return session
 
 
-def sessions_for(user: Any) -> list[Session]:
-    """The sessions of every project the user is in, newest first, each with ``people_list`` (people
-    seen, with thumbnails) and its project."""
-    sessions = list(_member_sessions(user))
-    if not sessions:
-        return sessions
-    people = Person.objects.filter(tracks__session__in=sessions).distinct().prefetch_related("thumbnails")
-    by_id = {p.pk: p for p in people}
-    seen: dict[int, list] = {s.pk: [] for s in sessions}
-    pairs = (
-        Session.objects.filter(pk__in=seen, tracks__person__isnull=False).values_list("pk", "tracks__person").distinct()
-    )
-    for session_id, person_id in pairs:
-        if person_id in by_id:
-            seen[session_id].append(by_id[person_id])
+# --------------------------------------------------------------------------- the workspace (sessions list)
+WORKSPACE_PAGE_SIZE = 20
+WORKSPACE_FACES = 4  # people shown per session row
+_ORDER = {  # forms.SORTS names these
+    "newest": ("-created", "-pk"),
+    "oldest": ("created", "pk"),
+    "title": (Lower("title"), "pk"),
+    "duration": ("-duration", "-created", "-pk"),
+}
+
+
+def workspace(user: Any, params: Any, page_size: int = WORKSPACE_PAGE_SIZE) -> dict[str, Any]:
+    """The sessions list: the user's projects (the switcher), the checked filters, one page of sessions
+    (each with ``faces``: up to WORKSPACE_FACES people with thumbnail and dominant emotion), the notes on
+    ignored values, and what the controls need. A ``project`` the user is not a member of: Http404.
+
+    Lists the projects the user is a member of (staff too: the admin lists everyone's)."""
+    values, notes = parse_filters(params)
+    projects = list(access.projects_for(user))
+    project = None
+    if values["project"] is not None:
+        project = next((p for p in projects if p.pk == values["project"]), None)
+        if project is None:  # another project's id, or none such: unknown, as everywhere else
+            raise Http404("no such project")
+    project_ids = [project.pk] if project else [p.pk for p in projects]
+    people, person = [], None
+    names = Person.objects.only("pk", "project_id", "number", "name")  # never their embeddings
+    if project is not None:  # the person filter's choices: the chosen project's people
+        people = list(names.filter(project=project).order_by("number")[:500])
+    if values["person"] is not None:
+        person = next((p for p in people if p.pk == values["person"]), None)
+        if person is None:
+            person = names.filter(pk=values["person"], project__in=project_ids).first()
+        if person is None:
+            notes.append("Ignored the person filter: no such person in the projects shown.")
+    sessions = workspace_sessions(project_ids, values, person)
+    page = Paginator(sessions, page_size).get_page(params.get("page"))
+    rows = list(page.object_list)
+    attach_faces(rows)
+    kept = QueryDict(mutable=True)  # the filters the page links keep (valid values only)
+    for name in ("project", "q", "status", "kind", "since", "until", "sort"):
+        value = values[name]
+        if value not in (None, "") and not (name == "sort" and value == "newest"):
+            kept[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if person is not None:
+        kept["person"] = str(person.pk)
+    recordable = {p.pk for p in access.projects_for(user, Action.RECORD)}
+    filtered = any(values[k] for k in ("q", "status", "kind", "since", "until")) or person is not None
+    return {
+        "projects": projects,
+        "project": project,
+        "people": people,
+        "person": person,
+        "filters": values,
+        "notes": notes,
+        "page": page,
+        "sessions": rows,
+        "query": kept.urlencode(),
+        "filtered": filtered,
+        "can_record": bool(recordable & set(project_ids)) if project_ids else False,
+        "status_choices": Session.Status.choices,
+        "kind_choices": Session.Source.choices,
+        "sorts": list(SORTS.items()),
+    }
+
+
+def workspace_sessions(project_ids: list[int], values: dict[str, Any], person: Any = None):
+    """The sessions of ``project_ids`` matching ``values`` (parsed by forms.parse_filters), sorted."""
+    qs = Session.objects.filter(project__in=project_ids).select_related("project")
+    if values.get("q"):
+        qs = qs.filter(title__icontains=values["q"])
+    if values.get("status"):
+        qs = qs.filter(status=values["status"])
+    if values.get("kind"):
+        qs = qs.filter(source=values["kind"])
+    if values.get("since"):
+        qs = qs.filter(created__date__gte=values["since"])
+    if values.get("until"):
+        qs = qs.filter(created__date__lte=values["until"])
+    if person is not None:  # seen in the results the session shows (its current run)
+        seen = Track.objects.filter(session=OuterRef("pk"), run_id=OuterRef("current_run_id"), person=person)
+        qs = qs.filter(Exists(seen))
+    return qs.order_by(*_ORDER.get(values.get("sort") or "newest", _ORDER["newest"]))
+
+
+def attach_faces(sessions: list[Session], limit: int = WORKSPACE_FACES) -> None:
+    """Set ``faces`` on each session: the people most on screen in its current run (at most ``limit``),
+    each ``{"person", "name", "thumbnail", "dominant"}`` (thumbnail: the oldest one's id or None; dominant:
+    the emotion with the highest mean over reliable faces, or None). Two queries for the whole page."""
     for s in sessions:
-        s.people_list = sorted(seen[s.pk], key=lambda p: p.number)
-    return sessions
+        s.faces = []
+    runs = {s.current_run_id: s for s in sessions if s.current_run_id}
+    if not runs:
+        return
+    rows = (
+        Observation.objects.filter(run_id__in=runs, person__isnull=False)
+        .values("run", "person")
+        .annotate(**_means(False))
+        .order_by("run", "-n_all", "person")
+    )
+    picked: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        chosen = picked.setdefault(r["run"], [])
+        if len(chosen) < limit:
+            chosen.append(r)
+    first_thumb = Thumbnail.objects.filter(person=OuterRef("pk")).order_by("created", "pk").values("pk")[:1]
+    ids = {r["person"] for chosen in picked.values() for r in chosen}
+    named = Person.objects.filter(pk__in=ids).only("pk", "number", "name")
+    people = {p.pk: p for p in named.annotate(thumb=Subquery(first_thumb))}
+    for run_id, chosen in picked.items():
+        for r in chosen:
+            person = people.get(r["person"])
+            if person is None:
+                continue
+            means = {e: r[f"p_{e}"] for e in EMOTIONS}
+            runs[run_id].faces.append(
+                {
+                    "person": person,
+                    "name": person.display_name,
+                    "thumbnail": person.thumb,
+                    "dominant": max(means, key=means.get) if r["n"] else None,
+                }
+            )
 
 
 def _means(include_unreliable: bool) -> dict[str, Any]:
@@ -120,12 +230,6 @@ def session_people(session: Session, include_unreliable: bool = False) -> list[d
             }
         )
     return out
-
-
-def _member_sessions(user: Any):
-    # the home page lists the user's projects' sessions, staff's too (the admin lists everyone's)
-    ids = access.project_ids(user, Action.VIEW)
-    return Session.objects.filter(project__in=ids).select_related("project").order_by("-created")
 
 
 # --------------------------------------------------------------------------- replay: timeline data

@@ -15,7 +15,7 @@ from projects.access import Action
 from sessions_app import exports, mediatypes
 from sessions_app.http import disposition, serve_stored_file
 from sessions_app.reliability import counts_all
-from sessions_app.selectors import get_session_or_404, session_people, sessions_for
+from sessions_app.selectors import get_session_or_404, session_people, workspace
 from sessions_app.services import manage, media, runs, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 from sessions_app.units import ATTENTION_DEFINITION
@@ -23,15 +23,22 @@ from sessions_app.units import ATTENTION_DEFINITION
 
 @login_required
 def home(request):
-    context = {"sessions": sessions_for(request.user), "storage": storage_quota.usage(request.user)}
+    """The workspace: the sessions of the user's projects, filtered, sorted and paged (selectors.workspace)."""
+    context = {**workspace(request.user, request.GET), "storage": storage_quota.usage(request.user)}
     return render(request, "home.html", context)
 
 
 @login_required
 def new_session(request):
-    # the projects the user may record into; the personal one first (the default)
+    # the projects the user may record into; the personal one first (the default), or ?project= (from the
+    # workspace's New session link) when the user may record there
     projects = list(access.projects_for(request.user, Action.RECORD))
-    context = {"max_mb": settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024), "projects": projects}
+    chosen = request.GET.get("project", "")
+    context = {
+        "max_mb": settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024),
+        "projects": projects,
+        "chosen": int(chosen) if chosen.isdigit() and any(str(p.pk) == chosen for p in projects) else None,
+    }
     return render(request, "sessions/new.html", context)
 
 

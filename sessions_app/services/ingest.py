@@ -90,6 +90,8 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "",
                 height=info.height,
                 sample_fps=settings.EMOTION_DEFAULT_SAMPLE_FPS,
                 original_format=fmt,
+                original_name=name[:255],
+                original_size=os.path.getsize(path),
             )
             with open(path, "rb") as fh:
                 session.original.save(stored_as, File(fh), save=False)

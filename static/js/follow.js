@@ -4,7 +4,9 @@
 // code (the log-in ended, the session is gone) stops following instead of retrying for ever.
 import { isFinalClose, openSocket } from "./ws.js";
 
-export function followSession(sessionId, url, { bar, say }) {
+// ``onState(msg)`` sees every state message; ``redirect()`` says whether "done" opens the session page
+// (the upload queue of several files stays where it is).
+export function followSession(sessionId, url, { bar, say, onState, redirect = () => true }) {
   let finished = false;
   const connect = () => {
     const ws = openSocket(`/ws/sessions/${sessionId}/`);
@@ -13,10 +15,11 @@ export function followSession(sessionId, url, { bar, say }) {
       const msg = JSON.parse(ev.data);
       if (msg.type !== "session.state") return; // summaries' states share the socket
       if (bar) bar.value = msg.progress;
+      onState?.(msg);
       if (msg.status === "done") {
         finished = true;
         say("Done.");
-        window.location.href = url;
+        if (redirect()) window.location.href = url;
       } else if (msg.status === "failed") {
         finished = true;
         say(`Analysis failed: ${msg.error}`);
