@@ -74,6 +74,21 @@ class PersonSummarySerializer(serializers.Serializer):
     )
     dominant = serializers.CharField(allow_null=True, help_text="None when no face of the person was counted")
     attention = serializers.FloatField(allow_null=True, help_text="0..1; None when no face of the person was counted")
+    valence_estimate = serializers.FloatField(
+        allow_null=True,
+        help_text="-1..1, DERIVED from the mean probabilities (docs/measures.md: a placement of the categories, "
+        "not a measurement); None when no face was counted",
+    )
+    arousal_estimate = serializers.FloatField(allow_null=True, help_text="-1..1, derived as valence_estimate is")
+    looking_away_share = serializers.FloatField(
+        allow_null=True, help_text="0..1 of counted faces with |yaw| > 30 or |pitch| > 20 degrees"
+    )
+    mean_abs_yaw = serializers.FloatField(allow_null=True, help_text="degrees")
+    mean_abs_pitch = serializers.FloatField(allow_null=True, help_text="degrees")
+    eyes = serializers.DictField(
+        allow_null=True, help_text="blinks, blinks_per_minute, closures [[start, duration]], seconds measured"
+    )
+    eyes_status = serializers.CharField(help_text='"measured", or why blinks are not available')
 
 
 def session_for(

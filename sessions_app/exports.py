@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from inference import affect
 from inference.classes import EMOTIONS
 from sessions_app.models import Session
 from sessions_app.reliability import is_reliable
@@ -33,7 +34,11 @@ OBSERVATION_VALUES = [
     "uncertainty",
 ]
 # ``reliable``: the face is at or above the quality bar (no score: stored before it was measured)
-OBSERVATION_COLUMNS = ["session", "person_id", "person_name", *OBSERVATION_VALUES, "reliable", "weights_version"]
+# derived from the probabilities (inference.affect: a placement of the categories, not a measurement)
+DERIVED = ["valence_estimate", "arousal_estimate"]
+OBSERVATION_COLUMNS = [
+    "session", "person_id", "person_name", *OBSERVATION_VALUES, *DERIVED, "reliable", "weights_version",
+]  # fmt: skip
 MARKER_COLUMNS = ["time", "time_mmss", "note", "author", "created"]
 PEOPLE_COLUMNS = [
     "person_id",
@@ -44,6 +49,7 @@ PEOPLE_COLUMNS = [
     *EMOTIONS,
     "dominant",
     "attention",
+    *DERIVED,
     "looking_away_share",
     "mean_abs_yaw",
     "mean_abs_pitch",
@@ -61,7 +67,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DECIMALS = {
     "time": 3,
     "time_on_screen": 3,
-    **dict.fromkeys([*EMOTIONS, "attention", "eye_openness", "quality", "uncertainty", "reliable_share"], 4),
+    **dict.fromkeys([*EMOTIONS, "attention", "eye_openness", "quality", "uncertainty", "reliable_share", *DERIVED], 4),
     **dict.fromkeys(["yaw", "pitch", "roll", "mean_abs_yaw", "mean_abs_pitch", "blinks_per_minute"], 2),
     "looking_away_share": 4,
 }
@@ -88,12 +94,15 @@ def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
         rec = dict(zip(fields, row, strict=True))
         pid, name, number = rec.pop("person_id"), rec.pop("person__name"), rec.pop("person__number")
         display = (name or f"Person {number}") if pid is not None else ""
+        va = affect.valence_arousal([rec[e] for e in EMOTIONS])
         yield fixed(
             {
                 "session": session.pk,
                 "person_id": pid,
                 "person_name": display,
                 **rec,
+                "valence_estimate": va[0] if va else None,
+                "arousal_estimate": va[1] if va else None,
                 "reliable": is_reliable(rec["quality"]),
                 "weights_version": version,
             }
@@ -142,6 +151,8 @@ def people_rows(session: Session, include_unreliable: bool = False) -> list[dict
                     **p["probabilities"],
                     "dominant": p["dominant"],
                     "attention": p["attention"],
+                    "valence_estimate": p["valence_estimate"],
+                    "arousal_estimate": p["arousal_estimate"],
                     "looking_away_share": p["looking_away_share"],
                     "mean_abs_yaw": p["mean_abs_yaw"],
                     "mean_abs_pitch": p["mean_abs_pitch"],

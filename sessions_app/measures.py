@@ -1,5 +1,8 @@
 """Measures beyond the seven probabilities, read from the stored rows (docs/measures.md).
 
+Valence and arousal: a derived estimate from the probabilities (``inference.affect``); the mean over a
+person's counted faces is the estimate of their mean probabilities (it is linear in them).
+
 Head pose: per person, the share of counted faces looking away (``|yaw| > LOOK_AWAY_YAW`` or
 ``|pitch| > LOOK_AWAY_PITCH`` degrees) and the mean absolute yaw and pitch, over the same faces as the
 other means (reliable ones unless the user counts all). Blinks and eye closures: ``EyeEvent`` rows and
@@ -14,6 +17,7 @@ from typing import Any
 from django.db.models import Avg, Count, Q
 from django.db.models.functions import Abs
 
+from inference import affect
 from sessions_app.models import EyeEvent, Session
 from sessions_app.reliability import reliable_q
 from sessions_app.services.runs import current_tracks
@@ -30,6 +34,18 @@ def looking_away_q() -> Q:
         | Q(pitch__gt=LOOK_AWAY_PITCH)
         | Q(pitch__lt=-LOOK_AWAY_PITCH)
     )
+
+
+def affect_row(probabilities: dict[str, float | None]) -> dict[str, float | None]:
+    """``valence_estimate`` and ``arousal_estimate`` (-1..1) of mean probabilities (None: nothing counted)."""
+    va = affect.valence_arousal(probabilities)
+    if va is None:
+        return {"valence_estimate": None, "arousal_estimate": None}
+    return {
+        "valence_estimate": va[0],
+        "arousal_estimate": va[1],
+        "affect_text": (f"{va[0]:+.2f}".replace("-", "−"), f"{va[1]:+.2f}".replace("-", "−")),  # for the page
+    }
 
 
 def head_pose_aggregates(counted: Q | None) -> dict[str, Any]:

@@ -111,3 +111,30 @@ def test_blinks_not_available_says_why(auth_client, posed):
     r = auth_client.get(f"/sessions/{posed.pk}/export/people.csv")
     (row,) = list(csv.DictReader(io.StringIO(read_body(r).decode())))
     assert row["blinks"] == "" and row["eyes"] == f"not available: {reason}"
+
+
+def test_valence_and_arousal_estimate_on_the_card_and_in_the_exports(auth_client, posed):
+    """Alice's faces are 0.8 happy, the other six classes 0.2 / 6 each: the estimate is the published
+    places (2 x lexicon score - 1) weighted by those probabilities."""
+    rest = 0.2 / 6
+    valence = 0.8 * 0.92 + rest * (-0.666 - 0.896 - 0.854 - 0.896 + 0.75 - 0.062)
+    arousal = 0.8 * 0.464 + rest * (0.73 + 0.55 + 0.68 - 0.424 + 0.75 - 0.632)
+    (alice,) = session_people(posed)
+    assert (alice["valence_estimate"], alice["arousal_estimate"]) == pytest.approx((valence, arousal))
+    page = auth_client.get(f"/sessions/{posed.pk}/people/").content.decode()
+    assert 'Derived estimate: valence <span class="valence">+0.65</span>' in page
+    assert '<span class="arousal">+0.43</span>' in page
+    (row,) = list(
+        csv.DictReader(io.StringIO(read_body(auth_client.get(f"/sessions/{posed.pk}/export/people.csv")).decode()))
+    )
+    assert (row["valence_estimate"], row["arousal_estimate"]) == (f"{valence:.4f}", f"{arousal:.4f}")
+    rows = list(
+        csv.DictReader(
+            io.StringIO(read_body(auth_client.get(f"/sessions/{posed.pk}/export/observations.csv")).decode())
+        )
+    )
+    assert len(rows) == len(POSES) and {(r["valence_estimate"], r["arousal_estimate"]) for r in rows} == {
+        (f"{valence:.4f}", f"{arousal:.4f}")
+    }
+    api = auth_client.get(f"/api/sessions/{posed.pk}/people/").json()
+    assert api[0]["valence_estimate"] == pytest.approx(valence)
