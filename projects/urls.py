@@ -9,5 +9,6 @@ urlpatterns = [
     path("<int:project_id>/", views.project_detail, name="project_detail"),
     path("<int:project_id>/members/", views.member_add, name="project_member_add"),
     path("<int:project_id>/members/<int:user_id>/remove/", views.member_remove, name="project_member_remove"),
+    path("<int:project_id>/retention/", views.project_retention, name="project_retention"),
     path("<int:project_id>/delete/", views.project_delete, name="project_delete"),
 ]

@@ -23,7 +23,10 @@ from sessions_app.units import ATTENTION_DEFINITION
 
 @login_required
 def home(request):
-    context = {"sessions": sessions_for(request.user), "storage": storage_quota.usage(request.user)}
+    # each project's storage: the personal one first (id "storage-use"), then the shared ones
+    projects = list(access.projects_for(request.user))
+    usages = [(p, storage_quota.usage(p.pk)) for p in projects]
+    context = {"sessions": sessions_for(request.user), "storage": usages[0][1] if usages else None, "usages": usages}
     return render(request, "home.html", context)
 
 
