@@ -106,8 +106,9 @@ def test_uploads_over_the_quota_are_refused_before_anything_is_written(settings,
     admin.force_login(staff)
     project = personal_project(user)
     url = f"/admin/projects/project/{project.pk}/change/"
-    data = admin_form(admin, url) | {"storage_quota_mb": "1", "storage_quota_note": "lab"}
-    added = admin.post(url, data)
+    form = admin_form(admin, url) | {"storage_quota_mb": "1", "storage_quota_note": "lab"}
+    form["memberships-0-role"] = "owner"  # the members inline's select (form_of reads inputs only)
+    added = admin.post(url, form)
     assert added.status_code == 302, added.content[:2000]
     project.refresh_from_db()
     assert (project.storage_quota_mb, project.storage_quota_note) == (1, "lab")

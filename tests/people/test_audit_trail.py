@@ -129,6 +129,7 @@ def test_admin_edits_are_audited_with_the_changed_fields(client, people_world, s
     client.force_login(staff_user)
 
     data = form_of(client, change_url(prefs)) | {"retention_days": "7", "personal": ""}
+    data["memberships-0-role"] = "owner"  # the members inline's select (form_of reads inputs only)
     assert client.post(change_url(prefs), data).status_code == 302
     prefs.refresh_from_db()
     assert (prefs.personal, prefs.retention_days) == (True, 7)  # "personal" is read-only
