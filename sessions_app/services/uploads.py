@@ -220,7 +220,8 @@ def start_upload(
             with storage_quota.room_for(project_id, size):
                 _check_quota(user_id, size)
                 ratelimit.hit("uploads", user_id)
-                upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), title, size, 0, project_id)
+                upload_id = str(uuid.uuid4())
+                upload = StagedUpload(user_id, upload_id, _clean_name(name), title, size, 0, project_id=project_id)
                 upload.path.touch()
                 upload._write_meta()  # from here on counted in the project's usage
         except storage_quota.StorageRefused as exc:
