@@ -285,7 +285,7 @@ EMOTION_STAGING_MAX_AGE_HOURS = env_int("EMOTION_STAGING_MAX_AGE_HOURS", 24)  # 
 EMOTION_LIVE_MAX_BYTES = env_int("EMOTION_LIVE_MAX_MB", 2048) * _MB  # one live recording's file
 EMOTION_WS_MAX_MESSAGE_BYTES = env_int("EMOTION_WS_MAX_MESSAGE_MB", 2) * _MB  # also Daphne's flag in run.sh
 EMOTION_LLM_REPLY_MAX_BYTES = env_int("EMOTION_LLM_REPLY_MAX_KB", 1024) * 1024  # a remote LLM's whole reply
-# what a user's files may take together (sessions_app/services/storage_quota.py; staff raise it per user
+# what a project's files may take together (sessions_app/services/storage_quota.py; staff set it per project
 # in the admin; 0: no quota), and the free space under which new uploads and recordings are refused
 EMOTION_STORAGE_QUOTA_BYTES = env_int("EMOTION_STORAGE_QUOTA_MB", 20480) * _MB
 EMOTION_DISK_MIN_FREE_BYTES = env_int("EMOTION_DISK_MIN_FREE_MB", 1024) * _MB

@@ -54,7 +54,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
     generation = 0  # this connection's generation of the session (0 at start, one more per resume)
     chunks = 0  # recording chunks in the staging file
     recorded = 0  # bytes in the staging file (bounded by max_bytes)
-    max_bytes = 0  # EMOTION_LIVE_MAX_BYTES, or less when the owner's storage quota leaves less
+    max_bytes = 0  # EMOTION_LIVE_MAX_BYTES, or less when the project's storage quota leaves less
     started_at = 0.0  # the session's creation (epoch seconds)
     superseded = False
     alive_at = 0.0  # when this socket last told Redis it is alive (monotonic)
@@ -165,7 +165,7 @@ class LiveConsumer(SignedInSocket, AsyncWebsocketConsumer):
         self.staging_path = path
         self.started_at = session.created.timestamp()  # frame times cannot run ahead of the session's age
         self.recorded = (await io_work(path.stat)).st_size
-        self.max_bytes = await database_sync_to_async(storage_quota.live_room)(self.scope["user"], self.recorded)
+        self.max_bytes = await database_sync_to_async(storage_quota.live_room)(session.project_id, self.recorded)
         self.governor = live_rate.RateGovernor(session.sample_fps, time.monotonic())
         await self._count_chunks()
         await self._send(

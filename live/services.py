@@ -100,24 +100,26 @@ def start_session(owner: Any, title: Any, fps: Any, project: Any = None) -> Sess
         raise LiveError("fps must be a number.") from None
     if not 0.5 <= fps <= 10:
         raise LiveError("fps must be between 0.5 and 10.")
-    try:  # a recording needs some room left, and a disk above its low-water mark (bounded: live_room)
-        storage_quota.check(owner)
+    title = (str(title or "").strip()[:200]) or "Live recording"
+    try:  # room left in the project (under its lock), a disk above its low-water mark (bounded: live_room)
+        with storage_quota.room_for(project_id):
+            # each recording keeps a live worker busy: cap how many run at once and how often they start
+            recording = Session.objects.filter(owner=owner, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
+            ratelimit.check_active(
+                recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once"
+            )
+            ratelimit.hit("live", owner.pk)
+            session = Session.objects.create(
+                owner=owner,
+                project_id=project_id,
+                title=title,
+                source=Session.Source.LIVE,
+                status=Session.Status.RECEIVING,
+                sample_fps=fps,
+            )
+            runs.start_run(session, current=True)  # a first analysis: its results show as they arrive
     except storage_quota.StorageRefused as exc:
         raise LiveError(str(exc)) from None
-    # each recording keeps a live worker busy: cap how many run at once and how often they start
-    recording = Session.objects.filter(owner=owner, source=Session.Source.LIVE, status=Session.Status.RECEIVING)
-    ratelimit.check_active(recording.count(), settings.EMOTION_LIMIT_ACTIVE_LIVE, "Too many live recordings at once")
-    ratelimit.hit("live", owner.pk)
-    title = (str(title or "").strip()[:200]) or "Live recording"
-    session = Session.objects.create(
-        owner=owner,
-        project_id=project_id,
-        title=title,
-        source=Session.Source.LIVE,
-        status=Session.Status.RECEIVING,
-        sample_fps=fps,
-    )
-    runs.start_run(session, current=True)  # a first analysis: its results show as they arrive
     live_state.cleanup(session.pk)  # nothing left in Redis under this id (a database reset reuses ids)
     claim_node(session.pk)
     return session

@@ -1,8 +1,8 @@
-"""The admin of people: thumbnails as images, merge and flag actions, the Name faces page, privacy settings."""
+"""The admin of people: thumbnails as images, merge and flag actions, the Name faces page
+(retention is the project's: projects.admin)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
@@ -12,10 +12,10 @@ from django.utils.html import format_html
 
 from audit import services as audit
 from audit.admin_base import AuditedDelete, AuditedRead, ReadOnly, StaffOnly
-from people import identity_flags, privacy
+from people import identity_flags
 from people import services as people
 from people.forms import NameFacesForm, first_error
-from people.models import Person, PersonFlag, PersonMerge, PersonSuggestion, PersonThumbnail, UserSettings
+from people.models import Person, PersonFlag, PersonMerge, PersonSuggestion, PersonThumbnail
 from people.selectors import suggestion_cards
 from sessions_app.services.media import delete_files_on_commit
 
@@ -271,50 +271,3 @@ class PersonMergeAdmin(GoesWithPerson, admin.ModelAdmin):
     list_select_related = ["keep", "owner"]
     search_fields = ["keep__name", "merged_name", "owner__username"]
     exclude = ["merged_embeddings", "keep_embeddings"]  # face data: not shown
-
-
-class UserSettingsForm(forms.ModelForm):
-    class Meta:
-        model = UserSettings
-        fields = ["retention_days", "retention_keep_results"]
-
-    def clean_retention_days(self):
-        days = self.cleaned_data["retention_days"]
-        try:
-            privacy.check_retention_days(days)
-        except privacy.PrivacyError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return days
-
-
-@admin.register(UserSettings)
-class UserSettingsAdmin(StaffOnly, admin.ModelAdmin):
-    """Through services.privacy, as on the user's privacy page; ``user`` is read-only, rows come from that page."""
-
-    form = UserSettingsForm
-    list_display = ["user", "retention_days", "retention_keep_results", "updated"]
-    list_filter = ["retention_keep_results"]
-    search_fields = ["user__username"]
-    fields = ["user", "retention_days", "retention_keep_results", "updated"]
-    readonly_fields = ["user", "updated"]
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        privacy.update_settings(
-            obj.user,
-            data["retention_days"],
-            data["retention_keep_results"],
-            actor=request.user,
-            request=request,
-            via="admin",
-        )
-
-    def delete_model(self, request, obj):
-        privacy.delete_settings(obj, actor=request.user, request=request, via="admin")
-
-    def delete_queryset(self, request, queryset):
-        for prefs in queryset:
-            self.delete_model(request, prefs)

@@ -15,7 +15,6 @@ from projects.access import Action
 SPLIT_ERROR = "Choose one of this person's tracks to split off."
 MERGE_ERROR = "Choose the person to keep and the person to merge into them."
 PICK_ERROR = "Pick exactly two people to merge."
-DAYS_ERROR = "Give the number of days as a whole number, or leave it empty."
 
 
 def first_error(form: forms.Form) -> str:
@@ -65,12 +64,6 @@ class MergePickForm(forms.Form):
         if len(picked) != 2:
             raise forms.ValidationError(PICK_ERROR)
         return picked
-
-
-class RetentionForm(forms.Form):
-    # the range is the service's rule (services.privacy), with its own message
-    retention_days = forms.IntegerField(required=False, error_messages={"invalid": DAYS_ERROR})
-    retention_keep_results = forms.BooleanField(required=False)
 
 
 class NameFacesForm(forms.Form):

@@ -206,22 +206,3 @@ class PersonMerge(models.Model):
 
         on_tracks = Q(track_id__in=self.track_ids) & ~Q(pk__in=self.foreign_observation_ids)
         return Observation.objects.filter(on_tracks | Q(pk__in=self.loose_observation_ids))
-
-
-class UserSettings(models.Model):
-    """A user's privacy settings: how long session media is kept."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="privacy_settings")
-    # Media of sessions older than this many days is deleted by the periodic retention task; empty: kept.
-    retention_days = models.PositiveIntegerField(null=True, blank=True)
-    # With False the whole session goes (observations, summaries, markers), not only its video.
-    retention_keep_results = models.BooleanField(default=True)
-    updated = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        db_table = "sessions_app_usersettings"
-        verbose_name = "user settings"
-        verbose_name_plural = "user settings"
-
-    def __str__(self) -> str:
-        return f"settings of {self.user}"

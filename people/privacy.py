@@ -1,4 +1,4 @@
-"""Privacy controls: per-user settings and "delete my account and all my data"."""
+"""Privacy controls: the personal project's retention and "delete my account and all my data"."""
 
 from __future__ import annotations
 
@@ -15,26 +15,24 @@ from django.db.models import Q
 
 from audit import services as audit
 from emotionsite import mediastore
-from people.models import PersonThumbnail, UserSettings
+from people.models import PersonThumbnail
 from projects import services as projects
+from projects.models import Project
 from sessions_app.models import Session
 
 logger = logging.getLogger(__name__)
 
-RETENTION_MAX_DAYS = 36500
+RETENTION_MAX_DAYS = projects.RETENTION_MAX_DAYS
 
 
 class PrivacyError(Exception):
     """A refused request, with a message fit to show the user."""
 
 
-def settings_for(user: Any) -> UserSettings:
-    return UserSettings.objects.get_or_create(user=user)[0]
-
-
-def check_retention_days(retention_days: int | None) -> None:
-    if retention_days is not None and not (1 <= retention_days <= RETENTION_MAX_DAYS):
-        raise PrivacyError(f"Keep media between 1 and {RETENTION_MAX_DAYS} days, or leave the field empty.")
+def settings_for(user: Any) -> Project:
+    """Retention is per project: the privacy page sets the user's personal project's (shared projects' own
+    are set by their owners on the project page)."""
+    return projects.personal_project(user)
 
 
 def update_settings(
@@ -45,29 +43,19 @@ def update_settings(
     actor: Any = None,
     request: Any = None,
     via: str = "",
-) -> UserSettings:
-    """Set ``user``'s retention; ``actor`` (default: the user) is who did it, e.g. staff in the admin."""
-    check_retention_days(retention_days)
-    prefs = settings_for(user)
-    prefs.retention_days, prefs.retention_keep_results = retention_days, keep_results
-    prefs.save()
-    kept = f"{retention_days} days" if retention_days else "forever"
-    audit.record(
-        user if actor is None else actor,
-        audit.Action.SETTINGS,
-        prefs,
-        request=request,
-        owner_id=user.pk,
-        detail=f"media kept {kept}; results {'kept' if keep_results else 'deleted'} with it"
-        + (f" ({via})" if via else ""),
-    )
-    return prefs
-
-
-def delete_settings(prefs: UserSettings, *, actor: Any, request: Any = None, via: str = "") -> None:
-    with transaction.atomic():
-        audit.record(actor, audit.Action.DELETED, prefs, request=request, owner_id=prefs.user_id, detail=via)
-        prefs.delete()
+) -> Project:
+    """Set the retention of ``user``'s personal project; ``actor`` (default: the user) is who did it."""
+    try:
+        return projects.set_retention(
+            user if actor is None else actor,
+            settings_for(user),
+            retention_days,
+            keep_results,
+            request=request,
+            via=via,
+        )
+    except projects.ProjectError as exc:
+        raise PrivacyError(str(exc)) from None
 
 
 def _walk(prefix: str) -> list[str]:

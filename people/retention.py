@@ -1,4 +1,5 @@
-"""Media retention: each user's setting says how many days session media is kept; a periodic task applies it.
+"""Media retention: each project's setting (its owners', on the project page; the personal project's also on the
+privacy page) says how many days its sessions' media is kept; a periodic task applies it.
 
 Deleting media removes the stored files (after commit) and marks the session (``media_deleted``); the
 analysis results stay unless the user chose not to keep them, in which case the whole session goes, and
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from people import services as people
-from people.models import UserSettings
+from projects.models import Project
 from projects.services import lock_project
 from sessions_app.models import Observation, Session, Track
 from sessions_app.services.media import RUNNING, delete_media
@@ -39,16 +40,15 @@ def delete_session_and_its_people(session: Session, *, reason: str) -> int:
 
 
 def apply_retention(now=None) -> dict[str, int]:
-    """Apply every user's retention setting once; returns counts (the periodic task's result)."""
+    """Apply every project's retention setting to its sessions once; returns counts (the periodic task's
+    result)."""
     now = now or timezone.now()
     counts = {"media_deleted": 0, "sessions_deleted": 0, "people_deleted": 0}
-    for prefs in UserSettings.objects.filter(retention_days__isnull=False).select_related("user"):
-        cutoff = now - timedelta(days=prefs.retention_days)
-        # a user's setting covers their personal project only: in a shared project it is not theirs alone
-        old = Session.objects.filter(project__personal=True, project__memberships__user=prefs.user)
-        old = old.filter(created__lt=cutoff).exclude(status__in=RUNNING)
-        reason = f"older than {prefs.retention_days} days (retention)"
-        if prefs.retention_keep_results:
+    for project in Project.objects.filter(retention_days__isnull=False):
+        cutoff = now - timedelta(days=project.retention_days)
+        old = Session.objects.filter(project=project, created__lt=cutoff).exclude(status__in=RUNNING)
+        reason = f"older than {project.retention_days} days (retention)"
+        if project.retention_keep_results:
             for session in old.filter(media_deleted__isnull=True):
                 counts["media_deleted"] += delete_media(session, reason=reason)
         else:

@@ -7,7 +7,7 @@ from celery import shared_task
 
 @shared_task(name="sessions_app.apply_retention")
 def apply_retention() -> dict:
-    """Delete session media older than each user's retention setting (run by Celery beat)."""
+    """Delete session media older than each project's retention setting (run by Celery beat)."""
     from people import retention  # the app registry is ready when a task runs
 
     return retention.apply_retention()

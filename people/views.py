@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit import services as audit
 from people import identity_flags, privacy, suggestions, track_faces
 from people import services as people
-from people.forms import MergeForm, MergePickForm, RetentionForm, SplitForm, SuggestionAnswerForm, first_error
+from people.forms import MergeForm, MergePickForm, SplitForm, SuggestionAnswerForm, first_error
 from people.models import PersonThumbnail
 from people.selectors import (
     PEOPLE_SORTS,
@@ -34,6 +34,7 @@ from people.selectors import (
 )
 from projects import access
 from projects.access import Action
+from projects.forms import RetentionForm
 from sessions_app.http import disposition, serve_stored_file
 
 
@@ -308,7 +309,8 @@ def privacy_settings(request):
         else:
             messages.success(request, "Privacy settings saved.")
             return redirect("privacy_settings")
-    context = {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS}
+    shared = [p for p in access.projects_for(request.user) if not p.personal]
+    context = {"prefs": prefs, "max_days": privacy.RETENTION_MAX_DAYS, "shared_projects": shared}
     return render(request, "people/privacy.html", context, status=status)
 
 

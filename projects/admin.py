@@ -3,12 +3,16 @@ own projects on the project pages (projects.views), through the same rules."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 
 from audit import services as audit
 from audit.admin_base import AuditedDelete, StaffOnly
+from projects import services
 from projects.models import Membership, Project
+
+RETENTION = ("retention_days", "retention_keep_results")
 
 
 class MembershipInline(StaffOnly, admin.TabularInline):
@@ -19,19 +23,45 @@ class MembershipInline(StaffOnly, admin.TabularInline):
     readonly_fields = ["created"]
 
 
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", *RETENTION, "storage_quota_mb", "storage_quota_note"]
+
+    def clean_retention_days(self):
+        days = self.cleaned_data["retention_days"]
+        try:
+            services.check_retention_days(days)
+        except services.ProjectError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return days
+
+
 @admin.register(Project)
 class ProjectAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
-    list_display = ["name", "personal", "created"]
+    """Staff set a project's storage quota here (in place of EMOTION_STORAGE_QUOTA_MB) and may change its
+    retention (through projects.services, as the owners' project page does); every change is audited."""
+
+    form = ProjectForm
+    list_display = ["name", "personal", "retention_days", "storage_quota_mb", "created"]
     list_filter = ["personal"]
     search_fields = ["name", "memberships__user__username"]
-    fields = ["name", "personal", "created"]
+    fields = ["name", "personal", "created", *RETENTION, "storage_quota_mb", "storage_quota_note"]
     readonly_fields = ["personal", "created"]
     inlines = [MembershipInline]
 
     def save_model(self, request, obj, form, change):
+        retention = [f for f in form.changed_data if f in RETENTION]
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            audit.record_change(request.user, obj, form.changed_data, request=request, created=not change)
+            others = [f for f in form.changed_data if f not in RETENTION]
+            if others or not change:
+                owner_id = services.first_owner_id(obj)
+                audit.record_change(request.user, obj, others, request=request, created=not change, owner_id=owner_id)
+            if retention and change:  # audited as the owners' change is ("settings")
+                services.set_retention(
+                    request.user, obj, obj.retention_days, obj.retention_keep_results, request=request, via="admin"
+                )
 
     def save_formset(self, request, form, formset, change):
         with transaction.atomic():

@@ -1,4 +1,5 @@
-"""Projects hold sessions, people, markers and summaries; members reach them through a role."""
+"""Projects hold sessions, people, markers and summaries, and their settings (retention, storage quota);
+members reach them through a role."""
 
 from __future__ import annotations
 
@@ -12,6 +13,18 @@ class Project(models.Model):
     name = models.CharField(max_length=100)
     personal = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
+    # Media of the project's sessions older than this many days is deleted by the periodic retention task
+    # (owners set it on the project page); empty: kept.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # With False the whole session goes (observations, summaries, markers), not only its media.
+    retention_keep_results = models.BooleanField(default=True)
+    # Staff's quota for the project's files (sessions, thumbnails, uploads under way), in the admin.
+    storage_quota_mb = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Megabytes this project's files may take together; empty: EMOTION_STORAGE_QUOTA_MB; 0: no limit.",
+    )
+    storage_quota_note = models.CharField(max_length=200, blank=True, help_text="Why (shown to staff only).")
 
     class Meta:
         ordering = ["-personal", "name", "pk"]

@@ -1,4 +1,4 @@
-"""Projects and their members: making, sharing, leaving. Every change is audited."""
+"""Projects and their members: making, sharing, leaving; their retention setting. Every change is audited."""
 
 from __future__ import annotations
 
@@ -59,6 +59,12 @@ def _owners(project: Project) -> list[int]:
     return list(project.memberships.filter(role=Role.OWNER).values_list("user_id", flat=True))
 
 
+def first_owner_id(project: Project) -> int | None:
+    """Whose data a project's settings are, for the audit log: its first owner (a personal one's user)."""
+    owners = _owners(project)
+    return min(owners) if owners else None
+
+
 def add_member(actor: Any, project: Project, username: str, role: str, *, request: Any = None) -> Membership:
     """Add the user named ``username`` (owners only); an existing member gets the new role."""
     require(actor, project, Action.MEMBERS)
@@ -105,6 +111,38 @@ def remove_member(actor: Any, project: Project, user_id: int, *, request: Any = 
         detail = f"{membership.user} left" if actor.pk == user_id else f"{membership.user} removed"
         membership.delete()
         audit.record(actor, audit.Action.CHANGED, project, request=request, owner_id=user_id, detail=detail)
+
+
+RETENTION_MAX_DAYS = 36500
+
+
+def check_retention_days(retention_days: int | None) -> None:
+    if retention_days is not None and not (1 <= retention_days <= RETENTION_MAX_DAYS):
+        raise ProjectError(f"Keep media between 1 and {RETENTION_MAX_DAYS} days, or leave the field empty.")
+
+
+def set_retention(
+    actor: Any, project: Project, retention_days: int | None, keep_results: bool, *, request: Any = None, via: str = ""
+) -> Project:
+    """Owners (and staff) set how long the project's session media is kept: the periodic retention task
+    applies it to the project's sessions, whoever recorded them. Audited."""
+    require(actor, project, Action.SETTINGS)
+    check_retention_days(retention_days)
+    with transaction.atomic():
+        lock_project(project.pk)
+        Project.objects.filter(pk=project.pk).update(retention_days=retention_days, retention_keep_results=keep_results)
+        project.retention_days, project.retention_keep_results = retention_days, keep_results
+        kept = f"{retention_days} days" if retention_days else "forever"
+        audit.record(
+            actor,
+            audit.Action.SETTINGS,
+            project,
+            request=request,
+            owner_id=actor.pk if actor.pk in _owners(project) else first_owner_id(project),
+            detail=f"media kept {kept}; results {'kept' if keep_results else 'deleted'} with it"
+            + (f" ({via})" if via else ""),
+        )
+    return project
 
 
 def delete_project(actor: Any, project: Project, *, request: Any = None) -> None:

@@ -1,4 +1,5 @@
-"""Every user has a personal project from the moment the row exists (sign-up, admin, createsuperuser)."""
+"""Every user has a personal project from the moment the row exists (sign-up, admin, createsuperuser); the
+project page asks the rooms above for what they add to it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
+
+# Sent by the project page (projects.views.project_detail) with ``project``: each receiver returns a dict
+# merged into the page's context (sessions_app adds the project's storage use: ``storage``).
+project_page = Signal()
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="projects-personal-project")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:project_id>/", views.project_detail, name="project_detail"),
     path("<int:project_id>/members/", views.member_add, name="project_member_add"),
     path("<int:project_id>/members/<int:user_id>/remove/", views.member_remove, name="project_member_remove"),
+    path("<int:project_id>/retention/", views.project_retention, name="project_retention"),
     path("<int:project_id>/delete/", views.project_delete, name="project_delete"),
     path("<int:project_id>/log/", views.project_log, name="project_log"),
     path("<int:project_id>/log.csv", views.project_log_csv, name="project_log_csv"),

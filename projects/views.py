@@ -1,5 +1,6 @@
 """Project pages: your projects (and a new one), a project's members (owners add, change and remove them;
-anyone leaves), deleting an empty project, the project's audit log (owners). Thin: access in
+anyone leaves), its retention (owners) and storage use, deleting an empty project, the project's audit
+log (owners). Thin: access in
 projects.access, the work in services."""
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from audit import services as audit
 from emotionsite.streaming import streaming_response
 from projects import access, services
 from projects.access import Action
+from projects.forms import RetentionForm, first_error
 from projects.models import Membership, Project
+from projects.signals import project_page
 
 
 def _project(request, project_id: int, action: Action = Action.VIEW) -> Project:
@@ -49,8 +52,30 @@ def project_detail(request, project_id: int):
         "can_read_log": access.can(request.user, project, Action.LOG),
         "roles": Membership.Role.choices,
         "table": [(a.value, [access.allows(r, a) for r, _ in Membership.Role.choices]) for a in Action],
+        "can_settings": access.can(request.user, project, Action.SETTINGS),
+        "max_days": services.RETENTION_MAX_DAYS,
     }
+    for _receiver, extra in project_page.send(sender=Project, project=project):
+        context.update(extra or {})
     return render(request, "projects/detail.html", context)
+
+
+@login_required
+@require_POST
+def project_retention(request, project_id: int):
+    """Owners set how long the project's session media is kept."""
+    project = _project(request, project_id, Action.SETTINGS)
+    form = RetentionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.ProjectError(first_error(form))
+        days, keep = form.cleaned_data["retention_days"], form.cleaned_data["retention_keep_results"]
+        services.set_retention(request.user, project, days, keep, request=request)
+    except services.ProjectError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Retention saved.")
+    return redirect("project_detail", project.pk)
 
 
 @login_required

@@ -10,12 +10,13 @@ only by the system (ReadOnly) cannot be changed or deleted.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
 
 from audit import services as audit
 from audit.admin_base import AuditedDelete, AuditedRead, ReadOnly, StaffOnly
 from emotionsite import ratelimit
-from sessions_app.models import AnalysisRun, Heartbeat, Marker, Observation, Segment, Session, StorageQuota, Track
+from projects.admin import ProjectAdmin
+from projects.models import Project
+from sessions_app.models import AnalysisRun, Heartbeat, Marker, Observation, Segment, Session, Track
 from sessions_app.services import manage, media, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
@@ -180,27 +181,16 @@ class HeartbeatAdmin(ReadOnly, admin.ModelAdmin):
     readonly_fields = ["note", "worker", "created"]
 
 
-@admin.register(StorageQuota)
-class StorageQuotaAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
-    """A user's storage quota in place of EMOTION_STORAGE_QUOTA_MB; every change is audited."""
+class ProjectWithStorageAdmin(ProjectAdmin):
+    """The project admin (projects.admin) with the project's storage use beside its quota."""
 
-    list_display = ["user", "quota_mb", "in_use", "note", "updated"]
-    list_select_related = ["user"]
-    search_fields = ["user__username", "note"]
-    raw_id_fields = ["user"]
-    fields = ["user", "quota_mb", "note", "in_use", "updated"]
-    readonly_fields = ["in_use", "updated"]
+    readonly_fields = [*ProjectAdmin.readonly_fields, "storage_in_use"]
+    fields = [*ProjectAdmin.fields, "storage_in_use"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "user"] if obj is not None else self.readonly_fields
+    @admin.display(description="storage in use")
+    def storage_in_use(self, obj):
+        return storage_quota.usage(obj.pk).text if obj.pk else "—"
 
-    @admin.display(description="in use")
-    def in_use(self, obj):
-        return storage_quota.usage(obj.user_id).text if obj.user_id else "—"
 
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            audit.record_change(
-                request.user, obj, form.changed_data, request=request, created=not change, owner_id=obj.user_id
-            )
+admin.site.unregister(Project)
+admin.site.register(Project, ProjectWithStorageAdmin)

@@ -111,6 +111,20 @@ def _declared_length(request) -> int:
         return 0
 
 
+def _target_before_body(request) -> int | None:
+    """The project an upload goes to, where it is known before the body is read: ``?project=`` in the
+    address (a project the user may record into), or their personal one when they record into no other.
+    None: only the body names it (checked once it is parsed)."""
+    from projects.services import personal_project_id
+
+    named = request.query_params.get("project")
+    recordable = access.project_ids(request.user, Action.RECORD).values_list("project_id", flat=True)
+    if named:
+        return int(named) if named.isdigit() and recordable.filter(project_id=int(named)).exists() else None
+    personal = personal_project_id(request.user.pk)
+    return personal if set(recordable) == {personal} else None
+
+
 class SessionListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -131,18 +145,24 @@ class SessionListView(APIView):
 
         ratelimit.hit("uploads", request.user.pk)  # 429 through the API's exception handler
         try:  # before the body is parsed or anything stored; the declared length bounds the file
-            storage_quota.check(request.user, _declared_length(request))
+            storage_quota.check_before_body(_target_before_body(request), _declared_length(request))
         except storage_quota.StorageRefused as exc:
             return Response({"detail": str(exc)}, status=exc.status)
         form = UploadSerializer(data=request.data)
         if not form.is_valid():
             return Response({"detail": "Send the video or image as the multipart field 'file'.", **form.errors}, 400)
         # before the file is stored: a project the user may not record into is 404 / 403
-        project_id = project_for_new(request.user, form.validated_data.get("project"))
+        project_id = project_for_new(
+            request.user, form.validated_data.get("project") or request.query_params.get("project")
+        )
         upload = form.validated_data["file"]
         if upload.size > settings.EMOTION_UPLOAD_MAX_BYTES:
             limit = settings.EMOTION_UPLOAD_MAX_BYTES // (1024 * 1024)
             return Response({"detail": f"The file is larger than the {limit} MB limit."}, 400)
+        try:  # the target project's quota (ingest has the last word, under the project's lock)
+            storage_quota.check(project_id, upload.size)
+        except storage_quota.StorageRefused as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
         staging = Path(settings.EMOTION_STAGING_DIR) / "api"
         staging.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=staging, suffix=Path(upload.name or "").suffix[:10])

@@ -332,18 +332,3 @@ class Marker(models.Model):
 
     def __str__(self) -> str:
         return f"marker {self.time:.1f}s of session {self.session_id}"
-
-
-class StorageQuota(models.Model):
-    """Staff's per-user storage quota, in place of EMOTION_STORAGE_QUOTA_MB (set in the admin)."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="storage_quota")
-    quota_mb = models.PositiveIntegerField(help_text="Megabytes this user's files may take together; 0: no limit.")
-    note = models.CharField(max_length=200, blank=True, help_text="Why (shown to staff only).")
-    updated = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "storage quota"
-
-    def __str__(self) -> str:
-        return f"storage quota of {self.user}"

@@ -23,8 +23,12 @@ from sessions_app.units import ATTENTION_DEFINITION
 
 @login_required
 def home(request):
-    """The workspace: the sessions of the user's projects, filtered, sorted and paged (selectors.workspace)."""
-    context = {**workspace(request.user, request.GET), "storage": storage_quota.usage(request.user)}
+    """The workspace: the sessions of the user's projects, filtered, sorted and paged (selectors.workspace),
+    and the storage each shown project uses (the chosen one, or all of the user's: the personal one first)."""
+    context = workspace(request.user, request.GET)
+    chosen = context.get("project")
+    shown = [chosen] if chosen else sorted(context["projects"], key=lambda p: not p.personal)
+    context["usages"] = [(p, storage_quota.usage(p.pk)) for p in shown]
     return render(request, "home.html", context)
 
 

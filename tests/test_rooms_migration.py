@@ -50,8 +50,11 @@ def fill_the_old_way(apps, user_id: int) -> dict:
 
 
 def read_the_new_way(ids: dict, user_id: int) -> None:
+    from django.contrib.auth import get_user_model
+
     from audit.models import AuditEntry
-    from people.models import Person, PersonFlag, PersonMerge, PersonSuggestion, UserSettings
+    from people.models import Person, PersonFlag, PersonMerge, PersonSuggestion
+    from projects.services import personal_project
     from sessions_app.models import Track
 
     alice = Person.objects.get(pk=ids["alice"])
@@ -64,7 +67,8 @@ def read_the_new_way(ids: dict, user_id: int) -> None:
     merge = PersonMerge.objects.get(keep=alice)
     assert (merge.merged_id, merge.audit_entry_id, merge.track_ids) == (99, ids["entry"], [ids["track"]])
     assert AuditEntry.objects.get(pk=ids["entry"]).person_merge == merge
-    assert UserSettings.objects.get(user_id=user_id).retention_days == 30
+    # retention moved on to the user's personal project (people 0003, issue 25)
+    assert personal_project(get_user_model().objects.get(pk=user_id)).retention_days == 30
 
 
 @pytest.mark.django_db(transaction=True)

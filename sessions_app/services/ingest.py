@@ -75,8 +75,8 @@ def ingest_file(owner: Any, path: str | os.PathLike, name: str, title: str = "",
     stored = ""
     try:
         with transaction.atomic():
-            try:  # the last word on the quota, under the owner's lock: concurrent uploads cannot both pass it
-                storage_quota.lock_and_check_stored(owner, os.path.getsize(path))
+            try:  # the last word on the quota, under the project's lock: concurrent uploads cannot both pass it
+                storage_quota.lock_and_check_stored(project_id, os.path.getsize(path))
             except storage_quota.StorageRefused as exc:
                 raise IngestError(str(exc)) from None
             session = Session.objects.create(

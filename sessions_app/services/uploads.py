@@ -13,7 +13,9 @@ announced size. The consumer also tells the older connection to close (:func:`gr
 
 A user's unfinished uploads may announce at most EMOTION_STAGING_QUOTA_BYTES together, checked at a
 new start (under a lock of the user's folder, so simultaneous starts cannot all pass) and at each
-resume; a new upload counts against the ``uploads`` rate, a resume against ``upload_resumes``.
+resume; a new upload also needs room in its target project's storage quota (under the project's row
+lock, its staging files written inside it); a new upload counts against the ``uploads`` rate, a resume
+against ``upload_resumes``.
 Uploads untouched for EMOTION_STAGING_MAX_AGE_HOURS are deleted by :func:`clean_stale` (Celery
 beat), since a client that starts again abandons its old one.
 """
@@ -209,16 +211,21 @@ def start_upload(
     title = str(title or "")[:200]
     if upload_id:
         return _resume(user_id, upload_id, _clean_name(name), title, size)
+    if project_id is None:
+        from projects.services import personal_project_id
+
+        project_id = personal_project_id(user_id)
     with _folder_locked(user_id):
-        try:
-            storage_quota.check(user_id, size)  # the user's storage quota and the disk's low-water mark
+        try:  # the target project's storage quota and the disk's low-water mark, under the project's lock
+            with storage_quota.room_for(project_id, size):
+                _check_quota(user_id, size)
+                ratelimit.hit("uploads", user_id)
+                upload_id = str(uuid.uuid4())
+                upload = StagedUpload(user_id, upload_id, _clean_name(name), title, size, 0, project_id=project_id)
+                upload.path.touch()
+                upload._write_meta()  # from here on counted in the project's usage
         except storage_quota.StorageRefused as exc:
             raise UploadError(str(exc)) from None
-        _check_quota(user_id, size)
-        ratelimit.hit("uploads", user_id)
-        upload = StagedUpload(user_id, str(uuid.uuid4()), _clean_name(name), title, size, 0, project_id=project_id)
-        upload.path.touch()
-        upload._write_meta()
     _claim(upload)
     return upload
 
@@ -255,15 +262,27 @@ def _resume(user_id: int, upload_id: Any, name: str, title: str, size: int) -> S
     return upload
 
 
-def staged_bytes(user_id: int) -> int:
+def staged_bytes(user_id: int, project_id: int | None = None) -> int:
     """What the user's unfinished uploads (and those being ingested) announced: the size each will
-    reach, or more if a file is larger, for the quota."""
+    reach, or more if a file is larger, for the quotas. With ``project_id``: only those into that project
+    (an upload from before projects, naming none, goes to the user's personal one)."""
     folder, total = staging_dir(user_id), 0
+    personal = None
     for part in [*folder.glob("*.part"), *folder.glob("*.ingest")]:
+        meta = _read_meta(part.with_suffix(".json"))
+        if project_id is not None:
+            target = meta.get("project")
+            if target is None:
+                if personal is None:
+                    from projects.services import personal_project_id
+
+                    personal = personal_project_id(user_id)
+                target = personal
+            if target != project_id:
+                continue
         try:
-            meta = json.loads(part.with_suffix(".json").read_text())
             total += max(int(meta.get("size", 0)), part.stat().st_size)
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (OSError, ValueError, TypeError):
             with suppress(OSError):
                 total += part.stat().st_size
     return total

@@ -130,6 +130,17 @@ def _project_gone(w: World, key: str) -> None:
     assert not Project.objects.filter(pk=w.extra[key].pk).exists()
 
 
+def _retention(w: World, project: Any, days: int) -> None:
+    project.refresh_from_db()
+    assert project.retention_days == days, (project, project.retention_days)
+
+
+def _personal_retention(w: World) -> None:
+    from projects.services import personal_project
+
+    _retention(w, personal_project(w.owner), 30)
+
+
 S = "/sessions/{}"
 
 # route name → the checks for it. Add a row for every new route (see the module docstring).
@@ -324,7 +335,7 @@ ROUTES: dict[str, list[Check]] = {
     ],
     "privacy_settings": [
         Check(lambda w: "/privacy/", "user"),
-        Check(lambda w: "/privacy/", "user", "post", 302, {"retention_days": "30"}),
+        Check(lambda w: "/privacy/", "user", "post", 302, {"retention_days": "30"}, after=_personal_retention),
     ],
     "audit_log": [Check(lambda w: "/privacy/audit/", "user")],
     # names worker hosts: staff only (tests/test_workers_page.py checks what it shows)
@@ -377,6 +388,16 @@ ROUTES: dict[str, list[Check]] = {
             "post",
             302,
             after=lambda w: _role(w, w.extra["viewer"], None),
+        )
+    ],
+    "project_retention": [
+        Check(
+            lambda w: f"/projects/{w.extra['team'].pk}/retention/",
+            "owner",
+            "post",
+            302,
+            {"retention_days": "30"},
+            after=lambda w: _retention(w, w.extra["team"], 30),
         )
     ],
     "project_delete": [
@@ -902,6 +923,9 @@ ROLES: dict[str, list[RoleCheck]] = {
     ],
     "project_member_remove": [  # removing another member is the owners'; leaving is anyone's (tests/projects)
         R(lambda w: f"/projects/{w.extra['team'].pk}/members/{w.owner.pk}/remove/", 403, 403, "post")
+    ],
+    "project_retention": [  # the project's settings are its owners'
+        R(lambda w: f"/projects/{w.extra['team'].pk}/retention/", 403, 403, "post", lambda w: {"retention_days": "9"})
     ],
     "project_delete": [R(lambda w: f"/projects/{w.extra['team'].pk}/delete/", 403, 403, "post")],
     "project_log": [R(lambda w: f"/projects/{w.extra['team'].pk}/log/", 403, 403)],

@@ -1,9 +1,11 @@
-"""Per-user storage quota and the disk low-water mark (issue 20, finding 4).
+"""Storage quota and the disk low-water mark (issue 20, finding 4; per project since issue 25).
 
-Sign-up is open and uploads/recordings had rates but no total: the disk filled. Each user's stored bytes
+Sign-up is open and uploads/recordings had rates but no total: the disk filled. Each project's stored bytes
 (originals, playable copies, recordings, thumbnails, and what unfinished uploads and recordings are
-staging) are held against a quota (a setting; staff raise it per user in the admin); uploads and
-recordings that would pass it are refused with a clear message before anything is written. Under a
+staging into it) are held against a quota (a setting; staff raise it per project in the admin); uploads and
+recordings that would pass it are refused with a clear message before anything is written. Here a user's
+own uploads go to their personal project, so its quota is what they meet (tests/projects/test_quota.py:
+shared projects). Under a
 free-disk low-water mark new uploads and recordings are refused for everyone, and /healthz says so.
 """
 
@@ -21,7 +23,10 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from people.models import Person, PersonThumbnail
+from projects.models import Project
+from projects.services import personal_project
 from sessions_app.models import Session
+from tests.people.test_audit_trail import form_of as admin_form
 from tests.sessions.conftest import communicator, cookie_for, record_two_chunks
 
 
@@ -63,15 +68,16 @@ def test_usage_counts_every_stored_file_once(settings, user, media, tmp_path):
     thumb = PersonThumbnail(person=Person.objects.create(owner=user, number=1))
     thumb.image.save("face.jpg", ContentFile(b"t" * 50), save=True)
     uploads.start_upload(user.pk, "next.mp4", 500)  # unfinished: counted at its announced size
-    (uploads.staging_dir(user.pk) / "live-99.rec").write_bytes(b"r" * 300)  # a recording under way
+    recording = Session.objects.create(owner=user, title="live", source=Session.Source.LIVE)
+    (uploads.staging_dir(user.pk) / f"live-{recording.pk}.rec").write_bytes(b"r" * 300)  # a recording under way
     other = get_user_model().objects.create_user(username="other-user", password=None)
     stranger = Session.objects.create(owner=other, title="theirs")
     stranger.original.save("original.mp4", ContentFile(b"x" * 4000), save=True)
     storage_quota.measure_session(stranger)
 
-    used = storage_quota.usage(user).used
+    used = storage_quota.usage(personal_project(user)).used
     assert used == len(image.read_bytes()) + 1000 + 700 + 50 + 500 + 300
-    assert storage_quota.usage(other).used == 4000
+    assert storage_quota.usage(personal_project(other)).used == 4000
     assert Session.objects.get(pk=video.pk).stored_bytes == 1700
 
 
@@ -94,26 +100,32 @@ def test_uploads_over_the_quota_are_refused_before_anything_is_written(settings,
     assert not Session.objects.filter(owner=user).exists()
     assert stored_files(media) == [] and stored_files(settings.EMOTION_STAGING_DIR / "api") == []
 
-    # staff raise this user's quota in the admin (audited); the same upload then goes through
+    # staff raise the quota of this user's (personal) project in the admin (audited); the upload then goes
     staff = get_user_model().objects.create_user(username="quota-staff", password=None, is_staff=True)
     admin = Client()
     admin.force_login(staff)
-    added = admin.post("/admin/sessions_app/storagequota/add/", {"user": user.pk, "quota_mb": 1, "note": "lab"})
+    project = personal_project(user)
+    url = f"/admin/projects/project/{project.pk}/change/"
+    form = admin_form(admin, url) | {"storage_quota_mb": "1", "storage_quota_note": "lab"}
+    form["memberships-0-role"] = "owner"  # the members inline's select (form_of reads inputs only)
+    added = admin.post(url, form)
     assert added.status_code == 302, added.content[:2000]
-    assert AuditEntry.objects.filter(actor=staff, object_type="storagequota", owner=user).exists()
+    project.refresh_from_db()
+    assert (project.storage_quota_mb, project.storage_quota_note) == (1, "lab")
+    entry = AuditEntry.objects.get(actor=staff, object_type="project", owner=user)
+    assert "storage_quota_mb" in entry.detail
     assert api.post("/api/sessions/", {"file": SimpleUploadedFile("face.png", data)}).status_code == 201
     assert Session.objects.get(owner=user).stored_bytes == len(data)
 
 
 @pytest.mark.django_db
 def test_sessions_page_shows_the_storage_used(settings, user, media, tmp_path):
-    from sessions_app.models import StorageQuota
     from sessions_app.services.ingest import ingest_file
 
     image = tmp_path / "face.png"
     image.write_bytes(png_bytes(64))
     ingest_file(user, image, "face.png")
-    StorageQuota.objects.create(user=user, quota_mb=2)
+    Project.objects.filter(pk=personal_project(user).pk).update(storage_quota_mb=2)
     page = Client()
     page.force_login(user)
     html = page.get("/").content.decode()

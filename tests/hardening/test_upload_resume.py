@@ -126,7 +126,10 @@ def test_resumes_count_against_a_rate_and_the_quota(settings, user):
         uploads.start_upload(user.pk, "a.mp4", 600, upload_id=upload.upload_id)
 
 
+@pytest.mark.django_db(transaction=True)  # a start reads the user's personal project (its storage quota)
 def test_simultaneous_starts_cannot_all_pass_the_quota(settings, user):
+    from django.db import connection
+
     limit(settings, uploads="off")
     settings.EMOTION_STAGING_QUOTA_BYTES = 1000
     barrier = threading.Barrier(8)
@@ -137,6 +140,8 @@ def test_simultaneous_starts_cannot_all_pass_the_quota(settings, user):
             uploads.start_upload(user.pk, "a.mp4", 600)
         except uploads.UploadError:
             return False
+        finally:
+            connection.close()
         return True
 
     with ThreadPoolExecutor(8) as pool:

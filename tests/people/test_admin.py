@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from people.models import Person, UserSettings
+from people.models import Person
 from sessions_app.models import Marker, Segment, Session
 from summaries.models import AllowedLLMHost, LLMSettings, Summary
 from tests.people.conftest import EVIL, counts, stored_path
@@ -41,7 +41,10 @@ def full_world(people_world, other_user):
     settings.set_api_key("sk-secret-123")
     settings.save()
     AllowedLLMHost.objects.create(host="llm.internal", note="lab")
-    UserSettings.objects.create(user=w.owner, retention_days=30)
+    from projects.models import Project
+    from projects.services import personal_project
+
+    Project.objects.filter(pk=personal_project(w.owner).pk).update(retention_days=30)  # per project (issue 25)
     AuditEntry.objects.create(actor=w.owner, owner=w.owner, action="viewed", object_type="session", object_id="1")
     from sessions_app.models import Heartbeat
 
@@ -54,9 +57,9 @@ def full_world(people_world, other_user):
     from people.models import PersonMerge
 
     PersonMerge.objects.create(owner=w.owner, keep=w.alice, merged_id=10**6, merged_number=9, merged_name="Gone")
-    from sessions_app.models import StorageQuota
-
-    StorageQuota.objects.create(user=other_user, quota_mb=100, note="raised for a long study")
+    Project.objects.filter(pk=personal_project(other_user).pk).update(
+        storage_quota_mb=100, storage_quota_note="raised for a long study"
+    )
     from sessions_app.models import AnalysisRun
 
     AnalysisRun.objects.create(session=w.b, weights_version="0-old", status="failed")  # not current: no effect

@@ -14,7 +14,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
-from people.models import UserSettings
+from projects.models import Project
+from projects.services import personal_project
 from sessions_app.models import Marker, Session
 from summaries.models import AllowedLLMHost
 
@@ -121,14 +122,17 @@ def test_a_summary_is_audited_from_the_page_the_api_and_the_admin(
 
 def test_admin_edits_are_audited_with_the_changed_fields(client, people_world, staff_user, other_user):
     w = people_world
-    prefs = UserSettings.objects.create(user=w.owner, retention_days=30)
+    # retention is the project's (issue 25): staff change it in the project admin
+    prefs = personal_project(w.owner)
+    Project.objects.filter(pk=prefs.pk).update(retention_days=30)
     marker = Marker.objects.create(session=w.a, author=w.owner, time=1.0, note="secret note")
     client.force_login(staff_user)
 
-    data = form_of(client, change_url(prefs)) | {"retention_days": "7", "user": str(other_user.pk)}
+    data = form_of(client, change_url(prefs)) | {"retention_days": "7", "personal": ""}
+    data["memberships-0-role"] = "owner"  # the members inline's select (form_of reads inputs only)
     assert client.post(change_url(prefs), data).status_code == 302
     prefs.refresh_from_db()
-    assert (prefs.user_id, prefs.retention_days) == (w.owner.pk, 7)  # the user is read-only
+    assert (prefs.personal, prefs.retention_days) == (True, 7)  # "personal" is read-only
     entry = AuditEntry.objects.get(actor=staff_user, action="settings")
     assert entry.owner_id == w.owner.pk and "7 days" in entry.detail and "admin" in entry.detail
 

@@ -17,11 +17,20 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from people import retention
-from people.models import Person, PersonThumbnail, UserSettings
+from people.models import Person, PersonThumbnail
 from people.tasks import apply_retention
 from sessions_app.models import Marker, Observation, Session, Track
 from tests.people.conftest import add_thumbnail, embedding, stored_path
 from tests.replay.conftest import add_observations
+
+
+def retention_of(user, **fields) -> None:
+    """Retention is per project (issue 25): a user's own setting is their personal project's."""
+    from projects.models import Project
+    from projects.services import personal_project
+
+    Project.objects.filter(pk=personal_project(user).pk).update(**fields)
+
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
 
@@ -44,7 +53,7 @@ def files_of(session: Session) -> list[Path]:
 def test_retention_deletes_old_media_and_nothing_newer(
     user, other_user, media_root, django_capture_on_commit_callbacks
 ):
-    UserSettings.objects.create(user=user, retention_days=30, retention_keep_results=True)
+    retention_of(user, retention_days=30, retention_keep_results=True)
     old = stored_session(user, "old", 31)
     new = stored_session(user, "new", 29)
     running = stored_session(user, "running", 40)
@@ -74,7 +83,7 @@ def test_retention_deletes_old_media_and_nothing_newer(
 
 @pytest.mark.django_db
 def test_session_page_says_its_media_was_deleted(client, user, media_root, django_capture_on_commit_callbacks):
-    UserSettings.objects.create(user=user, retention_days=30, retention_keep_results=True)
+    retention_of(user, retention_days=30, retention_keep_results=True)
     old = stored_session(user, "old", 31)
     client.force_login(user)
     assert b'id="media-deleted"' not in client.get(f"/sessions/{old.pk}/").content
@@ -88,7 +97,7 @@ def test_session_page_says_its_media_was_deleted(client, user, media_root, djang
 
 @pytest.mark.django_db
 def test_retention_without_results_deletes_the_session(user, media_root, django_capture_on_commit_callbacks):
-    UserSettings.objects.create(user=user, retention_days=7, retention_keep_results=False)
+    retention_of(user, retention_days=7, retention_keep_results=False)
     old, new = stored_session(user, "old", 8), stored_session(user, "new", 6)
     old_files = files_of(old)
     with django_capture_on_commit_callbacks(execute=True):
@@ -102,8 +111,8 @@ def test_retention_without_results_deletes_the_session(user, media_root, django_
 def test_retention_without_results_deletes_people_left_in_no_session(
     user, other_user, media_root, django_capture_on_commit_callbacks
 ):
-    UserSettings.objects.create(user=user, retention_days=7, retention_keep_results=False)
-    UserSettings.objects.create(user=other_user, retention_days=7, retention_keep_results=False)
+    retention_of(user, retention_days=7, retention_keep_results=False)
+    retention_of(other_user, retention_days=7, retention_keep_results=False)
     old, new = stored_session(user, "old", 8), stored_session(user, "new", 6)
     gone = Person.objects.create(owner=user, number=1, embeddings=[embedding(0.1)])  # only in the old one
     stays = Person.objects.create(owner=user, number=2, embeddings=[embedding(0.5)])  # in both
@@ -154,7 +163,7 @@ def test_privacy_page_says_what_retention_keeps(auth_client):
 def test_retention_through_the_real_worker(user, celery_worker_proc):
     """The beat schedule names this task; a real worker runs it against the test database."""
     assert settings.CELERY_BEAT_SCHEDULE["apply-retention"]["task"] == "sessions_app.apply_retention"
-    UserSettings.objects.create(user=user, retention_days=1, retention_keep_results=True)
+    retention_of(user, retention_days=1, retention_keep_results=True)
     old, new = stored_session(user, "old", 2), stored_session(user, "new", 0)  # the worker's MEDIA_ROOT
     old_files, new_files = files_of(old), files_of(new)
     try:
@@ -170,14 +179,16 @@ def test_retention_through_the_real_worker(user, celery_worker_proc):
 
 @pytest.mark.django_db
 def test_privacy_settings_page(auth_client, user):
+    from projects.services import personal_project
+
     page = auth_client.get(reverse("privacy_settings"))
     assert page.status_code == 200 and b"Delete my account" in page.content
     bad = auth_client.post(reverse("privacy_settings"), {"retention_days": "abc"}, follow=True)
-    assert "whole number" in bad.content.decode() and UserSettings.objects.get(user=user).retention_days is None
+    assert "whole number" in bad.content.decode() and personal_project(user).retention_days is None
     zero = auth_client.post(reverse("privacy_settings"), {"retention_days": "0"}, follow=True)
     assert "between 1 and" in zero.content.decode()
     auth_client.post(reverse("privacy_settings"), {"retention_days": "90"})
-    prefs = UserSettings.objects.get(user=user)
+    prefs = personal_project(user)  # the privacy page sets the personal project's retention
     assert prefs.retention_days == 90 and prefs.retention_keep_results is False
     assert AuditEntry.objects.filter(action="settings", actor=user).count() == 1
 
@@ -206,7 +217,7 @@ def test_delete_account_leaves_no_row_or_file(
     Marker.objects.create(session=session, author=user, time=0.5, note="note")
     summary = Summary.objects.create(session=session, requested_by=user, backend="heuristic", text="…")
     LLMSettings.objects.create(user=user, remote_url="https://llm.example/v1", remote_model="m")
-    UserSettings.objects.create(user=user, retention_days=10)
+    retention_of(user, retention_days=10)
     ApiToken.objects.create(user=user)
     theirs = stored_session(other_user, "theirs", 1)
     their_thumb = add_thumbnail(type(w.alice).objects.create(owner=other_user, number=1, name="Theirs"))
