@@ -10,4 +10,10 @@ urlpatterns = [
     path("<int:project_id>/members/", views.member_add, name="project_member_add"),
     path("<int:project_id>/members/<int:user_id>/remove/", views.member_remove, name="project_member_remove"),
     path("<int:project_id>/delete/", views.project_delete, name="project_delete"),
+    path("<int:project_id>/invitations/", views.invitation_create, name="project_invitation_create"),
+    path(
+        "<int:project_id>/invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw,
+        name="project_invitation_withdraw",
+    ),
 ]
