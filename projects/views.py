@@ -114,8 +114,9 @@ def invitation(request, token: str):
         return _refused(request, exc)
     project = found.project
     if request.user.is_authenticated:
-        if access.role_of(request.user, project) is not None:
-            exc = invitations.InvitationError(invitations.already_member(project, request.user), status=409)
+        if access.role_of(request.user, project) is not None:  # a GET only says so; a POST is refused
+            status = 200 if request.method == "GET" else 409
+            exc = invitations.InvitationError(invitations.already_member(project, request.user), status=status)
             return _refused(request, exc, project)
         if request.method == "POST":
             try:
