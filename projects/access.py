@@ -76,6 +76,15 @@ def can(user: Any, obj: Any, action: Action) -> bool:
     return bool(user.is_staff) or allows(role_of(user, obj), action)
 
 
+def allowed_actions(user: Any, obj: Any) -> frozenset[Action]:
+    """Everything ``user`` may do on ``obj`` (one query): pages show only the controls in it."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    if user.is_staff:
+        return frozenset(Action)
+    return ALLOWED.get(role_of(user, obj), frozenset())
+
+
 def require(user: Any, obj: Any, action: Action) -> None:
     """Return if ``user`` may do ``action`` on ``obj``; Http404 for a non-member, PermissionDenied (403)
     for a member whose role does not allow it."""
