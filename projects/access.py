@@ -28,7 +28,7 @@ class Action(StrEnum):
     PEOPLE = "people"  # name, merge, split people; answer suggestions and flags; undo merges
     CONSENT = "consent"  # a person's consent record
     DELETE = "delete"  # delete sessions and people
-    MEMBERS = "members"  # add, change and remove members
+    MEMBERS = "members"  # add, change and remove members; make and withdraw invitation links
     SETTINGS = "settings"  # rename or delete the project, its retention and quota
 
 
