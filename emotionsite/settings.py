@@ -432,5 +432,10 @@ LOGGING = {
     "filters": {"secret_paths": {"()": "emotionsite.logredact.SecretPaths"}},  # no invitation token in a log
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_paths"]}},
     "root": {"handlers": ["console"], "level": env_str("EMOTION_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # on the logger too: Django's own console handler (DEBUG) also writes its records
+        "django.request": {"filters": ["secret_paths"]},
+        "django.server": {"filters": ["secret_paths"]},
+    },
 }
