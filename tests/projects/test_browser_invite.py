@@ -57,8 +57,10 @@ def test_owner_invites_a_viewer_who_replays_and_cannot_delete(shared_session, da
         page.click("#invite-form button[type=submit]")
         link = page.input_value("#invite-link")
         assert link.startswith(f"{daphne_server}/invite/")
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=daphne_server)
         page.click("#invite-copy")
         page.wait_for_function("() => document.querySelector('[data-copied-for=invite-link]').textContent !== ''")
+        result["copied"] = page.evaluate("() => navigator.clipboard.readText()")
         assert page.locator("#invitation-list tbody tr").count() == 1
 
         guest = page.context.browser.new_context().new_page()  # another person, in another browser
@@ -89,6 +91,7 @@ def test_owner_invites_a_viewer_who_replays_and_cannot_delete(shared_session, da
         used = guest.context.browser.new_context().new_page()
         result["again"] = used.goto(link).status
     assert errors == []
+    assert result["copied"] == link
     assert result["lines"] == 7 and result["video"] > 1.5
     assert result["controls"] == {"delete": 0, "rename": 0, "marker": 0, "summarize": 0}
     assert result["forged"] == 403

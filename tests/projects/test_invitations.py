@@ -30,7 +30,8 @@ LINK = re.compile(rb'id="invite-link" value="http://testserver/invite/([A-Za-z0-
 
 
 def _users(*names: str) -> dict:
-    return {n: get_user_model().objects.create_user(username=f"i-{n}", password=PASSWORD) for n in names}
+    # no password: force_login needs none, and each hash costs about a second here
+    return {n: get_user_model().objects.create_user(username=f"i-{n}", password=None) for n in names}
 
 
 @pytest.fixture
