@@ -37,7 +37,7 @@ from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.internet import reactor
 from twisted.internet.abstract import FileDescriptor
 
-from emotionsite import bodylimit, daphne_flow
+from emotionsite import bodylimit, daphne_flow, logredact
 
 logger = logging.getLogger("emotionsite.daphne_server")  # run as __main__
 
@@ -162,6 +162,12 @@ class BoundedRequest(WebRequest):
         )  # fmt: skip
 
 
+def _redacted_action(log: Any, protocol: str, action: str, details: dict[str, Any]) -> None:
+    if "path" in details:
+        details = {**details, "path": logredact.redact(str(details["path"]))}
+    log(protocol, action, details)
+
+
 def _drop(data: bytes) -> None:
     return None
 
@@ -174,6 +180,11 @@ class BoundedHTTPFactory(HTTPFactory):
 
 
 class BoundedServer(daphne.server.Server):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.action_logger is not None:  # the access log: invitation tokens in paths are not written
+            self.action_logger = partial(_redacted_action, self.action_logger)
+
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
         # streamed responses wait for the client instead of filling Twisted's buffers (daphne_flow)
         await daphne_flow.reply(super().handle_reply, self.connections, protocol, message)

@@ -204,6 +204,8 @@ EMOTION_LOGIN_USERNAME_WINDOW_MINUTES = env_int("EMOTION_LOGIN_USERNAME_WINDOW_M
 EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS = env_int("EMOTION_LOGIN_USERNAME_MAX_DELAY_SECONDS", 60)
 # A read of another user's data is audited once per viewer, object and kind in this many minutes (0: every read).
 EMOTION_AUDIT_READ_WINDOW_MINUTES = max(0, env_int("EMOTION_AUDIT_READ_WINDOW_MINUTES", 60))
+# days a project invitation link stays usable (projects.invitations), at least 1
+EMOTION_INVITATION_DAYS = max(1, env_int("EMOTION_INVITATION_DAYS", 7))
 # The person page crops each track's faces from the session's original on demand (a copy per track);
 # not for originals above this many megabytes (0: never).
 EMOTION_TRACK_FACES_MAX_MB = max(0, env_int("EMOTION_TRACK_FACES_MAX_MB", 500))
@@ -429,7 +431,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"secret_paths": {"()": "emotionsite.logredact.SecretPaths"}},  # no invitation token in a log
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_paths"]}},
     "root": {"handlers": ["console"], "level": env_str("EMOTION_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # on the logger too: Django's own console handler (DEBUG) also writes its records
+        "django.request": {"filters": ["secret_paths"]},
+        "django.server": {"filters": ["secret_paths"]},
+    },
 }

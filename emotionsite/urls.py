@@ -33,6 +33,7 @@ urlpatterns = [
     path("settings/llm/", include("summaries.settings_urls")),
     path("settings/tokens/", include("api_tokens.urls")),
     path("projects/", include("projects.urls")),
+    path("invite/", include("projects.invite_urls")),
     path("", include("sessions_app.urls")),
     path("", include("people.urls")),
     path("", include("audit.urls")),

@@ -30,7 +30,7 @@ class Action(StrEnum):
     PEOPLE = "people"  # name, merge, split people; answer suggestions and flags; undo merges
     CONSENT = "consent"  # a person's consent record
     DELETE = "delete"  # delete sessions and people
-    MEMBERS = "members"  # add, change and remove members
+    MEMBERS = "members"  # add, change and remove members; make and withdraw invitation links
     LOG = "log"  # read the project's audit log (and export it)
     SETTINGS = "settings"  # rename or delete the project, its retention and quota
 
@@ -77,6 +77,15 @@ def can(user: Any, obj: Any, action: Action) -> bool:
     if user is None or not user.is_authenticated:
         return False
     return bool(user.is_staff) or allows(role_of(user, obj), action)
+
+
+def allowed_actions(user: Any, obj: Any) -> frozenset[Action]:
+    """Everything ``user`` may do on ``obj`` (one query): pages show only the controls in it."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    if user.is_staff:
+        return frozenset(Action)
+    return ALLOWED.get(role_of(user, obj), frozenset())
 
 
 def require(user: Any, obj: Any, action: Action) -> None:

@@ -6,4 +6,14 @@ from projects import api
 
 urlpatterns = [
     path("projects/<int:project_id>/members/", api.ProjectMembersView.as_view(), name="api_project_members"),
+    path(
+        "projects/<int:project_id>/invitations/",
+        api.ProjectInvitationsView.as_view(),
+        name="api_project_invitations",
+    ),
+    path(
+        "projects/<int:project_id>/invitations/<int:invitation_id>/",
+        api.ProjectInvitationView.as_view(),
+        name="api_project_invitation",
+    ),
 ]

@@ -13,4 +13,10 @@ urlpatterns = [
     path("<int:project_id>/delete/", views.project_delete, name="project_delete"),
     path("<int:project_id>/log/", views.project_log, name="project_log"),
     path("<int:project_id>/log.csv", views.project_log_csv, name="project_log_csv"),
+    path("<int:project_id>/invitations/", views.invitation_create, name="project_invitation_create"),
+    path(
+        "<int:project_id>/invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw,
+        name="project_invitation_withdraw",
+    ),
 ]

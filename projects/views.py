@@ -1,19 +1,24 @@
 """Project pages: your projects (and a new one), a project's members (owners add, change and remove them;
-anyone leaves), its retention (owners) and storage use, deleting an empty project, the project's audit
-log (owners). Thin: access in
-projects.access, the work in services."""
+anyone leaves), invitation links (owners make and withdraw them; whoever opens one joins, signing up first
+if need be), its retention (owners) and storage use, deleting an empty project, the project's audit log
+(owners). Thin: access in projects.access, the work in services and invitations."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.forms import SignUpForm
 from audit import services as audit
+from emotionsite import ratelimit
 from emotionsite.streaming import streaming_response
-from projects import access, services
+from projects import access, invitations, services
 from projects.access import Action
 from projects.forms import RetentionForm, first_error
 from projects.models import Membership, Project
@@ -41,23 +46,106 @@ def project_list(request):
     return render(request, "projects/list.html", {"memberships": rows})
 
 
-@login_required
-def project_detail(request, project_id: int):
-    project = _project(request, project_id)
+def _detail_page(request, project: Project, **extra):
+    can_manage = access.can(request.user, project, Action.MEMBERS)
     context = {
         "project": project,
         "members": project.memberships.select_related("user").order_by("user__username"),
         "role": access.role_of(request.user, project),
-        "can_manage": access.can(request.user, project, Action.MEMBERS),
+        "can_manage": can_manage,
         "can_read_log": access.can(request.user, project, Action.LOG),
-        "roles": Membership.Role.choices,
-        "table": [(a.value, [access.allows(r, a) for r, _ in Membership.Role.choices]) for a in Action],
+        "can_delete": access.can(request.user, project, Action.SETTINGS),
         "can_settings": access.can(request.user, project, Action.SETTINGS),
         "max_days": services.RETENTION_MAX_DAYS,
+        "invitations": invitations.pending(project) if can_manage else [],
+        "invitation_days": settings.EMOTION_INVITATION_DAYS,
+        "roles": Membership.Role.choices,
+        "table": [(a.value, [access.allows(r, a) for r, _ in Membership.Role.choices]) for a in Action],
+        **extra,
     }
-    for _receiver, extra in project_page.send(sender=Project, project=project):
-        context.update(extra or {})
+    for _receiver, answered in project_page.send(sender=Project, project=project):
+        context.update(answered or {})
     return render(request, "projects/detail.html", context)
+
+
+@login_required
+def project_detail(request, project_id: int):
+    return _detail_page(request, _project(request, project_id))
+
+
+@never_cache  # the answer shows a new link once: no cache may keep it
+@login_required
+@require_POST
+def invitation_create(request, project_id: int):
+    """Owners make an invitation link; the page shows it this once (only its hash is stored)."""
+    project = _project(request, project_id, Action.MEMBERS)
+    try:
+        invitation, token = invitations.create_invitation(
+            request.user, project, request.POST.get("role", ""), request=request
+        )
+    except services.ProjectError as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", project.pk)
+    link = request.build_absolute_uri(invitations.link_path(token))
+    return _detail_page(request, project, new_link=link, new_invitation=invitation)
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request, project_id: int, invitation_id: int):
+    project = _project(request, project_id, Action.MEMBERS)
+    try:
+        invitations.withdraw_invitation(request.user, project, invitation_id, request=request)
+    except services.ProjectError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Invitation withdrawn: its link no longer works.")
+    return redirect("project_detail", project.pk)
+
+
+def _refused(request, exc: invitations.InvitationError, project: Project | None = None):
+    return render(
+        request, "projects/invitation_refused.html", {"message": str(exc), "project": project}, status=exc.status
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    """An invitation link. Signed in: a "Join" button (POST) that accepts it. Anonymous: the sign-up form
+    (throttled like /accounts/signup/), whose account joins the project in the same transaction. A link
+    that cannot be used answers 404 (unknown) or 410 (used, expired, withdrawn) and changes nothing."""
+    if request.method == "POST" and not request.user.is_authenticated:
+        # every attempt counts, as on the sign-up page (429 through RateLimitMiddleware)
+        ratelimit.hit("signups", ratelimit.client_address(request))
+    try:
+        found = invitations.find_invitation(token)
+    except invitations.InvitationError as exc:
+        return _refused(request, exc)
+    project = found.project
+    if request.user.is_authenticated:
+        if access.role_of(request.user, project) is not None:  # a GET only says so; a POST is refused
+            status = 200 if request.method == "GET" else 409
+            exc = invitations.InvitationError(invitations.already_member(project, request.user), status=status)
+            return _refused(request, exc, project)
+        if request.method == "POST":
+            try:
+                invitations.accept_invitation(request.user, token, request=request)
+            except invitations.InvitationError as exc:
+                return _refused(request, exc)
+            messages.success(request, f"You joined “{project.name}” as {found.get_role_display().lower()}.")
+            return redirect("project_detail", project.pk)
+        return render(request, "projects/invitation.html", {"invitation": found, "form": None})
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, _ = invitations.sign_up_with_invitation(form, token, request=request)
+        except invitations.InvitationError as exc:
+            return _refused(request, exc)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome! You joined “{project.name}” as {found.get_role_display().lower()}.")
+        return redirect("project_detail", project.pk)
+    return render(request, "projects/invitation.html", {"invitation": found, "form": form})
 
 
 @login_required

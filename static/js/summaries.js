@@ -26,7 +26,8 @@ function itemFor(data) {
   if (!li) {
     li = root.querySelector("#summary-item-template").content.firstElementChild.cloneNode(true);
     li.dataset.id = String(data.id);
-    li.querySelector(".summary-cancel-form").action = cancelUrl(data.id);
+    const cancel = li.querySelector(".summary-cancel-form"); // absent for a role that cannot summarize
+    if (cancel) cancel.action = cancelUrl(data.id);
     list.prepend(li);
     root.querySelector("#summary-empty").hidden = true;
   }
@@ -56,7 +57,8 @@ function render(data) {
   const bar = li.querySelector(".summary-progress");
   bar.value = data.progress;
   bar.hidden = finished(data.status);
-  li.querySelector(".summary-cancel-form").hidden = finished(data.status);
+  const cancel = li.querySelector(".summary-cancel-form");
+  if (cancel) cancel.hidden = finished(data.status);
   const stale = li.querySelector(".summary-stale");
   if (stale && "made_before_people_changed" in data) stale.hidden = !data.made_before_people_changed;
   const error = li.querySelector(".summary-error");

@@ -109,8 +109,13 @@ def shared_project(owner: Any, users: Any) -> dict[str, Any]:
     person2 = Person.objects.create(owner=owner, project=team, number=2, name="Team Second")
     thumbnail = PersonThumbnail(person=person)
     thumbnail.image.save("team.jpg", ContentFile(b"\xff\xd8\xff\xe0teamjpeg"), save=True)
+    from projects.invitations import create_invitation
+
+    invitation, token = create_invitation(owner, team, "viewer")  # a pending link into the team, as a viewer
     return {
         "team": team,
+        "invitation": invitation,
+        "invite_token": token,
         "empty_project": empty,
         "analyst": analyst,
         "viewer": viewer,

@@ -124,6 +124,11 @@ def _role(w: World, user: Any, role: str | None) -> None:
     assert found == role, (user, found, role)
 
 
+def _invitation_withdrawn(w: World) -> None:
+    w.extra["invitation"].refresh_from_db()
+    assert w.extra["invitation"].withdrawn_at is not None and w.extra["invitation"].used_at is None
+
+
 def _project_gone(w: World, key: str) -> None:
     from projects.models import Project
 
@@ -427,6 +432,53 @@ ROUTES: dict[str, list[Check]] = {
             after=lambda w: _role(w, w.other, "analyst"),
         ),
     ],
+    "project_invitation_create": [
+        Check(
+            lambda w: f"/projects/{w.extra['team'].pk}/invitations/",
+            "owner",
+            "post",
+            data={"role": "analyst"},
+            contains=b'id="invite-link"',
+        )
+    ],
+    "project_invitation_withdraw": [
+        Check(
+            lambda w: f"/projects/{w.extra['team'].pk}/invitations/{w.extra['invitation'].pk}/withdraw/",
+            "owner",
+            "post",
+            302,
+            after=_invitation_withdrawn,
+        )
+    ],
+    # an invitation link: anyone may open it (anonymous: sign-up form; signed in: join, or "already a
+    # member"); POSTs to a token that is not one answer 404 and change nothing (tests/projects)
+    "invitation": [
+        Check(lambda w: f"/invite/{w.extra['invite_token']}/", "public", contains=b"Team Project"),
+        Check(lambda w: "/invite/not-a-token/", "public", "post", 404, {"username": "x"}),
+    ],
+    "api_project_invitations": [
+        Check(lambda w: f"/api/projects/{w.extra['team'].pk}/invitations/", "owner", api=True, contains=b'"viewer"'),
+        Check(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/invitations/",
+            "owner",
+            "post",
+            201,
+            {"role": "analyst"},
+            api=True,
+            json_body=True,
+            contains=b'"link"',
+        ),
+    ],
+    "api_project_invitation": [
+        Check(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/invitations/{w.extra['invitation'].pk}/",
+            "owner",
+            "delete",
+            204,
+            api=True,
+            after=_invitation_withdrawn,
+        )
+    ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
     "api_docs": [Check(lambda w: "/api/docs/", "public")],
 }
@@ -614,7 +666,7 @@ def _state() -> tuple:
     from django.contrib.auth import get_user_model
 
     from api_tokens.models import ApiToken
-    from projects.models import Membership, Project
+    from projects.models import Invitation, Membership, Project
     from summaries.models import LLMSettings, Summary
 
     return (
@@ -629,6 +681,7 @@ def _state() -> tuple:
         sorted(ApiToken.objects.values_list("pk", flat=True)),
         sorted(Membership.objects.values_list("project_id", "user_id", "role")),
         sorted(Project.objects.values_list("pk", "name")),
+        sorted(Invitation.objects.values_list("pk", "withdrawn_at", "used_at")),
     )
 
 
@@ -930,6 +983,37 @@ ROLES: dict[str, list[RoleCheck]] = {
     "project_delete": [R(lambda w: f"/projects/{w.extra['team'].pk}/delete/", 403, 403, "post")],
     "project_log": [R(lambda w: f"/projects/{w.extra['team'].pk}/log/", 403, 403)],
     "project_log_csv": [R(lambda w: f"/projects/{w.extra['team'].pk}/log.csv", 403, 403)],
+    "project_invitation_create": [
+        R(lambda w: f"/projects/{w.extra['team'].pk}/invitations/", 403, 403, "post", lambda w: {"role": "owner"})
+    ],
+    "project_invitation_withdraw": [
+        R(
+            lambda w: f"/projects/{w.extra['team'].pk}/invitations/{w.extra['invitation'].pk}/withdraw/",
+            403,
+            403,
+            "post",
+        )
+    ],
+    "api_project_invitations": [  # pending links are the owners' to see
+        R(lambda w: f"/api/projects/{w.extra['team'].pk}/invitations/", 403, 403, api=True),
+        R(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/invitations/",
+            403,
+            403,
+            "post",
+            lambda w: {"role": "owner"},
+            api=True,
+        ),
+    ],
+    "api_project_invitation": [
+        R(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/invitations/{w.extra['invitation'].pk}/",
+            403,
+            403,
+            "delete",
+            api=True,
+        )
+    ],
     "api_project_members": [
         R(lambda w: f"/api/projects/{w.extra['team'].pk}/members/", 200, 200, api=True),
         R(

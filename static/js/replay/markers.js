@@ -2,6 +2,7 @@
 // "Mark now" and the "m" key, which take the time first and then focus the note. Stored through
 // /api/sessions/<id>/markers/. ``base()`` is the session's API path (null: no session yet), ``now()``
 // the current time, ``seek`` (optional) makes the times in the list links, ``onChange`` gets the list.
+// Without the form (the page leaves it out for a role that cannot annotate) the list is read-only.
 import { api } from "./api.js";
 import { clock } from "./common.js";
 import { seekLinks } from "./seeklinks.js";
@@ -9,9 +10,9 @@ import { seekLinks } from "./seeklinks.js";
 export function markerPanel(root, { base, now, seek, onChange }) {
   const list = root.querySelector("#marker-list");
   const form = root.querySelector("#marker-form");
-  const note = form.querySelector("input[name=note]");
-  const pending = form.querySelector("#marker-time");
-  const error = form.querySelector("#marker-error");
+  const note = form?.querySelector("input[name=note]");
+  const pending = form?.querySelector("#marker-time");
+  const error = form?.querySelector("#marker-error");
   let markers = [];
   let pendingTime = null;
 
@@ -26,6 +27,8 @@ export function markerPanel(root, { base, now, seek, onChange }) {
       const text = document.createElement("span");
       text.className = "marker-note";
       text.textContent = m.note;
+      li.append(text);
+      if (!form) return li;
       const del = document.createElement("button");
       del.type = "button";
       del.className = "link marker-delete";
@@ -36,7 +39,7 @@ export function markerPanel(root, { base, now, seek, onChange }) {
         markers = markers.filter((x) => x.id !== m.id);
         render();
       });
-      li.append(text, " ", del);
+      li.append(" ", del);
       return li;
     }));
     if (seek) seekLinks(list, seek);
@@ -48,6 +51,13 @@ export function markerPanel(root, { base, now, seek, onChange }) {
     pending.textContent = clock(pendingTime);
     note.focus();
   }
+  const panel = {
+    async load() {
+      markers = await api(root, `${base()}/markers/`);
+      render();
+    },
+  };
+  if (!form) return panel; // read-only: no form, no "m" key
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!base()) return;
@@ -72,10 +82,5 @@ export function markerPanel(root, { base, now, seek, onChange }) {
     ev.preventDefault();
     capture();
   });
-  return {
-    async load() {
-      markers = await api(root, `${base()}/markers/`);
-      render();
-    },
-  };
+  return panel;
 }
