@@ -5,5 +5,12 @@ from django.urls import path
 from projects import api
 
 urlpatterns = [
+    path("projects/", api.ProjectListView.as_view(), name="api_projects"),
+    path("projects/<int:project_id>/", api.ProjectDetailView.as_view(), name="api_project"),
     path("projects/<int:project_id>/members/", api.ProjectMembersView.as_view(), name="api_project_members"),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/",
+        api.ProjectMemberView.as_view(),
+        name="api_project_member",
+    ),
 ]
