@@ -124,3 +124,25 @@ def test_api_answers_as_documented(daphne_server, fuzz_world):
     slowest = sorted(took.items(), key=lambda kv: -kv[1])[:5]
     print("slowest:", ", ".join(f"{k}: {v:.1f} s" for k, v in slowest))
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+def test_live_server_answers_json_to_the_cases_found_by_the_last_fuzz(daphne_server, fuzz_world):
+    """Through Daphne (whose own request handling sees bodies first): an empty or malformed multipart upload,
+    an id that is no number, a method not allowed."""
+    auth = {"Authorization": f"Token {fuzz_world['token']}"}
+    cases = [
+        ("POST", "/api/sessions/", b"", "multipart/form-data; boundary=b", 400),
+        ("POST", "/api/sessions/", b"--b--\r\n", "multipart/form-data; boundary=b", 400),
+        ("POST", "/api/sessions/", b"--b\r\nno headers", "multipart/form-data; boundary=b", 400),
+        ("GET", "/api/sessions/null,null/", b"", None, 404),
+        ("PUT", "/api/projects/", b"{}", "application/json", 405),
+    ]
+    for method, path, body, content_type, status in cases:
+        headers = {**auth, **({"Content-Type": content_type} if content_type else {})}
+        answer = requests.request(method, f"{daphne_server}{path}", data=body, headers=headers, timeout=30)
+        label = f"{method} {path} {body[:20]!r}"
+        assert answer.status_code == status, (label, answer.status_code, answer.content[:200])
+        assert answer.headers["Content-Type"] == "application/json", (label, answer.headers)
+        assert answer.json()["detail"], label
+        if path == "/api/sessions/":
+            assert "file" in answer.json(), (label, answer.json())
