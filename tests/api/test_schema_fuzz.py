@@ -24,9 +24,11 @@ from schemathesis.generation.modes import GenerationMode
 MAX_EXAMPLES = 8  # per operation and mode, with the fuzz user's ids (or for paths without ids)
 ANY_IDS_EXAMPLES = 3  # with made-up ids: each is a JSON 404
 
+NOT_MEDIA = b"fuzzed bytes: no video, no image"
+
 # Schema-valid requests these operations refuse (400) for what no schema can say: the state of the world.
 REFUSES_VALID = {
-    ("POST", "/api/sessions/"): "the file's bytes are not a readable video or image",
+    ("POST", "/api/sessions/"): "the file is no readable video or image (never, here: NOT_MEDIA)",
     ("POST", "/api/sessions/{session_id}/markers/"): "a time past the session's end",
     ("POST", "/api/sessions/{session_id}/summaries/"): "a backend this server does not run (local, remote)",
     ("POST", "/api/sessions/{session_id}/summaries/{summary_id}/cancel/"): "a summary that has finished",
@@ -86,6 +88,15 @@ def test_api_answers_as_documented(daphne_server, fuzz_world):
     schema = schemathesis.openapi.from_url(
         f"{daphne_server}/api/schema/?format=json", config=_config(daphne_server, fuzz_world["token"])
     )
+
+    @schema.hook
+    def map_case(context, case):
+        # Generated files can be real pictures: one would make a session and queue its analysis for a worker of
+        # later tests. The file's bytes never reach the schema checks: every upload is a file that is no media.
+        if case.operation.label == "POST /api/sessions/" and isinstance(case.body, dict) and "file" in case.body:
+            case.body = {**case.body, "file": NOT_MEDIA}
+        return case
+
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 19, [op.label for op in operations]
     http = requests.Session()
