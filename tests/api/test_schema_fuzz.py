@@ -69,7 +69,9 @@ def _config(base: str, token: str):
         {
             "include-method": method,
             "include-path": path,
-            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409"]}},
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409", "429"]}
+            },
         }
         for method, path in REFUSES_VALID
     ]
