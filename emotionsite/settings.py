@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "emotionsite.https_redirect.HttpsPortRedirectMiddleware",  # HTTP -> EMOTION_HTTPS_PORT, not the HTTP port
     "django.middleware.security.SecurityMiddleware",
+    "emotionsite.apijson.api_json_errors",  # every error under /api/ answered as JSON (HTML 404s, empty 400s...)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # keeps a policy a view set itself (media: sandbox)
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,7 +169,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # rates from EMOTION_LIMITS ("api" per user, "api_anon" per address); 429 with Retry-After
     "DEFAULT_THROTTLE_CLASSES": ["emotionsite.ratelimit.ApiThrottle"],
-    "EXCEPTION_HANDLER": "emotionsite.ratelimit.api_exception_handler",
+    # 429 for the rate limits' refusals, a `detail` in every error body (emotionsite/apijson.py)
+    "EXCEPTION_HANDLER": "emotionsite.apijson.exception_handler",
 }
 # API tokens (django-rest-knox, api_tokens/): only SHA-512 digests are stored; `Authorization: Token <key>`.
 KNOX_TOKEN_MODEL = "api_tokens.ApiToken"
@@ -191,6 +193,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # Swagger UI from drf-spectacular-sidecar's static files: offline, CSP-clean
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # request bodies get their own components (minLength of required text, no read-only fields)
+    "COMPONENT_SPLIT_REQUEST": True,
+    # every operation: its required role (x-required-role) and the statuses any request can get, as JSON errors
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "emotionsite.apijson.postprocess_schema",
+    ],
 }
 
 AXES_FAILURE_LIMIT = env_int("EMOTION_LOGIN_FAILURE_LIMIT", 5)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emotionsite.apijson import ROLE_KEY, SIGNED_IN
 from people import services as people
 from people import suggestions
 from people.selectors import get_suggestion_or_404, user_suggestions
-from projects.access import Action
+from projects.access import Action, least_role
 
 
 class SuggestedPersonSerializer(serializers.Serializer):
@@ -56,6 +56,8 @@ class SuggestionListView(APIView):
     @extend_schema(
         responses=SuggestionSerializer(many=True),
         summary="Open suggestions of your projects: pairs of people that are possibly the same person, newest first",
+        description="The suggestions of the projects where your role lets you answer them (analyst or owner).",
+        extensions={ROLE_KEY: SIGNED_IN},
     )
     def get(self, request):
         return Response(SuggestionSerializer(user_suggestions(request.user), many=True).data)
@@ -64,8 +66,9 @@ class SuggestionListView(APIView):
 class SuggestionConfirmView(APIView):
     @extend_schema(
         request=None,
-        responses={200: SuggestionConfirmedSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: SuggestionConfirmedSerializer, 409: OpenApiResponse(description="Already answered")},
         summary="Confirm a suggestion: the candidate is merged into the person",
+        extensions={ROLE_KEY: least_role(Action.PEOPLE)},
     )
     def post(self, request, suggestion_id: int):
         suggestion = _suggestion(request, suggestion_id)
@@ -81,8 +84,9 @@ class SuggestionConfirmView(APIView):
 class SuggestionRejectView(APIView):
     @extend_schema(
         request=None,
-        responses={200: SuggestionSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: SuggestionSerializer, 409: OpenApiResponse(description="Already answered")},
         summary="Not the same person: remembered (never suggested again, never joined automatically)",
+        extensions={ROLE_KEY: least_role(Action.PEOPLE)},
     )
     def post(self, request, suggestion_id: int):
         suggestion = _suggestion(request, suggestion_id)

@@ -45,6 +45,14 @@ ALLOWED: dict[str, frozenset[Action]] = {
 }
 
 
+def least_role(action: Action) -> str:
+    """The lowest role allowing ``action`` (the API schema's ``x-required-role``): viewer, analyst or owner."""
+    for role in (Role.VIEWER, Role.ANALYST, Role.OWNER):
+        if action in ALLOWED[role]:
+            return str(role.value)
+    raise ValueError(action)
+
+
 def allows(role: str | None, action: Action) -> bool:
     return role is not None and action in ALLOWED.get(role, frozenset())
 

@@ -44,14 +44,38 @@ def lock_project(project_id: int) -> None:
     Project.objects.select_for_update().filter(pk=project_id).first()
 
 
-def create_project(user: Any, name: str, *, request: Any = None) -> Project:
-    name = " ".join((name or "").split())[:100]
+NAME_MAX = 100  # Project.name's max_length: the API's schema says the same
+
+
+def clean_name(name: str) -> str:
+    """A project's name with its spaces tidied; ProjectError when nothing is left or it is too long."""
+    name = " ".join((name or "").split())
     if not name:
         raise ProjectError("Give the project a name.")
+    if len(name) > NAME_MAX:
+        raise ProjectError(f"A project's name is at most {NAME_MAX} characters.")
+    return name
+
+
+def create_project(user: Any, name: str, *, request: Any = None) -> Project:
+    name = clean_name(name)
     with transaction.atomic():
         project = Project.objects.create(name=name)
         Membership.objects.create(project=project, user=user, role=Role.OWNER)
         audit.record(user, audit.Action.CHANGED, project, request=request, owner_id=user.pk, detail="project created")
+    return project
+
+
+def rename_project(actor: Any, project: Project, name: str, *, request: Any = None) -> Project:
+    """Owners rename a project (their personal one too)."""
+    require(actor, project, Action.SETTINGS)
+    name = clean_name(name)
+    if name != project.name:
+        old = project.name
+        project.name = name
+        project.save(update_fields=["name"])
+        detail = f"renamed from {old}"
+        audit.record(actor, audit.Action.CHANGED, project, request=request, owner_id=actor.pk, detail=detail)
     return project
 
 

@@ -11,16 +11,18 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit import services as audit
 from emotionsite import ratelimit
+from emotionsite.apijson import ROLE_KEY, SIGNED_IN
 from projects import access
-from projects.access import Action
+from projects.access import Action, least_role
 from sessions_app.models import Marker, Session
 from sessions_app.reliability import counts_all
 from sessions_app.selectors import face_boxes, get_session_or_404, people_summary, timeline
@@ -128,7 +130,11 @@ def _target_before_body(request) -> int | None:
 class SessionListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses=SessionSerializer(many=True), summary="The sessions of your projects, newest first")
+    @extend_schema(
+        responses=SessionSerializer(many=True),
+        summary="The sessions of your projects, newest first",
+        extensions={ROLE_KEY: SIGNED_IN},
+    )
     def get(self, request):
         # the user's projects, staff's too (the admin lists everyone's)
         sessions = Session.objects.filter(project__in=access.project_ids(request.user)).order_by("-created")
@@ -136,8 +142,16 @@ class SessionListView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: SessionSerializer, 400: OpenApiTypes.OBJECT},
+        responses={
+            201: SessionSerializer,
+            400: OpenApiResponse(description="No file, or not a readable video or image, or too long"),
+            413: OpenApiResponse(description="Over the upload limit, or more than the storage you have left"),
+            507: OpenApiResponse(description="The server's disk is nearly full"),
+        },
         summary="Create a session by uploading a video or image",
+        description="`project`: the project's id (default: your personal project); your role there must be analyst "
+        "or owner.",
+        extensions={ROLE_KEY: least_role(Action.RECORD)},
     )
     def post(self, request):
         from projects.services import project_for_new
@@ -148,7 +162,11 @@ class SessionListView(APIView):
             storage_quota.check_before_body(_target_before_body(request), _declared_length(request))
         except storage_quota.StorageRefused as exc:
             return Response({"detail": str(exc)}, status=exc.status)
-        form = UploadSerializer(data=request.data)
+        try:
+            data = request.data
+        except ParseError:  # an empty or malformed multipart body (no boundary, cut short...)
+            data = {}
+        form = UploadSerializer(data=data)
         if not form.is_valid():
             return Response({"detail": "Send the video or image as the multipart field 'file'.", **form.errors}, 400)
         # before the file is stored: a project the user may not record into is 404 / 403
@@ -180,39 +198,65 @@ class SessionListView(APIView):
 
 
 class SessionDetailView(APIView):
-    @extend_schema(responses=SessionSerializer, summary="A session: status, progress, duration")
+    @extend_schema(
+        responses=SessionSerializer,
+        summary="A session: status, progress, duration",
+        extensions={ROLE_KEY: least_role(Action.VIEW)},
+    )
     def get(self, request, session_id: int):
         return Response(SessionSerializer(session_for(request, session_id)).data)
 
 
+class CountsQuery(serializers.Serializer):
+    all = serializers.BooleanField(
+        required=False, help_text="Also count faces below the quality bar (default: reliable faces only)"
+    )
+
+
+class TimelineQuery(CountsQuery):
+    max_points = serializers.IntegerField(
+        required=False, min_value=10, max_value=5000, help_text="At most this many points per series (default 600)"
+    )
+    boxes = serializers.BooleanField(
+        required=False, help_text="Also send the face boxes (key `boxes`) for the video overlay"
+    )
+
+
+def _refused_query(form: serializers.Serializer) -> Response:
+    names = ", ".join(form.errors)
+    return Response({"detail": f"Check the query parameter(s): {names}.", **form.errors}, 400)
+
+
 class SessionPeopleView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("all", bool, description="Also count faces below the quality bar")],
+        parameters=[CountsQuery],
         responses=PersonSummarySerializer(many=True),
         summary="People seen in the session, with figures",
+        extensions={ROLE_KEY: least_role(Action.VIEW)},
     )
     def get(self, request, session_id: int):
-        return Response(people_summary(session_for(request, session_id), counts_all(request)))
+        session = session_for(request, session_id)
+        query = CountsQuery(data=request.query_params.dict())  # a plain dict: "all=" is no boolean
+        if not query.is_valid():
+            return _refused_query(query)
+        return Response(people_summary(session, counts_all(request)))
 
 
 class SessionTimelineView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("max_points", int, description="At most this many points per series (10..5000)"),
-            OpenApiParameter("all", bool, description="Also count faces below the quality bar in the means"),
-            OpenApiParameter("boxes", bool, description="Also send the face boxes (key `boxes`) for the video overlay"),
-        ],
+        parameters=[TimelineQuery],
         responses=OpenApiTypes.OBJECT,
         summary="Bucketed emotions and attention over time, per person and for everyone",
+        extensions={ROLE_KEY: least_role(Action.VIEW)},
     )
     def get(self, request, session_id: int):
         session = session_for(request, session_id)
-        try:
-            max_points = min(5000, max(10, int(request.query_params.get("max_points", 600))))
-        except ValueError:
-            return Response({"detail": "max_points must be a whole number."}, 400)
-        data = timeline(session, max_points=max_points, include_unreliable=counts_all(request))
-        if request.query_params.get("boxes") in ("1", "true"):
+        form = TimelineQuery(data=request.query_params.dict())
+        if not form.is_valid():
+            return _refused_query(form)
+        query = form.validated_data
+        data = timeline(session, max_points=query.get("max_points", 600), include_unreliable=counts_all(request))
+        if query.get("boxes"):
             data["boxes"] = face_boxes(session, settings.EMOTION_REPLAY_MAX_BOXES)
         return Response(data)
 
@@ -243,7 +287,11 @@ def _marker_error(form: serializers.Serializer) -> str:
 
 
 class SessionMarkersView(APIView):
-    @extend_schema(responses=MarkerSerializer(many=True), summary="The session's markers, in time order")
+    @extend_schema(
+        responses=MarkerSerializer(many=True),
+        summary="The session's markers, in time order",
+        extensions={ROLE_KEY: least_role(Action.VIEW)},
+    )
     def get(self, request, session_id: int):
         session = session_for(request, session_id)
         markers = session.markers.select_related("author").order_by("time", "id")
@@ -251,8 +299,9 @@ class SessionMarkersView(APIView):
 
     @extend_schema(
         request=MarkerInputSerializer,
-        responses={201: MarkerSerializer, 400: OpenApiTypes.OBJECT},
+        responses={201: MarkerSerializer, 400: OpenApiResponse(description="A time outside the session")},
         summary="Drop a marker with a short note at a time of the session",
+        extensions={ROLE_KEY: least_role(Action.ANNOTATE)},
     )
     def post(self, request, session_id: int):
         session = session_for(request, session_id, action=Action.ANNOTATE)
@@ -276,7 +325,9 @@ class SessionMarkersView(APIView):
 
 
 class SessionMarkerView(APIView):
-    @extend_schema(responses={204: None}, summary="Delete one marker")
+    @extend_schema(
+        responses={204: None}, summary="Delete one marker", extensions={ROLE_KEY: least_role(Action.ANNOTATE)}
+    )
     def delete(self, request, session_id: int, marker_id: int):
         session = session_for(request, session_id, action=Action.ANNOTATE)
         marker = session.markers.filter(pk=marker_id).first()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Read
-from projects.access import Action
+from emotionsite.apijson import ROLE_KEY
+from projects.access import Action, least_role
 from sessions_app.api import session_for
 from sessions_app.reliability import counts_all
 from summaries.base import SummaryError
@@ -68,14 +68,19 @@ def _summary(request, session_id: int, summary_id: int, action: Action = Action.
 
 
 class SessionSummariesView(APIView):
-    @extend_schema(responses=SummarySerializer(many=True), summary="The session's summaries, newest first")
+    @extend_schema(
+        responses=SummarySerializer(many=True),
+        summary="The session's summaries, newest first",
+        extensions={ROLE_KEY: least_role(Action.VIEW)},
+    )
     def get(self, request, session_id: int):
         return Response([summary_data(s) for s in _summaries(request, session_id)])
 
     @extend_schema(
         request=SummaryRequestSerializer,
-        responses={201: SummarySerializer, 400: OpenApiTypes.OBJECT},
+        responses={201: SummarySerializer, 400: OpenApiResponse(description="That backend is not available")},
         summary="Queue a new summary of the session by one backend (heuristic, local or remote)",
+        extensions={ROLE_KEY: least_role(Action.SUMMARIZE)},
     )
     def post(self, request, session_id: int):
         session = session_for(request, session_id, action=Action.SUMMARIZE)
@@ -97,7 +102,11 @@ class SessionSummariesView(APIView):
 
 
 class SessionSummaryView(APIView):
-    @extend_schema(responses=SummarySerializer, summary="One summary: status, progress, text")
+    @extend_schema(
+        responses=SummarySerializer,
+        summary="One summary: status, progress, text",
+        extensions={ROLE_KEY: least_role(Action.VIEW)},
+    )
     def get(self, request, session_id: int, summary_id: int):
         return Response(summary_data(_summary(request, session_id, summary_id)))
 
@@ -105,8 +114,9 @@ class SessionSummaryView(APIView):
 class SessionSummaryCancelView(APIView):
     @extend_schema(
         request=None,
-        responses={200: SummarySerializer, 400: OpenApiTypes.OBJECT},
+        responses={200: SummarySerializer, 400: OpenApiResponse(description="The summary has finished")},
         summary="Cancel a queued or running summary",
+        extensions={ROLE_KEY: least_role(Action.SUMMARIZE)},
     )
     def post(self, request, session_id: int, summary_id: int):
         summary = _summary(request, session_id, summary_id, Action.SUMMARIZE)

@@ -146,6 +146,12 @@ def _personal_retention(w: World) -> None:
     _retention(w, personal_project(w.owner), 30)
 
 
+def _project_named(w: World, name: str) -> None:
+    from projects.models import Project
+
+    assert Project.objects.get(pk=w.extra["team"].pk).name == name
+
+
 S = "/sessions/{}"
 
 # route name → the checks for it. Add a row for every new route (see the module docstring).
@@ -478,6 +484,51 @@ ROUTES: dict[str, list[Check]] = {
             api=True,
             after=_invitation_withdrawn,
         )
+    ],
+    "api_projects": [
+        Check(lambda w: "/api/projects/", "user", api=True, contains=b"Team Project", leak=b"Team Project"),
+        Check(lambda w: "/api/projects/", "user", "post", 201, {"name": "New Project"}, api=True, json_body=True),
+    ],
+    "api_project": [
+        Check(lambda w: f"/api/projects/{w.extra['team'].pk}/", "owner", api=True, contains=b"Team Project"),
+        Check(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/",
+            "owner",
+            "patch",
+            200,
+            {"name": "Renamed Team"},
+            api=True,
+            json_body=True,
+            after=lambda w: _project_named(w, "Renamed Team"),
+        ),
+        Check(
+            lambda w: f"/api/projects/{w.extra['empty_project'].pk}/",
+            "owner",
+            "delete",
+            204,
+            api=True,
+            after=lambda w: _project_gone(w, "empty_project"),
+        ),
+    ],
+    "api_project_member": [
+        Check(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/members/{w.extra['viewer'].pk}/",
+            "owner",
+            "patch",
+            200,
+            {"role": "analyst"},
+            api=True,
+            json_body=True,
+            after=lambda w: _role(w, w.extra["viewer"], "analyst"),
+        ),
+        Check(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/members/{w.extra['viewer'].pk}/",
+            "owner",
+            "delete",
+            204,
+            api=True,
+            after=lambda w: _role(w, w.extra["viewer"], None),
+        ),
     ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
     "api_docs": [Check(lambda w: "/api/docs/", "public")],
@@ -1024,6 +1075,22 @@ ROLES: dict[str, list[RoleCheck]] = {
             lambda w: {"username": "intruder", "role": "owner"},
             api=True,
         ),
+    ],
+    "api_project": [
+        R(lambda w: f"/api/projects/{w.extra['team'].pk}/", 200, 200, api=True),
+        R(lambda w: f"/api/projects/{w.extra['team'].pk}/", 403, 403, "patch", lambda w: {"name": "Ours"}, api=True),
+        R(lambda w: f"/api/projects/{w.extra['team'].pk}/", 403, 403, "delete", api=True),
+    ],
+    "api_project_member": [  # changing or removing another member is the owners'; leaving is anyone's (tests/api)
+        R(
+            lambda w: f"/api/projects/{w.extra['team'].pk}/members/{w.owner.pk}/",
+            403,
+            403,
+            "patch",
+            lambda w: {"role": "viewer"},
+            api=True,
+        ),
+        R(lambda w: f"/api/projects/{w.extra['team'].pk}/members/{w.owner.pk}/", 403, 403, "delete", api=True),
     ],
 }
 # owner rows of things outside projects (a user's own token)
