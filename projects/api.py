@@ -228,6 +228,7 @@ class ProjectMemberView(APIView):
             services.remove_member(request.user, project, user_id, request=request)
         except services.ProjectError as exc:
             return _refused(exc, status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class InvitationSerializer(serializers.ModelSerializer):
