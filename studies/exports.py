@@ -34,12 +34,13 @@ def long_columns(names: bool) -> list[str]:
 
 
 def _labels_at(assignments: list[tuple[float | None, float | None, str]], t: float) -> str:
-    return "|".join(label for start, end, label in assignments if start is None or (start <= t < end))
+    """The labels covering time ``t``, sorted and joined with ``|``."""
+    return "|".join(sorted({label for start, end, label in assignments if start is None or start <= t < end}))
 
 
 def long_rows(project, names: bool = False) -> Iterator[dict[str, Any]]:
     """Session by session, frame by frame: a dict per person on a frame (people not yet identified are
-    left out). ``condition`` joins the labels that cover the frame's time with ``|``."""
+    left out). ``condition`` joins the labels that cover the frame's time, sorted, with ``|``."""
     codes = dict(
         ParticipantLink.objects.filter(participant__project=project).values_list("person_id", "participant__code")
     )
