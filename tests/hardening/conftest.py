@@ -109,7 +109,15 @@ def shared_project(owner: Any, users: Any) -> dict[str, Any]:
     person2 = Person.objects.create(owner=owner, project=team, number=2, name="Team Second")
     thumbnail = PersonThumbnail(person=person)
     thumbnail.image.save("team.jpg", ContentFile(b"\xff\xd8\xff\xe0teamjpeg"), save=True)
+    from studies.models import Condition, Participant, ParticipantLink, SessionCondition
+
+    participant = Participant.objects.create(project=team, code="T01")
+    ParticipantLink.objects.create(person=person, participant=participant)
+    condition = Condition.objects.create(project=team, label="TeamCond")
     return {
+        "t_participant": participant,
+        "t_condition": condition,
+        "t_assignment": SessionCondition.objects.create(session=session, condition=condition),
         "team": team,
         "empty_project": empty,
         "analyst": analyst,
