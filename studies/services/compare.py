@@ -65,7 +65,7 @@ def conditions_by_label(project, labels: list[str]) -> list[Condition]:
     return [found[label] for label in dict.fromkeys(labels)]
 
 
-def _corrected(project, sums, opts: Options, runs, base):
+def _corrected(sums, opts: Options, base):
     return base.correct(sums) if opts.corrected and base is not None else sums
 
 
@@ -100,7 +100,7 @@ def compare(project, labels: list[str], opts: Options) -> dict:
     per_condition: list[dict[int, tuple[np.ndarray, int]]] = []
     for condition in conditions:
         sums = grouped_sums(project, condition_spans(condition, runs), opts.measures, opts.include_unreliable)
-        parts = per_participant(_corrected(project, sums, opts, runs, base))
+        parts = per_participant(_corrected(sums, opts, base))
         per_condition.append(parts)
         result["conditions"].append(
             {
@@ -146,7 +146,7 @@ def lines(project, opts: Options) -> dict:
     runs = current_runs(project)
     base = baseline(project, opts.measures, opts.include_unreliable, runs) if opts.corrected else None
     sums = grouped_sums(project, [Span(s, r) for s, r in runs.items()], opts.measures, opts.include_unreliable)
-    sums = _corrected(project, sums, opts, runs, base)
+    sums = _corrected(sums, opts, base)
     sessions = list(Session.objects.filter(pk__in=runs).order_by("created", "pk").values("pk", "title", "created"))
     order = {s["pk"]: i for i, s in enumerate(sessions)}
     names = codes(project)
