@@ -37,7 +37,7 @@ def test_viewer_sees_the_comparison_charts(study, user, password, daphne_server)
                 cond["across"]["angry"]["mean"], abs=1e-9
             )
             assert bar.locator("line.study-ci").count() == 1
-            assert f"n={cond['n_participants']}" in bar.inner_text()
+            assert f"n={cond['n_participants']}" in bar.text_content()
         assert page.locator("#chart-lines g.participant").count() == 3
         assert page.locator("#chart-events path.study-band").count() == 1
         assert page.inner_text("#compare-status") == ""
