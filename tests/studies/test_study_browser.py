@@ -39,6 +39,7 @@ def test_viewer_sees_the_comparison_charts(study, user, password, daphne_server)
             assert bar.locator("line.study-ci").count() == 1
             assert f"n={cond['n_participants']}" in bar.text_content()
         assert page.locator("#chart-lines g.participant").count() == 3
+        assert page.locator("#chart-lines circle.study-dot").count() == 6  # three people in two sessions
         assert page.locator("#chart-events path.study-band").count() == 1
         assert page.inner_text("#compare-status") == ""
     assert not errors, errors

@@ -59,6 +59,9 @@ export function linesChart(container, lines, measure) {
   const g = svg.selectAll("g.participant").data(lines.participants).join("g").attr("class", "participant")
     .attr("data-participant", (p) => p.participant);
   g.append("path").attr("class", "study-line").attr("d", (p) => line(p.points)).attr("stroke", (p) => color(p.participant));
+  g.selectAll("circle").data((p) => p.points.filter((q) => q.means[measure] !== null).map((q) => ({ p, q })))
+    .join("circle").attr("class", "study-dot").attr("r", 3.5).attr("fill", (d) => color(d.p.participant))
+    .attr("cx", (d) => x(String(d.q.session))).attr("cy", (d) => y(d.q.means[measure]));
   g.append("text").attr("class", "study-n").attr("x", W - M.right).attr("text-anchor", "end")
     .attr("y", (p, i) => M.top + 12 * i).attr("fill", (p) => color(p.participant)).text((p) => p.participant);
 }
