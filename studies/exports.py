@@ -21,16 +21,24 @@ from sessions_app.exports import csv_lines, fixed
 from sessions_app.models import Observation, Session
 from sessions_app.reliability import is_reliable, reliable_q
 from studies.models import ParticipantLink, SessionCondition
-from studies.services.aggregate import MEASURES
+from studies.services.aggregate import DERIVED, STORED, affect
 
 CHUNK = 2000
 EXTRA = ["yaw", "pitch", "roll", "eye_openness"]
-VALUES = ["time", *MEASURES, *EXTRA, "quality"]
+VALUES = ["time", *STORED, *EXTRA, "quality"]
 
 
 def long_columns(names: bool) -> list[str]:
     who = ["participant", "person", *(["person_name"] if names else [])]
-    return [*who, "condition", "session", *VALUES, "reliable"]
+    return [*who, "condition", "session", *VALUES, *DERIVED, "reliable"]
+
+
+def derived(rec: dict[str, Any]) -> dict[str, Any]:
+    """The derived measures of one frame (inference.affect's estimate), as the study's figures compute them."""
+    if not DERIVED:
+        return {}
+    va = affect.valence_arousal([rec[e] for e in EMOTIONS])
+    return {"valence_estimate": va[0] if va else None, "arousal_estimate": va[1] if va else None}
 
 
 def _labels_at(assignments: list[tuple[float | None, float | None, str]], t: float) -> str:
@@ -69,6 +77,7 @@ def long_rows(project, names: bool = False) -> Iterator[dict[str, Any]]:
                     "condition": _labels_at(assignments, rec["time"]),
                     "session": sid,
                     **rec,
+                    **derived(rec),
                     "reliable": is_reliable(rec["quality"]),
                 }
             )

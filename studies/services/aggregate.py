@@ -17,18 +17,44 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Floor
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum
+from django.db.models.functions import Floor, NullIf
 
 from inference.classes import EMOTIONS
 from sessions_app.models import Marker, Observation, Session
 from sessions_app.reliability import reliable_q
 from studies.models import SessionCondition, StudySettings
 
-# Per-frame measures averaged by the studies: stored columns. Valence and arousal (inference.affect, when
-# it lands) are linear in the seven probabilities, so their means follow from these; the code is generic
-# over the names (MEASURES is a parameter everywhere), and a new stored column is one more entry here.
-MEASURES: list[str] = [*EMOTIONS, "attention"]
+try:  # the valence/arousal estimate (inference.affect), wherever this code runs beside it
+    from inference import affect
+except ImportError:  # a checkout from before the estimate: the stored measures alone
+    affect = None
+
+
+def _derived() -> dict[str, ExpressionWrapper]:
+    """Per-frame measures computed in the query from the stored probabilities: name -> expression.
+    inference.affect's estimate is the probability-weighted mean of the classes' places, per frame."""
+    if affect is None:
+        return {}
+    total = NullIf(sum(F(e) for e in EMOTIONS), 0)
+
+    def weighted(weights) -> ExpressionWrapper:
+        return ExpressionWrapper(
+            sum(F(e) * w for e, w in zip(EMOTIONS, weights, strict=True)) / total, output_field=FloatField()
+        )
+
+    return {"valence_estimate": weighted(affect.VALENCE), "arousal_estimate": weighted(affect.AROUSAL)}
+
+
+# Per-frame measures averaged by the studies: the stored columns, then the derived ones. The code is
+# generic over the names (``measures`` is a parameter everywhere): a new measure is one more entry.
+STORED: list[str] = [*EMOTIONS, "attention"]
+DERIVED = _derived()
+MEASURES: list[str] = [*STORED, *DERIVED]
+
+
+def summed(measure: str) -> Sum:
+    return Sum(DERIVED.get(measure, measure))
 
 
 class StudyError(ValueError):
@@ -109,7 +135,7 @@ def grouped_sums(
         frames(project, include_unreliable)
         .filter(where)
         .values(*keys)
-        .annotate(_n=Count("id"), **{f"_s_{m}": Sum(m) for m in measures})
+        .annotate(_n=Count("id"), **{f"_s_{m}": summed(m) for m in measures})
         .order_by()
     )
     for row in rows:
@@ -228,6 +254,6 @@ def binned_sums(
         .filter(span.q())
         .annotate(_bin=Floor((F("time") - origin) / step + 0.5))
         .values(PARTICIPANT, "_bin")
-        .annotate(_n=Count("id"), **{f"_s_{m}": Sum(m) for m in measures})
+        .annotate(_n=Count("id"), **{f"_s_{m}": summed(m) for m in measures})
         .order_by()
     )

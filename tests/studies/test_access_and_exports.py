@@ -22,6 +22,7 @@ from sessions_app.models import Marker, Session
 from studies import exports
 from studies.models import Condition, Participant, ParticipantLink
 from studies.services import compare
+from studies.services.aggregate import DERIVED
 from tests.streamed import read_body
 
 API = "/api/projects/{}/study/"
@@ -131,6 +132,7 @@ def test_long_csv_streams_with_codes(two, monkeypatch):
     rows = rows_of(read_body(r))
     assert len(rows) == 2 * 2 * 20  # two sessions x two people x 20 frames, unreliable ones flagged, not dropped
     assert {row["participant"] for row in rows} == {"P01", "P02"} and "person_name" not in rows[0]
+    assert set(DERIVED) <= set(rows[0])  # the valence/arousal estimate, where inference.affect exists
     assert b"Real Name" not in read_body(
         study.client("viewer").get(API.format(study.project.pk) + "export/observations.csv")
     )

@@ -233,3 +233,28 @@ def test_bad_requests_say_why(three):
     ):
         with pytest.raises(compare.StudyError, match=words):
             call()
+
+
+def test_valence_arousal_estimate_means(three):
+    """Where inference.affect's estimate exists, it is a measure like the others: computed per frame in the
+    query, averaged and resampled the same way (skipped on a checkout from before it)."""
+    affect = pytest.importorskip("inference.affect")
+    study, s1, s2, s3, control, task = three
+    names = ["valence_estimate", "arousal_estimate"]
+    got = compare.compare(study.project, ["task"], compare.options(names, False, False, B, SEED))
+    weights = np.array([affect.VALENCE, affect.AROUSAL]).T  # 7 x 2
+    for f in study.frames:  # the reference: inference.affect's own function, frame by frame
+        probs = f.values[:, :7]
+        va = np.array([affect.valence_arousal(list(p)) for p in probs])
+        assert va == pytest.approx(probs @ weights / probs.sum(axis=1, keepdims=True), abs=1e-12)
+        f.values = va
+    ref = reference(study, task)
+    cond = got["conditions"][0]
+    for p in cond["participants"]:
+        assert [p["means"][m] for m in names] == pytest.approx(list(ref[p["participant"]][0]), abs=TOL)
+    values = np.vstack([ref[c][0] for c in sorted(ref)])
+    for j, m in enumerate(names):
+        assert cond["across"][m]["mean"] == pytest.approx(values[:, j].mean(), abs=TOL)
+        assert (cond["across"][m]["ci_low"], cond["across"][m]["ci_high"]) == pytest.approx(
+            scipy_ci(values[:, j]), abs=TOL
+        )
