@@ -29,8 +29,9 @@ def _code(value: str) -> str:
 
 def _label(value: str) -> str:
     label = " ".join((value or "").split())
-    if not label or len(label) > LABEL_MAX:
-        raise StudyError(f"A condition label is 1 to {LABEL_MAX} characters.")
+    if not label or len(label) > LABEL_MAX or "," in label or "|" in label:
+        # commas separate labels in the comparison's query, "|" joins them in the long CSV
+        raise StudyError(f"A condition label is 1 to {LABEL_MAX} characters, without ',' or '|'.")
     return label
 
 

@@ -111,6 +111,7 @@ def test_isolation_and_unique_codes(two):
     # bad input: clear messages, no stack trace
     for url, data, words in (
         ("participants/", {"code": "no spaces!"}, "participant code is"),
+        ("conditions/", {"label": "a,b"}, "without ','"),
         ("assignments/", {"condition": "A", "session": s1.pk, "start": 5, "end": 2}, "after the start"),
         ("assignments/", {"condition": "A", "session": s1.pk, "start": 5}, "both a start and an end"),
         ("baseline/", {"mode": "markers"}, "start and an end marker"),
@@ -207,3 +208,26 @@ def test_elan_round_trip(two, tmp_path):
         (f"http://testserver/sessions/{s1.pk}/media/playable/", "video/mp4")
     ]
     assert AuditEntry.objects.filter(action="exported", detail=f"session-{s1.pk}.eaf").exists()
+
+
+def test_page_edits_and_their_messages(two):
+    study, s1, s2 = two
+    c = study.client("analyst")
+    url = f"/projects/{study.project.pk}/study/edit/"
+    extra = Person.objects.create(owner=study.owner, project=study.project, number=9)
+    p3 = study.participants["P03"]
+    for data in (
+        {"what": "link_person", "participant": p3.pk, "person": extra.pk},
+        {"what": "assign", "condition": "A", "session": s2.pk, "start": "0.5", "end": "1.5"},
+        {"what": "baseline", "mode": "first", "op": "divide", "first_seconds": "1.5"},
+    ):
+        r = c.post(url, data, follow=True)
+        assert r.status_code == 200 and b"Saved." in r.content, data
+    assert ParticipantLink.objects.get(person=extra).participant == p3
+    assert list(s2.study_conditions.filter(condition__label="A").values_list("start", "end")) == [(0.5, 1.5)]
+    settings = study.project.study_settings
+    assert (settings.mode, settings.op, settings.first_seconds) == ("first", "divide", 1.5)
+    r = c.post(url, {"what": "assign", "condition": "A", "session": s2.pk, "start": "3", "end": "x"}, follow=True)
+    assert b"The end must be a number of seconds." in r.content and b"Traceback" not in r.content
+    r = c.post(url, {"what": "drop_tables"}, follow=True)
+    assert b"Unknown change." in r.content
