@@ -3,7 +3,8 @@
     .venv/bin/python -m bench                       # everything, full length (about 20 min on 2 cores)
     .venv/bin/python -m bench --quick               # shorter variants of each (a few minutes)
     .venv/bin/python -m bench --only latency,upload # a subset: inference, latency, capacity, timeline,
-                                                    # upload, ingest, long, identity, writes
+                                                    # upload, ingest, long, identity, writes, study
+    .venv/bin/python -m bench --only study          # a two-condition study comparison (bench/bench_study.py)
     .venv/bin/python -m bench --only identity       # people across sessions and cuts (bench/identity*.py)
     .venv/bin/python -m bench --json out.json       # the rows as JSON too
 
@@ -40,7 +41,7 @@ from bench.wsclient import WebSocket  # noqa: E402
 from bench.wsupload import upload_file  # noqa: E402
 
 CLIP = "talking_face_retalking_2.mp4"
-ALL = ("inference", "latency", "capacity", "timeline", "upload", "ingest", "long", "identity", "writes")
+ALL = ("inference", "latency", "capacity", "timeline", "upload", "ingest", "long", "identity", "writes", "study")
 LIVE_FPS = 5.0
 TARGET_RECORDINGS = 4  # the capacity target: this many held at LIVE_FPS, p95 under 150 ms
 DELETE_TIMELINE_USER = (
@@ -265,6 +266,24 @@ def bench_writes(stack: Stack, args) -> list[dict]:
     ]  # fmt: skip
 
 
+def bench_study(stack: Stack, args) -> list[dict]:
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_study.py"), *(["--quick"] if args.quick else [])]
+    out = subprocess.run(cmd, cwd=ROOT, env=dict(stack.env), capture_output=True, text=True, timeout=1800)
+    try:
+        m = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return [row("study comparison", "failed", "", (out.stdout + out.stderr)[-300:])]
+    shape = (
+        f"{m['sessions']} sessions x {m['minutes']} min x 2 people at 5 fps ({m['observations']:,} frames "
+        f"counted), {m['participants']} participants, 2,000 resamples; median of 5"
+    )
+    return [
+        row("study: two conditions compared", f"{m['comparison_s'] * 1000:.0f} ms", "< 2 s", shape),
+        row("study: the same, baseline-corrected", f"{m['comparison_baseline_s'] * 1000:.0f} ms", "< 2 s",
+            "baseline: the first 30 s of each session, subtracted"),
+    ]  # fmt: skip
+
+
 def bench_upload(stack: Stack, args) -> list[dict]:
     size = (16 if args.quick else 64) * 2**20
     data = os.urandom(size)
@@ -425,7 +444,7 @@ def main() -> int:
     unknown = set(only) - set(ALL)
     if unknown:
         ap.error(f"unknown measures: {', '.join(sorted(unknown))}")
-    if not (media_dir() / CLIP).is_file():
+    if set(only) - {"study"} and not (media_dir() / CLIP).is_file():  # the study bench makes its own data
         print(f"the shared clip {media_dir() / CLIP} is missing; set EMOTION_DATA_DIR", file=sys.stderr)
         return 2
 
@@ -450,9 +469,11 @@ def main() -> int:
     stacked = [m for m in only if m not in ("inference", "identity")]
     if stacked:
         workdir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+        only_db = set(stacked) <= {"study"}  # the study bench needs the database alone: no worker
         stack = Stack(
             workdir,
-            workers=[("live", "live", args.live_concurrency), ("inference", "inference,default", 1)],
+            workers=[] if only_db else [("live", "live", args.live_concurrency), ("inference", "inference,default", 1)],
+            warmup=not only_db,
             database_url=args.database_url,
             redis_url=args.redis_url,
             extra_env={"EMOTION_WORKER_DEVICE": os.environ.get("EMOTION_WORKER_DEVICE", "auto")},

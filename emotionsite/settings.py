@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "people",
     "live",
     "summaries",
+    "studies",
 ]
 
 MIDDLEWARE = [

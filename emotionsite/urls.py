@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/", include("people.api_urls")),
     path("api/", include("summaries.api_urls")),
     path("api/", include("projects.api_urls")),
+    path("api/", include("studies.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/llm/", include("summaries.settings_urls")),
     path("settings/tokens/", include("api_tokens.urls")),
@@ -38,4 +39,5 @@ urlpatterns = [
     path("", include("people.urls")),
     path("", include("audit.urls")),
     path("", include("summaries.urls")),
+    path("", include("studies.urls")),
 ]

@@ -2,7 +2,7 @@
 
 Rooms, lower first; a room may import itself and the rooms below it, never one above:
 ``emotionsite`` infrastructure and ``inference`` < ``audit`` < ``accounts`` < ``api_tokens`` <
-``sessions_app`` < ``people`` < ``live`` < ``summaries``; the project's wiring (``emotionsite.urls``,
+``sessions_app`` < ``people`` < ``live`` < ``summaries`` < ``studies``; the project's wiring (``emotionsite.urls``,
 ``emotionsite.routing``, ``emotionsite.asgi``) sits above them all. Across modules no private name
 (``_name``) is imported or reached through an imported module. Migrations are left out: a historic
 migration names the callables its fields were built with, wherever they live now.
@@ -27,6 +27,7 @@ ORDER = [
     "people",
     "live",
     "summaries",
+    "studies",
 ]
 WIRING = {"emotionsite.urls", "emotionsite.routing", "emotionsite.asgi"}
 RANK = {room: i for i, room in enumerate(ORDER)}
@@ -123,7 +124,7 @@ def test_sessions_app_names_no_other_domain():
     assert not named, f"modules of sessions_app named for another room: {named}"
 
 
-@pytest.mark.parametrize("room", ["audit", "accounts", "sessions_app", "people", "live"])
+@pytest.mark.parametrize("room", ["audit", "accounts", "sessions_app", "people", "live", "studies"])
 def test_each_room_is_a_django_app(room):
     from django.apps import apps
 

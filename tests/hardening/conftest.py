@@ -112,7 +112,15 @@ def shared_project(owner: Any, users: Any) -> dict[str, Any]:
     from projects.invitations import create_invitation
 
     invitation, token = create_invitation(owner, team, "viewer")  # a pending link into the team, as a viewer
+    from studies.models import Condition, Participant, ParticipantLink, SessionCondition
+
+    participant = Participant.objects.create(project=team, code="T01")
+    ParticipantLink.objects.create(person=person, participant=participant)
+    condition = Condition.objects.create(project=team, label="TeamCond")
     return {
+        "t_participant": participant,
+        "t_condition": condition,
+        "t_assignment": SessionCondition.objects.create(session=session, condition=condition),
         "team": team,
         "invitation": invitation,
         "invite_token": token,

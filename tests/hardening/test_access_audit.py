@@ -152,6 +152,20 @@ def _project_named(w: World, name: str) -> None:
     assert Project.objects.get(pk=w.extra["team"].pk).name == name
 
 
+def _study_api(tail: str) -> Callable[[World], str]:
+    return lambda w: f"/api/projects/{w.extra['team'].pk}/study/{tail}"
+
+
+def _study_obj(kind: str, key: str) -> Callable[[World], str]:
+    return lambda w: f"/api/projects/{w.extra['team'].pk}/study/{kind}/{w.extra[key].pk}/"
+
+
+def _condition_added(w: World, label: str) -> None:
+    from studies.models import Condition
+
+    assert Condition.objects.filter(project=w.extra["team"], label=label).exists()
+
+
 S = "/sessions/{}"
 
 # route name → the checks for it. Add a row for every new route (see the module docstring).
@@ -530,6 +544,82 @@ ROUTES: dict[str, list[Check]] = {
             after=lambda w: _role(w, w.extra["viewer"], None),
         ),
     ],
+    # studies: the team project's study (its owner), by page and API
+    "study": [Check(lambda w: f"/projects/{w.extra['team'].pk}/study/", "owner", contains=b"T01")],
+    "study_edit": [
+        Check(
+            lambda w: f"/projects/{w.extra['team'].pk}/study/edit/",
+            "owner",
+            "post",
+            302,
+            {"what": "add_condition", "label": "Audited"},
+            after=lambda w: _condition_added(w, "Audited"),
+        )
+    ],
+    "api_study": [Check(_study_api(""), "owner", api=True, contains=b"T01")],
+    "api_study_participants": [
+        Check(_study_api("participants/"), "owner", api=True, contains=b"T01"),
+        Check(_study_api("participants/"), "owner", "post", 201, {"code": "T02"}, api=True, json_body=True),
+    ],
+    "api_study_participant": [
+        Check(
+            _study_obj("participants", "t_participant"),
+            "owner",
+            "patch",
+            200,
+            {"note": "n"},
+            api=True,
+            json_body=True,
+            contains=b'"note":"n"',
+        ),
+        Check(_study_obj("participants", "t_participant"), "owner", "delete", 204, api=True),
+    ],
+    "api_study_conditions": [
+        Check(_study_api("conditions/"), "owner", api=True, contains=b"TeamCond"),
+        Check(_study_api("conditions/"), "owner", "post", 201, {"label": "New"}, api=True, json_body=True),
+    ],
+    "api_study_condition": [Check(_study_obj("conditions", "t_condition"), "owner", "delete", 204, api=True)],
+    "api_study_assignments": [
+        Check(_study_api("assignments/"), "owner", api=True, contains=b"TeamCond"),
+        Check(
+            _study_api("assignments/"),
+            "owner",
+            "post",
+            201,
+            {"condition": "TeamCond", "session": "{t_session}", "start": 1, "end": 2},
+            api=True,
+            json_body=True,
+        ),
+    ],
+    "api_study_assignment": [Check(_study_obj("assignments", "t_assignment"), "owner", "delete", 204, api=True)],
+    "api_study_baseline": [
+        Check(_study_api("baseline/"), "owner", api=True, contains=b'"mode":"none"'),
+        Check(
+            _study_api("baseline/"),
+            "owner",
+            "put",
+            200,
+            {"mode": "first", "first_seconds": 3},
+            api=True,
+            json_body=True,
+            contains=b'"mode":"first"',
+        ),
+    ],
+    "api_study_comparison": [
+        Check(_study_api("comparison/?conditions=TeamCond"), "owner", api=True, contains=b'"conditions"')
+    ],
+    "api_study_lines": [Check(_study_api("lines/"), "owner", api=True, contains=b"sessions")],
+    "api_study_event_locked": [Check(_study_api("event-locked/?event=team%20note"), "owner", api=True)],
+    "api_study_export_observations": [Check(_study_api("export/observations.csv"), "owner", api=True)],
+    "api_study_export_comparison": [Check(_study_api("export/comparison.csv?conditions=TeamCond"), "owner", api=True)],
+    "api_study_export_elan": [
+        Check(
+            lambda w: f"{_study_api('export/sessions/')(w)}{w.extra['t_session'].pk}.eaf",
+            "owner",
+            api=True,
+            contains=b"ANNOTATION_DOCUMENT",
+        )
+    ],
     "api_schema": [Check(lambda w: "/api/schema/", "public")],  # no user data: the schema of the API
     "api_docs": [Check(lambda w: "/api/docs/", "public")],
 }
@@ -589,10 +679,15 @@ def test_every_websocket_route_has_a_row():
 
 
 def _data(check: Check, world: World | None) -> dict[str, Any] | None:
-    """The row's form data; "{person}" / "{person2}" stand for the world's people's ids."""
+    """The row's form data; "{person}" / "{person2}" stand for the world's people's ids, "{t_session}" for
+    the team's session."""
     if check.data is None or world is None:
         return check.data
-    ids = {"{person}": str(world.person.pk), "{person2}": str(world.extra["person2"].pk)}
+    ids = {
+        "{person}": str(world.person.pk),
+        "{person2}": str(world.extra["person2"].pk),
+        "{t_session}": str(world.extra["t_session"].pk),
+    }
     return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in check.data.items()}
 
 
@@ -718,6 +813,7 @@ def _state() -> tuple:
 
     from api_tokens.models import ApiToken
     from projects.models import Invitation, Membership, Project
+    from studies.models import Condition, Participant, ParticipantLink, SessionCondition, StudySettings
     from summaries.models import LLMSettings, Summary
 
     return (
@@ -733,6 +829,11 @@ def _state() -> tuple:
         sorted(Membership.objects.values_list("project_id", "user_id", "role")),
         sorted(Project.objects.values_list("pk", "name")),
         sorted(Invitation.objects.values_list("pk", "withdrawn_at", "used_at")),
+        sorted(Participant.objects.values_list("pk", "code", "note")),
+        sorted(ParticipantLink.objects.values_list("pk", "person_id", "participant_id")),
+        sorted(Condition.objects.values_list("pk", "label")),
+        sorted(SessionCondition.objects.values_list("pk", "condition_id", "session_id", "start", "end")),
+        sorted(StudySettings.objects.values_list("pk", "mode", "op", "first_seconds")),
     )
 
 
@@ -1091,6 +1192,74 @@ ROLES: dict[str, list[RoleCheck]] = {
             api=True,
         ),
         R(lambda w: f"/api/projects/{w.extra['team'].pk}/members/{w.owner.pk}/", 403, 403, "delete", api=True),
+    ],
+    # studies: viewing, comparing and exporting are every member's; codes and links the analyst's
+    # (Action.PEOPLE), conditions and the baseline too (Action.RECORD); names in exports need Action.PEOPLE
+    "study": [R(lambda w: f"/projects/{w.extra['team'].pk}/study/", 200, 200)],
+    "study_edit": [
+        R(
+            lambda w: f"/projects/{w.extra['team'].pk}/study/edit/",
+            302,
+            403,
+            "post",
+            lambda w: {"what": "add_condition", "label": "By analyst"},
+            after=lambda w: _condition_added(w, "By analyst"),
+        ),
+        R(
+            lambda w: f"/projects/{w.extra['team'].pk}/study/edit/",
+            302,
+            403,
+            "post",
+            lambda w: {"what": "add_participant", "code": "T09"},
+        ),
+    ],
+    "api_study": [R(_study_api(""), 200, 200, api=True)],
+    "api_study_participants": [
+        R(_study_api("participants/"), 200, 200, api=True),
+        R(_study_api("participants/"), 201, 403, "post", lambda w: {"code": "T03"}, api=True),
+    ],
+    "api_study_participant": [
+        R(
+            _study_obj("participants", "t_participant"),
+            200,
+            403,
+            "patch",
+            lambda w: {"link_person": w.extra["t_person2"].pk},
+            api=True,
+        ),
+        R(_study_obj("participants", "t_participant"), 204, 403, "delete", api=True),
+    ],
+    "api_study_conditions": [
+        R(_study_api("conditions/"), 200, 200, api=True),
+        R(_study_api("conditions/"), 201, 403, "post", lambda w: {"label": "Analyst's"}, api=True),
+    ],
+    "api_study_condition": [R(_study_obj("conditions", "t_condition"), 204, 403, "delete", api=True)],
+    "api_study_assignments": [
+        R(_study_api("assignments/"), 200, 200, api=True),
+        R(
+            _study_api("assignments/"),
+            201,
+            403,
+            "post",
+            lambda w: {"condition": "TeamCond", "session": w.extra["t_session"].pk, "start": 0, "end": 5},
+            api=True,
+        ),
+    ],
+    "api_study_assignment": [R(_study_obj("assignments", "t_assignment"), 204, 403, "delete", api=True)],
+    "api_study_baseline": [
+        R(_study_api("baseline/"), 200, 200, api=True),
+        R(_study_api("baseline/"), 200, 403, "put", lambda w: {"mode": "first", "first_seconds": 4}, api=True),
+    ],
+    "api_study_comparison": [R(_study_api("comparison/?conditions=TeamCond"), 200, 200, api=True)],
+    "api_study_lines": [R(_study_api("lines/"), 200, 200, api=True)],
+    "api_study_event_locked": [R(_study_api("event-locked/?event=team%20note"), 200, 200, api=True)],
+    "api_study_export_observations": [
+        R(_study_api("export/observations.csv"), 200, 200, api=True),
+        R(_study_api("export/observations.csv?names=1"), 200, 403, api=True),
+    ],
+    "api_study_export_comparison": [R(_study_api("export/comparison.csv?conditions=TeamCond"), 200, 200, api=True)],
+    "api_study_export_elan": [
+        R(lambda w: f"{_study_api('export/sessions/')(w)}{w.extra['t_session'].pk}.eaf", 200, 200, api=True)
     ],
 }
 # owner rows of things outside projects (a user's own token)
