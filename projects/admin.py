@@ -8,9 +8,9 @@ from django.contrib import admin
 from django.db import transaction
 
 from audit import services as audit
-from audit.admin_base import AuditedDelete, StaffOnly
+from audit.admin_base import AuditedDelete, ReadOnly, StaffOnly
 from projects import services
-from projects.models import Membership, Project
+from projects.models import Invitation, Membership, Project
 
 RETENTION = ("retention_days", "retention_keep_results")
 
@@ -70,3 +70,15 @@ class ProjectAdmin(AuditedDelete, StaffOnly, admin.ModelAdmin):
                 audit.record_change(request.user, obj, ["role"], request=request, owner_id=obj.user_id)
             for obj in formset.deleted_objects:
                 audit.record(request.user, audit.Action.DELETED, obj, request=request, owner_id=obj.user_id)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnly, admin.ModelAdmin):
+    """Invitation links, for staff to see who invited whom and when; the token's hash is never shown (owners
+    make and withdraw links on the project page)."""
+
+    list_display = ["id", "project", "role", "created_by", "created", "expires", "used_at", "used_by", "withdrawn_at"]
+    list_select_related = ["project", "created_by", "used_by"]
+    list_filter = ["role"]
+    search_fields = ["project__name", "created_by__username", "used_by__username"]
+    fields = ["project", "role", "created_by", "created", "expires", "used_at", "used_by", "withdrawn_at"]

@@ -16,7 +16,7 @@ from audit.admin_base import AuditedDelete, AuditedRead, ReadOnly, StaffOnly
 from emotionsite import ratelimit
 from projects.admin import ProjectAdmin
 from projects.models import Project
-from sessions_app.models import AnalysisRun, Heartbeat, Marker, Observation, Segment, Session, Track
+from sessions_app.models import AnalysisRun, EyeEvent, Heartbeat, Marker, Observation, Segment, Session, Track
 from sessions_app.services import manage, media, storage_quota
 from sessions_app.services.reanalysis import ReanalysisError, reanalyse_session
 
@@ -132,6 +132,18 @@ class ObservationAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = [("person", admin.EmptyFieldListFilter)]
     search_fields = ["session__title", "person__name"]
     show_full_result_count = False  # counting millions of rows on every page is slow
+    list_per_page = 50
+
+
+@admin.register(EyeEvent)
+class EyeEventAdmin(ReadOnly, admin.ModelAdmin):
+    """Blinks and eye closures the engine found (docs/measures.md); made by analyses only."""
+
+    list_display = ["id", "session", "track", "kind", "start", "end", "quality"]
+    list_select_related = ["session", "track"]
+    list_filter = ["kind"]
+    search_fields = ["session__title"]
+    show_full_result_count = False
     list_per_page = 50
 
 
