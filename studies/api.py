@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emotionsite.apijson import ROLE_KEY
 from projects import access
-from projects.access import Action
+from projects.access import Action, least_role
 from sessions_app import mediatypes
 from sessions_app.reliability import counts_all
 from studies import exports, selectors
+from studies.models import CODE_MAX, LABEL_MAX
 from studies.services import compare, edit
-from studies.services.aggregate import StudyError
+from studies.services.aggregate import MEASURES, StudyError
+from studies.services.compare import MAX_WINDOW, MIN_STEP
+from studies.services.stats import MAX_RESAMPLES
 from studies.views import download, study_audit
 
 
@@ -32,52 +37,107 @@ class PersonRefSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, help_text="Only for roles that may change people")
 
 
+class _Strict:
+    """A JSON body's value of the type the schema states (DRF alone turns 5 into "5" and "5" into 5)."""
+
+    types: tuple = ()
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, self.types):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChar(_Strict, serializers.CharField):
+    types = (str,)
+    default_error_messages = {"invalid": "Not a string."}
+
+
+class StrictRegex(_Strict, serializers.RegexField):
+    types = (str,)
+
+
+class StrictInteger(_Strict, serializers.IntegerField):
+    types = (int,)
+
+
+class StrictFloat(_Strict, serializers.FloatField):
+    types = (int, float)
+
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+LABEL_PATTERN = r"^[^,|]*[^,|\s][^,|]*$"  # not blank; commas and "|" separate labels in queries and the CSV
+NOTE_MAX = 200
+
+
+CODE_RULE = f"A participant code is 1 to {CODE_MAX} letters, digits, '-', '_' or '.', starting with a letter or digit."
+LABEL_RULE = f"A condition label is 1 to {LABEL_MAX} characters, without ',' or '|'."
+
+
+def _rule(text: str) -> dict:
+    return {key: text for key in ("invalid", "blank", "max_length", "required", "null")}
+
+
+def _code_field(**kwargs):
+    return StrictRegex(
+        CODE_PATTERN, max_length=CODE_MAX, trim_whitespace=False, error_messages=_rule(CODE_RULE), **kwargs
+    )
+
+
+def _label_field(**kwargs):
+    return StrictRegex(
+        LABEL_PATTERN, max_length=LABEL_MAX, trim_whitespace=False, error_messages=_rule(LABEL_RULE), **kwargs
+    )
+
+
 class ParticipantSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    code = serializers.CharField(max_length=40)
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    id = StrictInteger(read_only=True)
+    code = _code_field()
+    note = StrictChar(max_length=NOTE_MAX, required=False, allow_blank=True, trim_whitespace=False)
     people = PersonRefSerializer(many=True, read_only=True)
 
 
 class ParticipantEditSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=40, required=False)
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    link_person = serializers.IntegerField(required=False, help_text="A person of the project gets this code")
-    unlink_person = serializers.IntegerField(required=False, help_text="A person of the project loses its code")
+    code = _code_field(required=False)
+    note = StrictChar(max_length=NOTE_MAX, required=False, allow_blank=True, trim_whitespace=False)
+    link_person = StrictInteger(required=False, help_text="A person of the project gets this code")
+    unlink_person = StrictInteger(required=False, help_text="A person of the project loses its code")
 
 
 class AssignmentSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    condition = serializers.CharField()
-    session = serializers.IntegerField()
-    session_title = serializers.CharField(read_only=True)
-    start = serializers.FloatField(allow_null=True, required=False, help_text="Seconds; null: the whole session")
-    end = serializers.FloatField(allow_null=True, required=False)
+    id = StrictInteger(read_only=True)
+    condition = _label_field(help_text="A condition's label")
+    session = StrictInteger()
+    session_title = StrictChar(read_only=True)
+    start = StrictFloat(allow_null=True, required=False, min_value=0, help_text="Seconds; null: the whole session")
+    end = StrictFloat(allow_null=True, required=False, min_value=0)
 
 
 class ConditionSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    label = serializers.CharField(max_length=60)
+    id = StrictInteger(read_only=True)
+    label = _label_field()
     sessions = AssignmentSerializer(many=True, read_only=True)
 
 
 class BaselineSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["none", "first", "markers", "condition"])
     op = serializers.ChoiceField(choices=["subtract", "divide"], required=False)
-    first_seconds = serializers.FloatField(required=False)
-    start_label = serializers.CharField(required=False, allow_blank=True)
-    end_label = serializers.CharField(required=False, allow_blank=True)
-    condition = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    first_seconds = StrictFloat(required=False, min_value=0.01, max_value=3600)
+    start_label = StrictChar(required=False, allow_blank=True, max_length=NOTE_MAX, trim_whitespace=False)
+    end_label = StrictChar(required=False, allow_blank=True, max_length=NOTE_MAX, trim_whitespace=False)
+    condition = StrictChar(
+        required=False, allow_null=True, allow_blank=True, max_length=LABEL_MAX, trim_whitespace=False
+    )
 
 
 class EventTypeSerializer(serializers.Serializer):
-    label = serializers.CharField()
-    markers = serializers.IntegerField()
+    label = StrictChar()
+    markers = StrictInteger()
 
 
 class StudySerializer(serializers.Serializer):
-    project = serializers.IntegerField()
-    measures = serializers.ListField(child=serializers.CharField())
+    project = StrictInteger()
+    measures = serializers.ListField(child=StrictChar())
     participants = ParticipantSerializer(many=True)
     conditions = ConditionSerializer(many=True)
     event_types = EventTypeSerializer(many=True)
@@ -88,32 +148,54 @@ def names_allowed(request, project) -> bool:
     return access.can(request.user, project, Action.PEOPLE)
 
 
-ERR = {400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}
+VIEW = {ROLE_KEY: least_role(Action.VIEW)}
+PEOPLE = {ROLE_KEY: least_role(Action.PEOPLE)}
+RECORD = {ROLE_KEY: least_role(Action.RECORD)}
+
+
+def _said(form: serializers.Serializer) -> str:
+    """Each refused field with its first message: what to change, in words."""
+    said = []
+    for name, errors in form.errors.items():
+        first = errors[0] if isinstance(errors, list) and errors else errors
+        said.append(f"{name}: {first}")
+    return "; ".join(said)
+
+
+def _refused(form: serializers.Serializer, what: str = "Check") -> Response:
+    return Response({"detail": f"{what}. {_said(form)}", **form.errors}, status=400)
 
 
 class StudyView(APIView):
-    @extend_schema(responses={200: StudySerializer, **ERR}, summary="A project's study: codes, conditions, events")
+    @extend_schema(
+        responses={200: StudySerializer}, summary="A project's study: codes, conditions, events", extensions=VIEW
+    )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
         return Response(selectors.overview(project, names=names_allowed(request, project)))
 
 
 class ParticipantsView(APIView):
-    @extend_schema(responses={200: ParticipantSerializer(many=True), **ERR}, summary="The project's participants")
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        responses={200: ParticipantSerializer(many=True)}, summary="The project's participants", extensions=VIEW
+    )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
         return Response(selectors.participants(project, names=names_allowed(request, project)))
 
     @extend_schema(
         request=ParticipantSerializer,
-        responses={201: ParticipantSerializer, **ERR},
+        responses={201: ParticipantSerializer},
         summary="Add a participant code (unique in the project)",
+        extensions=PEOPLE,
     )
     def post(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.PEOPLE)
         form = ParticipantSerializer(data=request.data)
         if not form.is_valid():
-            return Response({"detail": "Send the participant's code.", **form.errors}, status=400)
+            return _refused(form, "Send the participant's code")
         try:
             p = edit.add_participant(
                 request.user, project, form.validated_data["code"], form.validated_data.get("note", ""), request=request
@@ -124,17 +206,20 @@ class ParticipantsView(APIView):
 
 
 class ParticipantView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=ParticipantEditSerializer,
-        responses={200: ParticipantSerializer, **ERR},
+        responses={200: ParticipantSerializer},
         summary="Change a participant's code or note, or link / unlink a person",
+        extensions=PEOPLE,
     )
     def patch(self, request, project_id: int, participant_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.PEOPLE)
         participant = selectors.participant_or_404(project, participant_id)
         form = ParticipantEditSerializer(data=request.data)
         if not form.is_valid():
-            return Response({"detail": "Send code, note, link_person or unlink_person.", **form.errors}, status=400)
+            return _refused(form, "Send code, note, link_person or unlink_person")
         data = form.validated_data
         try:
             if "code" in data or "note" in data:
@@ -150,7 +235,9 @@ class ParticipantView(APIView):
         found = [p for p in selectors.participants(project) if p["id"] == participant.pk]
         return Response(found[0])
 
-    @extend_schema(responses={204: None, **ERR}, summary="Delete a participant code (its people keep their data)")
+    @extend_schema(
+        responses={204: None}, summary="Delete a participant code (its people keep their data)", extensions=PEOPLE
+    )
     def delete(self, request, project_id: int, participant_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.PEOPLE)
         edit.delete_participant(request.user, selectors.participant_or_404(project, participant_id), request=request)
@@ -158,22 +245,29 @@ class ParticipantView(APIView):
 
 
 class ConditionsView(APIView):
-    @extend_schema(responses={200: ConditionSerializer(many=True), **ERR}, summary="The project's conditions")
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses={200: ConditionSerializer(many=True)}, summary="The project's conditions", extensions=VIEW)
     def get(self, request, project_id: int):
         return Response(selectors.conditions(selectors.project_or_404(request.user, project_id)))
 
-    @extend_schema(request=ConditionSerializer, responses={201: ConditionSerializer, **ERR}, summary="Add a condition")
+    @extend_schema(
+        request=ConditionSerializer, responses={201: ConditionSerializer}, summary="Add a condition", extensions=RECORD
+    )
     def post(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.RECORD)
+        form = ConditionSerializer(data=request.data)
+        if not form.is_valid():
+            return _refused(form, "Send the condition's label")
         try:
-            c = edit.add_condition(request.user, project, str(request.data.get("label", "")), request=request)
+            c = edit.add_condition(request.user, project, form.validated_data["label"], request=request)
         except StudyError as exc:
             return _bad(exc)
         return Response({"id": c.pk, "label": c.label, "sessions": []}, status=201)
 
 
 class ConditionView(APIView):
-    @extend_schema(responses={204: None, **ERR}, summary="Delete a condition and where it applies")
+    @extend_schema(responses={204: None}, summary="Delete a condition and where it applies", extensions=RECORD)
     def delete(self, request, project_id: int, condition_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.RECORD)
         edit.delete_condition(request.user, selectors.condition_or_404(project, condition_id), request=request)
@@ -181,9 +275,12 @@ class ConditionView(APIView):
 
 
 class AssignmentsView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
-        responses={200: AssignmentSerializer(many=True), **ERR},
+        responses={200: AssignmentSerializer(many=True)},
         summary="Where the conditions apply (sessions or time ranges)",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
@@ -191,14 +288,18 @@ class AssignmentsView(APIView):
 
     @extend_schema(
         request=AssignmentSerializer,
-        responses={201: AssignmentSerializer, **ERR},
+        responses={201: AssignmentSerializer},
         summary="A condition applies to a session, or to [start, end) seconds of it",
+        extensions=RECORD,
     )
     def post(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.RECORD)
-        data = request.data
+        form = AssignmentSerializer(data=request.data)
+        if not form.is_valid():
+            return _refused(form, "Send the condition, the session and optionally start and end")
+        data = form.validated_data
         try:
-            condition = compare.conditions_by_label(project, [str(data.get("condition", ""))])[0]
+            condition = compare.conditions_by_label(project, [data["condition"]])[0]
             sc = edit.assign_condition(
                 request.user, condition, data.get("session"), data.get("start"), data.get("end"), request=request
             )
@@ -208,7 +309,7 @@ class AssignmentsView(APIView):
 
 
 class AssignmentView(APIView):
-    @extend_schema(responses={204: None, **ERR}, summary="Remove a condition from a session or range")
+    @extend_schema(responses={204: None}, summary="Remove a condition from a session or range", extensions=RECORD)
     def delete(self, request, project_id: int, assignment_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.RECORD)
         edit.remove_assignment(request.user, selectors.assignment_or_404(project, assignment_id), request=request)
@@ -216,20 +317,23 @@ class AssignmentView(APIView):
 
 
 class BaselineView(APIView):
-    @extend_schema(responses={200: BaselineSerializer, **ERR}, summary="The project's baseline correction")
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses={200: BaselineSerializer}, summary="The project's baseline correction", extensions=VIEW)
     def get(self, request, project_id: int):
         return Response(selectors.baseline_settings(selectors.project_or_404(request.user, project_id)))
 
     @extend_schema(
         request=BaselineSerializer,
-        responses={200: BaselineSerializer, **ERR},
+        responses={200: BaselineSerializer},
         summary="Set the baseline: none, first N seconds, a marked range, or a baseline condition",
+        extensions=RECORD,
     )
     def put(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id, Action.RECORD)
         form = BaselineSerializer(data=request.data)
         if not form.is_valid():
-            return Response({"detail": "Send the baseline mode (none, first, markers, condition).", **form.errors}, 400)
+            return _refused(form, "Send the baseline mode (none, first, markers, condition)")
         try:
             edit.set_baseline(request.user, project, request=request, **form.validated_data)
         except StudyError as exc:
@@ -237,46 +341,82 @@ class BaselineView(APIView):
         return Response(selectors.baseline_settings(project))
 
 
-COMMON_PARAMS = [
-    OpenApiParameter("measures", str, description="Comma-separated measures (default: all)"),
-    OpenApiParameter("baseline", bool, description="1: correct with the project's baseline"),
-    OpenApiParameter("all", bool, description="1: count faces below the quality bar too"),
-    OpenApiParameter("resamples", int, description="Bootstrap resamples (100..20000, default 2000)"),
-    OpenApiParameter("seed", int, description="Seed of the resampling (default 12345)"),
-]
+_ONE = "|".join(MEASURES)
+MEASURES_PATTERN = rf"^(({_ONE})(,({_ONE}))*)?$"
+
+
+class CountsQuery(serializers.Serializer):
+    all = serializers.BooleanField(required=False, help_text="Count faces below the quality bar too")
+
+
+class NamesQuery(CountsQuery):
+    names = serializers.BooleanField(required=False, help_text="Add people's names (roles that may change people)")
+
+
+class CommonQuery(CountsQuery):
+    measures = serializers.RegexField(
+        MEASURES_PATTERN, required=False, allow_blank=True, help_text="Comma-separated measures (default: all)"
+    )
+    baseline = serializers.BooleanField(required=False, help_text="Correct with the project's baseline")
+    resamples = serializers.IntegerField(
+        required=False,
+        error_messages={"invalid": "resamples and seed are whole numbers."},
+        min_value=100,
+        max_value=MAX_RESAMPLES,
+        help_text="Bootstrap resamples (default 2000)",
+    )
+    seed = serializers.IntegerField(
+        required=False,
+        error_messages={"invalid": "resamples and seed are whole numbers."},
+        min_value=0,
+        max_value=2**32 - 1,
+        help_text="Seed of the resampling (default 12345)",
+    )
+
+
+class ComparisonQuery(CommonQuery):
+    conditions = serializers.CharField(help_text="Comma-separated condition labels")
+
+
+class EventLockedQuery(CommonQuery):
+    event = serializers.CharField(help_text="An event type (a marker note)")
+    window = serializers.FloatField(
+        required=False, min_value=MIN_STEP, max_value=MAX_WINDOW, help_text="Seconds either side (default 5)"
+    )
+    step = serializers.FloatField(
+        required=False, min_value=MIN_STEP, max_value=MAX_WINDOW, help_text="Grid step in seconds, at most the window"
+    )
 
 
 def _list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _truthy(value) -> bool:
-    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+def _query(request, form_class) -> dict:
+    """The validated query (a plain dict: "all=" is no boolean); StudyError names what was refused."""
+    form = form_class(data=request.query_params.dict())
+    if not form.is_valid():
+        raise StudyError(f"Check the query parameter(s). {_said(form)}")
+    return form.validated_data
 
 
-def options_from(request) -> compare.Options:
-    q = request.query_params if hasattr(request, "query_params") else request.GET
-    try:
-        resamples = int(q["resamples"]) if q.get("resamples") else None
-        seed = int(q["seed"]) if q.get("seed") else None
-    except ValueError:
-        raise StudyError("resamples and seed are whole numbers.") from None
-    return compare.options(_list(q.get("measures")), _truthy(q.get("baseline")), counts_all(request), resamples, seed)
+def options_from(request, q: dict) -> compare.Options:
+    return compare.options(
+        _list(q.get("measures")), bool(q.get("baseline")), counts_all(request), q.get("resamples"), q.get("seed")
+    )
 
 
 def comparison_for(request, project) -> dict:
-    q = request.query_params if hasattr(request, "query_params") else request.GET
-    return compare.compare(project, _list(q.get("conditions")), options_from(request))
+    q = _query(request, ComparisonQuery)
+    return compare.compare(project, _list(q["conditions"]), options_from(request, q))
 
 
 class ComparisonView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("conditions", str, required=True, description="Comma-separated labels"),
-            *COMMON_PARAMS,
-        ],
-        responses={200: OpenApiTypes.OBJECT, **ERR},
+        parameters=[ComparisonQuery],
+        responses={200: OpenApiTypes.OBJECT},
         summary="Compare conditions: means per participant and across them with bootstrap 95% intervals",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
@@ -288,44 +428,38 @@ class ComparisonView(APIView):
 
 class LinesView(APIView):
     @extend_schema(
-        parameters=COMMON_PARAMS,
-        responses={200: OpenApiTypes.OBJECT, **ERR},
+        parameters=[CommonQuery],
+        responses={200: OpenApiTypes.OBJECT},
         summary="Each participant's means per session, sessions in time order",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
         try:
-            return Response(compare.lines(project, options_from(request)))
+            return Response(compare.lines(project, options_from(request, _query(request, CommonQuery))))
         except StudyError as exc:
             return _bad(exc)
 
 
 class EventLockedView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("event", str, required=True, description="An event type (a marker note)"),
-            OpenApiParameter("window", float, description="Seconds either side (default 5)"),
-            OpenApiParameter("step", float, description="Grid step in seconds (default 0.5)"),
-            *COMMON_PARAMS,
-        ],
-        responses={200: OpenApiTypes.OBJECT, **ERR},
+        parameters=[EventLockedQuery],
+        responses={200: OpenApiTypes.OBJECT},
         summary="Event-locked averages around the markers of one type, with 95% interval bands",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
-        q = request.query_params
         try:
-            window, step = float(q.get("window") or 5), float(q.get("step") or 0.5)
-        except ValueError:
-            return _bad(StudyError("window and step are numbers of seconds."))
-        try:
-            return Response(compare.event_locked(project, q.get("event", ""), window, step, options_from(request)))
+            q = _query(request, EventLockedQuery)
+            window, step = q.get("window", 5.0), q.get("step", 0.5)
+            return Response(compare.event_locked(project, q["event"], window, step, options_from(request, q)))
         except StudyError as exc:
             return _bad(exc)
 
 
-def _names(request, project) -> bool:
-    if not _truthy(request.query_params.get("names")):
+def _names(request, project, q: dict) -> bool:
+    if not q.get("names"):
         return False
     access.require(request.user, project, Action.PEOPLE)  # names: roles that may change people (403 otherwise)
     return True
@@ -333,13 +467,18 @@ def _names(request, project) -> bool:
 
 class ExportObservationsView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("names", bool, description="1: add people's names (analyst+)")],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **ERR},
+        parameters=[NamesQuery],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
         summary="The project's tidy long CSV, streamed (participant codes; names on request)",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
-        names = _names(request, project)
+        try:
+            q = _query(request, NamesQuery)
+        except StudyError as exc:
+            return _bad(exc)
+        names = _names(request, project, q)
         filename = f"project-{project.pk}-study-observations.csv"
         study_audit(request, project, filename)
         return download(exports.long_csv(project, names), "text/csv; charset=utf-8", filename)
@@ -347,9 +486,10 @@ class ExportObservationsView(APIView):
 
 class ExportComparisonView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("conditions", str, required=True), *COMMON_PARAMS],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **ERR},
+        parameters=[ComparisonQuery],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
         summary="The comparison's tables as CSV",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int):
         project = selectors.project_or_404(request.user, project_id)
@@ -364,14 +504,19 @@ class ExportComparisonView(APIView):
 
 class ExportElanView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("names", bool), OpenApiParameter("all", bool)],
-        responses={(200, "application/xml"): OpenApiTypes.STR, **ERR},
+        parameters=[NamesQuery],
+        responses={(200, "application/xml"): OpenApiTypes.STR},
         summary="A session as an ELAN .eaf file: a tier per participant, a markers tier, the video linked",
+        extensions=VIEW,
     )
     def get(self, request, project_id: int, session_id: int):
         project = selectors.project_or_404(request.user, project_id)
         session = selectors.session_or_404(project, session_id)
-        names = _names(request, project)
+        try:
+            q = _query(request, NamesQuery)
+        except StudyError as exc:
+            return _bad(exc)
+        names = _names(request, project, q)
         media = ""
         if session.playable.name:
             media = request.build_absolute_uri(reverse("session_media", args=[session.pk, "playable"]))

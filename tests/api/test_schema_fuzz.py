@@ -33,6 +33,14 @@ REFUSES_VALID = {
     ("POST", "/api/sessions/{session_id}/summaries/"): "a backend this server does not run (local, remote)",
     ("POST", "/api/sessions/{session_id}/summaries/{summary_id}/cancel/"): "a summary that has finished",
     ("POST", "/api/projects/{project_id}/members/"): "a username nobody has; a personal project",
+    ("GET", "/api/projects/{project_id}/study/comparison/"): "a condition label the project does not have",
+    ("GET", "/api/projects/{project_id}/study/export/comparison.csv"): "a condition label the project does not have",
+    # JSON Schema bounds a value by constants only, never by another parameter
+    ("GET", "/api/projects/{project_id}/study/event-locked/"): "a step longer than the window",
+    ("PUT", "/api/projects/{project_id}/study/baseline/"): (
+        "a condition label the project does not have; markers or condition mode without the markers' notes or "
+        "the condition, here or saved before"
+    ),
 }
 
 

@@ -680,7 +680,7 @@ def test_every_websocket_route_has_a_row():
 
 def _data(check: Check, world: World | None) -> dict[str, Any] | None:
     """The row's form data; "{person}" / "{person2}" stand for the world's people's ids, "{t_session}" for
-    the team's session."""
+    the team's session (strings in a form, numbers in a JSON body)."""
     if check.data is None or world is None:
         return check.data
     ids = {
@@ -688,6 +688,8 @@ def _data(check: Check, world: World | None) -> dict[str, Any] | None:
         "{person2}": str(world.extra["person2"].pk),
         "{t_session}": str(world.extra["t_session"].pk),
     }
+    if check.json_body:  # a JSON body's ids are numbers, as the API's schema states
+        ids = {k: int(v) for k, v in ids.items()}
     return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in check.data.items()}
 
 

@@ -231,3 +231,29 @@ def test_page_edits_and_their_messages(two):
     assert b"The end must be a number of seconds." in r.content and b"Traceback" not in r.content
     r = c.post(url, {"what": "drop_tables"}, follow=True)
     assert b"Unknown change." in r.content
+
+
+def test_api_refuses_what_its_schema_refuses(two):
+    """The bounds the OpenAPI schema states are the server's: values outside get a JSON 400, forms a 415."""
+    study, s1, _ = two
+    base = API.format(study.project.pk)
+    owner = study.client("owner")
+    assert owner.get(base + "comparison/?conditions=A,B&all=maybe").status_code == 400
+    assert owner.get(base + "lines/?baseline=2").status_code == 400
+    assert owner.get(base + "lines/?resamples=99").status_code == 400
+    assert owner.get(base + "lines/?seed=-1").status_code == 400
+    assert owner.get(base + "lines/?measures=joy, sad").status_code == 400
+    assert owner.get(base + "event-locked/?event=stim&window=121").status_code == 400
+    assert owner.get(base + "export/observations.csv?names=perhaps").status_code == 400
+    assert owner.get(base + f"export/sessions/{s1.pk}.eaf?all=x").status_code == 400
+    r = post(owner, base + "baseline/", {"mode": "first", "first_seconds": 1.79e308}, "put")
+    assert r.status_code == 400 and "first_seconds" in r.json()
+    r = owner.put(base + "baseline/", data="mode=none", content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 415
+    assert post(owner, base + "baseline/", {"mode": "first", "start_label": 5}, "put").status_code == 400
+    assert post(owner, base + "participants/", {"code": " P09"}).status_code == 400
+    assert post(owner, base + "conditions/", {"label": "x,y"}).status_code == 400
+    # inside the bounds: accepted, and the values arrive
+    r = post(owner, base + "baseline/", {"mode": "first", "first_seconds": 3600}, "put")
+    assert r.status_code == 200 and r.json()["first_seconds"] == 3600
+    assert owner.get(base + "lines/?measures=&resamples=100&seed=0&all=true&baseline=0").status_code == 200
