@@ -67,6 +67,11 @@ def pending(project: Project):
     )
 
 
+def _record(actor: Any, project: Project, detail: str, request: Any) -> None:
+    """An invitation's entry in the audit log: by its id, never its token."""
+    audit.record(actor, audit.Action.CHANGED, project, request=request, owner_id=actor.pk, detail=detail)
+
+
 def create_invitation(actor: Any, project: Project, role: str, *, request: Any = None) -> tuple[Invitation, str]:
     """A new link into ``project`` with ``role`` (owners only); returns the invitation and its raw token,
     which is not kept anywhere."""
@@ -84,14 +89,7 @@ def create_invitation(actor: Any, project: Project, role: str, *, request: Any =
             created_by=actor,
             expires=timezone.now() + timedelta(days=settings.EMOTION_INVITATION_DAYS),
         )
-        audit.record(
-            actor,
-            audit.Action.CHANGED,
-            project,
-            request=request,
-            owner_id=actor.pk,
-            detail=f"invitation {invitation.pk} made ({role})",
-        )
+        _record(actor, project, f"invitation {invitation.pk} made ({role})", request)
     return invitation, token
 
 
@@ -107,14 +105,7 @@ def withdraw_invitation(actor: Any, project: Project, invitation_id: int, *, req
         if invitation.withdrawn_at is None:
             invitation.withdrawn_at = timezone.now()
             invitation.save(update_fields=["withdrawn_at"])
-            audit.record(
-                actor,
-                audit.Action.CHANGED,
-                project,
-                request=request,
-                owner_id=actor.pk,
-                detail=f"invitation {invitation.pk} withdrawn",
-            )
+            _record(actor, project, f"invitation {invitation.pk} withdrawn", request)
     return invitation
 
 
@@ -154,14 +145,7 @@ def _accept(invitation: Invitation, user: Any, request: Any) -> Membership:
     invitation.used_at = timezone.now()
     invitation.used_by = user
     invitation.save(update_fields=["used_at", "used_by"])
-    audit.record(
-        user,
-        audit.Action.CHANGED,
-        invitation.project,
-        request=request,
-        owner_id=user.pk,
-        detail=f"{user} joined as {invitation.role} through invitation {invitation.pk}",
-    )
+    _record(user, invitation.project, f"{user} joined as {invitation.role} through invitation {invitation.pk}", request)
     return membership
 
 
