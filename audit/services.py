@@ -16,7 +16,6 @@ in a personal project; in a shared one every member's read is (the project's own
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +29,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from audit.models import AuditEntry
+from emotionsite.csvstream import csv_lines
 
 Action = AuditEntry.Action
 
@@ -232,34 +232,23 @@ def entries_of_project(project_id: int, action: str = ""):
 
 
 LOG_COLUMNS = ["created", "actor", "role", "action", "object_type", "object_id", "object", "owner", "detail", "ip"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def entries_csv(entries) -> Iterator[str]:
     """``entries`` as CSV lines, read in chunks (a project's whole log is streamed, never held)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(LOG_COLUMNS)
-    for e in entries.iterator(chunk_size=500):
-        row = [
-            e.created.isoformat(timespec="seconds"),
-            e.actor_label,
-            e.actor_role,
-            e.action,
-            e.object_type,
-            e.object_id,
-            e.object_repr,
-            e.owner.get_username() if e.owner is not None else "",
-            e.detail,
-            e.ip,
-        ]
-        yield writer.writerow([_cell(v) for v in row])
+    rows = (
+        {
+            "created": e.created.isoformat(timespec="seconds"),
+            "actor": e.actor_label,
+            "role": e.actor_role,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "object": e.object_repr,
+            "owner": e.owner.get_username() if e.owner is not None else "",
+            "detail": e.detail,
+            "ip": e.ip,
+        }
+        for e in entries.iterator(chunk_size=500)
+    )
+    return csv_lines(LOG_COLUMNS, rows)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+from emotionsite.csvstream import csv_lines
 from inference import affect
 from inference.classes import EMOTIONS
 from sessions_app.models import Session
@@ -61,7 +61,6 @@ PEOPLE_COLUMNS = [
     "counted",
     "weights_version",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Decimals written per column: values are rounded at write time so no float noise (0.19136699999999995)
 # reaches a spreadsheet; a value that was not measured stays None (an empty cell, JSON null).
 DECIMALS = {
@@ -76,13 +75,6 @@ DECIMALS = {
 def fixed(row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with its float values rounded to the column's decimals (None stays None)."""
     return {k: round(v, DECIMALS[k]) if isinstance(v, float) and k in DECIMALS else v for k, v in row.items()}
-
-
-def safe_cell(value: Any) -> Any:
-    """Text cells that a spreadsheet would read as a formula get a leading single quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
@@ -107,18 +99,6 @@ def observation_rows(session: Session) -> Iterator[dict[str, Any]]:
                 "weights_version": version,
             }
         )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(columns: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(columns)
-    for row in rows:
-        yield writer.writerow([safe_cell(row[c]) if row[c] is not None else "" for c in columns])
 
 
 def observations_csv(session: Session) -> Iterator[str]:

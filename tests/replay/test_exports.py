@@ -9,8 +9,8 @@ import json
 import pytest
 from django.test import Client
 
+from emotionsite.csvstream import safe_cell
 from inference.classes import EMOTIONS
-from sessions_app.exports import safe_cell
 from sessions_app.models import Observation
 from tests.streamed import read_body
 
